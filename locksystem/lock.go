@@ -1,0 +1,155 @@
+// Package locksystem is lockdav's lock manager: RFC 4918 §6 and §7 write locks, exclusive and
+// shared, depth 0 and infinity, timed and refreshable, bound to the principal that took them.
+//
+// It knows no HTTP and no storage format: davserver turns requests into calls here, and a Store
+// mirrors every granted, refreshed and released lock durably. The in-memory index decides
+// conflicts; the store is its mirror, reloaded at start-up.
+package locksystem
+
+import (
+	"errors"
+	"time"
+)
+
+// Scope is a lock's scope (RFC 4918 §6.1, §14.13).
+type Scope uint8
+
+const (
+	// Exclusive conflicts with every other lock on the resources it covers.
+	Exclusive Scope = iota
+	// Shared conflicts only with exclusive locks.
+	Shared
+)
+
+// Depth is a lock's depth (RFC 4918 §9.10.3): the root alone, or the root and all its members.
+type Depth uint8
+
+const (
+	// DepthZero covers the lock root only (for a collection: its membership, not its members).
+	DepthZero Depth = iota
+	// DepthInfinity covers the lock root and every resource below it.
+	DepthInfinity
+)
+
+// Infinite, as a requested timeout, asks for a lock that never expires (RFC 4918 §10.7).
+const Infinite time.Duration = -1
+
+// Anonymous is the principal of unauthenticated requests.
+const Anonymous = "anonymous"
+
+// Client says where a lock request came from, for people asking "who holds this?".
+type Client struct {
+	IP        string `json:"ip"`
+	UserAgent string `json:"user_agent"`
+}
+
+// Lock is a granted lock; it is also the lock document the Store keeps and the JSON API shows.
+type Lock struct {
+	Token     string // "urn:uuid:" + random v4 UUID
+	Path      string // lock root: a cleaned absolute slash path, "/" for the root
+	Scope     Scope
+	Depth     Depth
+	Owner     string // the client's DAV:owner XML, verbatim; may be empty
+	Principal string // who took it; only this principal may use the token
+	// Timeout is the granted timeout; 0 means the lock never expires.
+	Timeout   time.Duration
+	Created   time.Time
+	Refreshed time.Time
+	// Expires is Refreshed+Timeout, or the zero time for a lock that never expires.
+	Expires         time.Time
+	Client          Client
+	ReleaseOnUpdate bool // released after the holder's first successful write to it
+	LockNull        bool // the LOCK created the resource (RFC 4918 §7.3)
+}
+
+// Request asks for a new lock.
+type Request struct {
+	Path      string
+	Scope     Scope
+	Depth     Depth
+	Owner     string
+	Principal string
+	Client    Client
+	// Timeout is what the client asked for: 0 when it did not say, Infinite for "Infinite".
+	// The System's Policy turns it into the granted timeout.
+	Timeout         time.Duration
+	ReleaseOnUpdate bool
+	LockNull        bool
+}
+
+// Policy bounds lock timeouts (config keys locks.*).
+type Policy struct {
+	Min           time.Duration // granted timeouts are at least this
+	Max           time.Duration // and at most this
+	Default       time.Duration // granted when the client asks for none
+	AllowInfinite bool          // grant Infinite as infinite; otherwise it gets Max
+}
+
+// DefaultPolicy is the policy of an unconfigured server: 1s..24h, 10m by default, no infinite locks.
+var DefaultPolicy = Policy{Min: time.Second, Max: 24 * time.Hour, Default: 10 * time.Minute}
+
+// Need names what a write touches, for System.Missing.
+type Need struct {
+	Path string
+	// Depth DepthZero: the resource at Path (so: every lock that covers it).
+	// DepthInfinity: the resource and everything below it (DELETE or MOVE of a collection).
+	Depth Depth
+}
+
+// Query selects locks for System.Query (the JSON API's GET /.lockdav/locks).
+type Query struct {
+	Path      string // default "/"
+	Depth     Depth  // DepthZero: rooted at Path; DepthInfinity: at Path or below
+	Members   bool   // with DepthZero: also locks rooted at Path's direct members (depth "1")
+	Covering  bool   // add the locks on ancestors that cover Path
+	Owner     string // substring of Owner
+	Principal string // exact
+	Scope     *Scope // nil: any
+}
+
+// Errors. The webdav.LockSystem methods return x/net's sentinels instead, unwrapped, because
+// the x/net Handler compares them with ==.
+var (
+	// ErrLocked: the request conflicts with existing locks; the error is a *ConflictError.
+	ErrLocked = errors.New("locksystem: locked")
+	// ErrNoSuchLock: no live lock has that token.
+	ErrNoSuchLock = errors.New("locksystem: no such lock")
+	// ErrForbidden: the token belongs to another principal.
+	ErrForbidden = errors.New("locksystem: token belongs to another principal")
+	// ErrNotCovered: the lock does not cover the path it was refreshed or released at.
+	ErrNotCovered = errors.New("locksystem: lock does not cover path")
+	// ErrTooMany: the principal holds locks.max_per_principal locks already.
+	ErrTooMany = errors.New("locksystem: too many locks for principal")
+	// ErrClosed: the System has been closed.
+	ErrClosed = errors.New("locksystem: closed")
+)
+
+// ConflictError says which locks a refused request conflicts with.
+type ConflictError struct {
+	Conflicts []Lock
+}
+
+func (e *ConflictError) Error() string { return ErrLocked.Error() }
+
+// Is makes errors.Is(err, ErrLocked) true for a *ConflictError.
+func (e *ConflictError) Is(target error) bool { return target == ErrLocked }
+
+// Store mirrors locks durably (lock documents). One conformance suite (locksystem/storetest)
+// runs against every implementation.
+type Store interface {
+	// Submit queues changes, in order, and returns a function that blocks until they are
+	// durable (fsync'd) and reports the commit's error. The System calls Submit with its
+	// mutex held, so the store sees changes in the order they happened, and calls wait after
+	// releasing it, so concurrent requests share one commit.
+	Submit(changes ...Change) (wait func() error)
+	// Load returns every stored lock, expired ones included.
+	Load() ([]Lock, error)
+	// Close commits what is queued and closes the store.
+	Close() error
+}
+
+// Change is one store update: Put a lock document, or Delete the one with Token.
+type Change struct {
+	Put    *Lock  // non-nil: write this document (insert or replace by token)
+	Delete string // with Put nil: remove the document with this token
+}
