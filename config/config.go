@@ -1,0 +1,135 @@
+// Package config is lockdav's configuration: a YAML file whose every key has a default here, in
+// Default, and is repeated with its explanation in config.example.yaml.
+//
+// Load reads a file over the defaults and rejects unknown keys; Validate checks the values.
+// They are separate so that command-line flags can override a loaded file before validation.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is the whole configuration. Its zero value is not usable: start from Default or Load.
+type Config struct {
+	// Addr is the host:port to listen on.
+	Addr string `yaml:"addr"`
+	// Root is the directory served over WebDAV; created (0700) if missing.
+	Root string `yaml:"root"`
+	// StateDir holds the lock and dead-property databases; created (0700) if missing.
+	// It must not be the root or lie inside it.
+	StateDir string `yaml:"state_dir"`
+	Log      Log    `yaml:"log"`
+	TLS      TLS    `yaml:"tls"`
+	Limits   Limits `yaml:"limits"`
+	Locks    Locks  `yaml:"locks"`
+}
+
+// Log configures the server's log, written to stderr.
+type Log struct {
+	// Level is the least severe level logged: debug, info, warn or error.
+	Level string `yaml:"level"`
+	// Format is console (human-readable) or json (one object per line).
+	Format string `yaml:"format"`
+}
+
+// TLS turns on HTTPS (and HTTP/2) when both files are set.
+type TLS struct {
+	// Cert is a PEM certificate chain file.
+	Cert string `yaml:"cert"`
+	// Key is the PEM private key file for Cert.
+	Key string `yaml:"key"`
+}
+
+// Limits bounds what one request or connection may cost.
+type Limits struct {
+	// MaxXMLBody is the largest XML request body (PROPFIND, PROPPATCH, LOCK) accepted.
+	MaxXMLBody Size `yaml:"max_xml_body"`
+	// MaxUpload is the largest PUT body accepted; 0 means unlimited.
+	MaxUpload Size `yaml:"max_upload"`
+	// ReadHeaderTimeout is how long a client may take to send its request headers.
+	ReadHeaderTimeout Duration `yaml:"read_header_timeout"`
+	// IdleTimeout is how long an idle keep-alive connection stays open.
+	IdleTimeout Duration `yaml:"idle_timeout"`
+	// ShutdownTimeout bounds how long a shutdown waits for in-flight requests.
+	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
+}
+
+// Locks is the lock policy (RFC 4918 §10.7 Timeout) and quota.
+type Locks struct {
+	// MinTimeout is the shortest timeout granted; shorter requests are raised to it.
+	MinTimeout Duration `yaml:"min_timeout"`
+	// MaxTimeout is the longest timeout granted; longer requests are lowered to it.
+	MaxTimeout Duration `yaml:"max_timeout"`
+	// DefaultTimeout is granted when a LOCK request names no timeout.
+	DefaultTimeout Duration `yaml:"default_timeout"`
+	// AllowInfinite grants "Timeout: Infinite" as a lock that never expires; otherwise such a
+	// request gets MaxTimeout.
+	AllowInfinite bool `yaml:"allow_infinite"`
+	// MaxPerPrincipal is how many locks one principal may hold at once.
+	MaxPerPrincipal int `yaml:"max_per_principal"`
+}
+
+// Default returns the configuration of a server started without a file. It is the one place
+// defaults are defined.
+func Default() Config {
+	return Config{
+		Addr:     "127.0.0.1:8080",
+		Root:     "./data",
+		StateDir: "./state",
+		Log:      Log{Level: "info", Format: "console"},
+		Limits: Limits{
+			MaxXMLBody:        1 << 20,
+			MaxUpload:         0,
+			ReadHeaderTimeout: Duration(10 * time.Second),
+			IdleTimeout:       Duration(120 * time.Second),
+			ShutdownTimeout:   Duration(10 * time.Second),
+		},
+		Locks: Locks{
+			MinTimeout:      Duration(time.Second),
+			MaxTimeout:      Duration(24 * time.Hour),
+			DefaultTimeout:  Duration(10 * time.Minute),
+			AllowInfinite:   false,
+			MaxPerPrincipal: 10000,
+		},
+	}
+}
+
+// Load reads the YAML file at path over Default. Keys missing from the file keep their
+// defaults; an unknown key is an error naming the key and its line. Load does not validate.
+func Load(path string) (Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("config: %w", err)
+	}
+	cfg, err := parse(data)
+	if err != nil {
+		return Config{}, fmt.Errorf("config: %s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// parse decodes one YAML document over Default.
+func parse(data []byte) (Config, error) {
+	cfg := Default()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	err := dec.Decode(&cfg)
+	if errors.Is(err, io.EOF) {
+		return cfg, nil // an empty file: all defaults
+	}
+	if err != nil {
+		return Config{}, err
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return Config{}, errors.New("more than one YAML document")
+	}
+	return cfg, nil
+}
