@@ -4,40 +4,221 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
+	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/lockdav/lockdav/config"
+	"github.com/lockdav/lockdav/davserver"
+	davfs "github.com/lockdav/lockdav/fs"
+	"github.com/lockdav/lockdav/locksystem"
+	"github.com/lockdav/lockdav/locksystem/boltstore"
 )
 
-// Server is a configured lockdav server.
+// File names inside the state dir.
+const (
+	locksFile = "locks.db"
+	propsFile = "props.db"
+)
+
+// storeOpenTimeout is how long New waits for another process to release the state dir.
+const storeOpenTimeout = time.Second
+
+// Errors.
+var (
+	// ErrStateInUse: another lockdav process is using the state dir.
+	ErrStateInUse = errors.New("state dir is in use by another lockdav process")
+)
+
+// Server is a configured lockdav server: its stores are open from New until Shutdown.
 type Server struct {
-	cfg config.Config
-	log zerolog.Logger
+	// mu guards addr and closed.
+	mu     sync.Mutex
+	addr   string
+	closed bool
+
+	cfg     config.Config
+	log     zerolog.Logger
+	http    *http.Server
+	handler http.Handler
+	// closers release the stores, in order, at Shutdown.
+	closers []io.Closer
 }
 
-// New validates cfg and builds a server.
+// New validates cfg, creates the root and state dir (0700) and opens the stores in the state
+// dir. A second process on the same state dir gets an error wrapping ErrStateInUse.
 func New(cfg config.Config, log zerolog.Logger) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Server{cfg: cfg, log: log}, nil
+	for _, dir := range []string{cfg.Root, cfg.StateDir} {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("server: %w", err)
+		}
+	}
+	s := &Server{cfg: cfg, log: log}
+	if err := s.open(); err != nil {
+		return nil, errors.Join(err, s.closeStores())
+	}
+	tlsConfig, err := loadTLS(cfg.TLS)
+	if err != nil {
+		return nil, errors.Join(err, s.closeStores())
+	}
+	s.http = &http.Server{
+		TLSConfig:         tlsConfig,
+		Handler:           s.handler,
+		ReadHeaderTimeout: time.Duration(cfg.Limits.ReadHeaderTimeout),
+		IdleTimeout:       time.Duration(cfg.Limits.IdleTimeout),
+		ErrorLog:          httpErrorLog(log),
+	}
+	return s, nil
 }
 
-// Handler returns the WebDAV handler.
-func (s *Server) Handler() http.Handler { return http.NotFoundHandler() }
+// open opens the stores and builds the handler, recording what to close. The lock store goes
+// first: it is the one that detects, within storeOpenTimeout, another process on the state dir.
+func (s *Server) open() error {
+	store, err := boltstore.Open(filepath.Join(s.cfg.StateDir, locksFile),
+		boltstore.Options{Logger: s.log, OpenTimeout: storeOpenTimeout})
+	if errors.Is(err, boltstore.ErrInUse) {
+		return fmt.Errorf("server: %w: %s (stop the other process or use another --state-dir): %w",
+			ErrStateInUse, s.cfg.StateDir, err)
+	}
+	if err != nil {
+		return fmt.Errorf("server: lock store: %w", err)
+	}
+	s.closers = append(s.closers, store)
+	locks, err := locksystem.New(time.Now(), s.lockOptions(store))
+	if err != nil {
+		return fmt.Errorf("server: lock system: %w", err)
+	}
+	// Closed before the store it writes to.
+	s.closers = append([]io.Closer{locks}, s.closers...)
+	props, err := davfs.OpenProps(filepath.Join(s.cfg.StateDir, propsFile), s.log)
+	if err != nil {
+		return fmt.Errorf("server: property store: %w", err)
+	}
+	s.closers = append(s.closers, props)
+	fsys, err := davfs.NewOS(s.cfg.Root, props, s.log)
+	if err != nil {
+		return fmt.Errorf("server: root %s: %w", s.cfg.Root, err)
+	}
+	if c, ok := any(fsys).(io.Closer); ok {
+		s.closers = append([]io.Closer{c}, s.closers...)
+	}
+	s.handler = davserver.New(davserver.Options{
+		FS:         fsys,
+		Locks:      locks,
+		Logger:     s.log,
+		MaxXMLBody: int64(s.cfg.Limits.MaxXMLBody),
+		MaxUpload:  int64(s.cfg.Limits.MaxUpload),
+	})
+	return nil
+}
 
-// Serve serves on ln until Shutdown.
-func (s *Server) Serve(ln net.Listener) error { return errors.New("server: not implemented") }
+// loadTLS loads tls.cert and tls.key at start-up, so a bad file stops New rather than Serve.
+// It returns nil when TLS is off.
+func loadTLS(c config.TLS) (*tls.Config, error) {
+	if c.Cert == "" {
+		return nil, nil
+	}
+	cert, err := tls.LoadX509KeyPair(c.Cert, c.Key)
+	if err != nil {
+		return nil, fmt.Errorf("server: tls.cert %s, tls.key %s: %w", c.Cert, c.Key, err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+}
 
-// ListenAndServe listens on the configured address and serves.
-func (s *Server) ListenAndServe() error { return errors.New("server: not implemented") }
+func (s *Server) lockOptions(store locksystem.Store) locksystem.Options {
+	l := s.cfg.Locks
+	return locksystem.Options{
+		Policy: locksystem.Policy{
+			Min:           time.Duration(l.MinTimeout),
+			Max:           time.Duration(l.MaxTimeout),
+			Default:       time.Duration(l.DefaultTimeout),
+			AllowInfinite: l.AllowInfinite,
+		},
+		Store:           store,
+		MaxPerPrincipal: l.MaxPerPrincipal,
+		Logger:          s.log,
+	}
+}
 
-// Shutdown stops the server and closes its stores.
-func (s *Server) Shutdown(ctx context.Context) error { return nil }
+// Handler returns the WebDAV handler, middleware included.
+func (s *Server) Handler() http.Handler { return s.handler }
 
-// Addr returns the listening address once Serve has started.
-func (s *Server) Addr() string { return "" }
+// Serve serves on ln (HTTPS and HTTP/2 when tls.cert and tls.key are set) until Shutdown,
+// after which it returns nil.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	s.addr = ln.Addr().String()
+	s.mu.Unlock()
+	secure := s.http.TLSConfig != nil
+	s.log.Info().Str("addr", ln.Addr().String()).Bool("tls", secure).Msg("listening")
+	var err error
+	if secure {
+		err = s.http.ServeTLS(ln, "", "") // the certificate is in TLSConfig; ServeTLS adds h2
+	} else {
+		err = s.http.Serve(ln)
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// ListenAndServe listens on the configured addr and serves; see Serve.
+func (s *Server) ListenAndServe() error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
+	return s.Serve(ln)
+}
+
+// Addr is the address Serve listens on ("host:port" with the real port), or "" before Serve.
+func (s *Server) Addr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.addr
+}
+
+// Shutdown stops accepting connections, waits for in-flight requests until ctx ends, then
+// closes the lock system and the stores. It may be called once Serve has returned or before
+// Serve was ever called; later calls return nil.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.mu.Unlock()
+	err := s.http.Shutdown(ctx)
+	if err != nil {
+		// Requests still running past the deadline lose their connections now, so the
+		// stores close under no one.
+		err = errors.Join(fmt.Errorf("server: shutdown: %w", err), s.http.Close())
+	}
+	return errors.Join(err, s.closeStores())
+}
+
+// closeStores closes everything open has opened, in order.
+func (s *Server) closeStores() error {
+	var errs []error
+	for _, c := range s.closers {
+		if err := c.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("server: close: %w", err))
+		}
+	}
+	s.closers = nil
+	return errors.Join(errs...)
+}
