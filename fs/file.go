@@ -1,0 +1,115 @@
+package davfs
+
+import (
+	"context"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/spf13/afero"
+	"golang.org/x/net/webdav"
+)
+
+// file is what OpenFile returns: the afero file, with its dead properties,
+// its ETag, and a listing that hides uploads in progress.
+type file struct {
+	afero.File
+	fs   *FS
+	name string // clean slash path, the PropStore key
+}
+
+var (
+	_ webdav.File            = (*file)(nil)
+	_ webdav.DeadPropsHolder = (*file)(nil)
+	_ webdav.ETager          = (*file)(nil)
+	_ webdav.ETager          = fileInfo{}
+)
+
+func (f *file) DeadProps() (map[xml.Name]webdav.Property, error) {
+	return f.fs.props.Get(f.name)
+}
+
+func (f *file) Patch(patches []webdav.Proppatch) ([]webdav.Propstat, error) {
+	return f.fs.props.Patch(f.name, patches)
+}
+
+func (f *file) ETag(ctx context.Context) (string, error) {
+	fi, err := f.File.Stat()
+	if err != nil {
+		return "", err
+	}
+	return ETag(fi), nil
+}
+
+func (f *file) Stat() (os.FileInfo, error) {
+	fi, err := f.File.Stat()
+	if err != nil {
+		return nil, err
+	}
+	return fileInfo{fi}, nil
+}
+
+// Readdir lists the directory like os.File.Readdir, without hidden entries;
+// with count <= 0 the list is sorted by name.
+func (f *file) Readdir(count int) ([]os.FileInfo, error) {
+	if count <= 0 {
+		all, err := f.File.Readdir(-1)
+		out := visible(all)
+		slices.SortFunc(out, func(a, b os.FileInfo) int { return strings.Compare(a.Name(), b.Name()) })
+		return out, err
+	}
+	var out []os.FileInfo
+	for len(out) < count {
+		batch, err := f.File.Readdir(count - len(out))
+		out = append(out, visible(batch)...)
+		if err != nil {
+			if errors.Is(err, io.EOF) && len(out) > 0 {
+				return out, nil
+			}
+			return out, err
+		}
+		if len(batch) == 0 {
+			break
+		}
+	}
+	return out, nil
+}
+
+// Readdirnames is Readdir for names, so that no listing shows hidden entries.
+func (f *file) Readdirnames(count int) ([]string, error) {
+	infos, err := f.Readdir(count)
+	names := make([]string, len(infos))
+	for i, fi := range infos {
+		names[i] = fi.Name()
+	}
+	return names, err
+}
+
+func visible(infos []os.FileInfo) []os.FileInfo {
+	out := make([]os.FileInfo, 0, len(infos))
+	for _, fi := range infos {
+		if !isHidden(fi.Name()) {
+			out = append(out, fileInfo{fi})
+		}
+	}
+	return out
+}
+
+// fileInfo adds the ETag, which x/net looks for on the os.FileInfo.
+type fileInfo struct{ os.FileInfo }
+
+func (fi fileInfo) ETag(ctx context.Context) (string, error) { return ETag(fi.FileInfo), nil }
+
+// ETag returns a quoted strong ETag for fi (RFC 9110 §8.8.3) made of its
+// size and modification time in nanoseconds. Upload makes sure the time
+// moves forward on every overwrite, so equal ETags mean equal content.
+func ETag(fi os.FileInfo) string {
+	if fi == nil {
+		return `""`
+	}
+	return fmt.Sprintf(`"%x-%x"`, fi.ModTime().UnixNano(), fi.Size())
+}

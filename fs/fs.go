@@ -1,0 +1,193 @@
+package davfs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"strings"
+	"sync"
+
+	"github.com/rs/zerolog"
+	"github.com/spf13/afero"
+	"golang.org/x/net/webdav"
+)
+
+// FS is a webdav.FileSystem over an afero.Fs, jailed to its root, with
+// durable dead properties. Names are slash paths as x/net passes them.
+type FS struct {
+	// mu serialises the changes that touch both the tree and the property
+	// store (create, rename, remove, upload commit), so that the two agree.
+	mu    sync.Mutex
+	base  afero.Fs
+	props PropStore
+	log   zerolog.Logger
+}
+
+var _ webdav.FileSystem = (*FS)(nil)
+
+// New returns an FS over base, e.g. afero.NewMemMapFs(). base is trusted to
+// keep names inside itself; use NewOS for a directory of the OS.
+func New(base afero.Fs, props PropStore, log zerolog.Logger) *FS {
+	return &FS{base: base, props: props, log: log}
+}
+
+// NewOS returns an FS over the OS directory root, created (0755) if missing.
+// Every access resolves symlinks and refuses, with ErrOutsideRoot, any that
+// lead outside root; a symlink inside root to a place inside root is fine.
+func NewOS(root string, props PropStore, log zerolog.Logger) (*FS, error) {
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return nil, fmt.Errorf("create root: %w", err)
+	}
+	rfs, err := openRootFs(root)
+	if err != nil {
+		return nil, fmt.Errorf("open root: %w", err)
+	}
+	log.Debug().Str("root", rfs.real).Msg("file tree opened")
+	return New(rfs, props, log), nil
+}
+
+func (f *FS) Mkdir(ctx context.Context, name string, perm os.FileMode) error {
+	n, err := cleanName(name)
+	if err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.checkParent("mkdir", n); err != nil {
+		return err
+	}
+	if err := f.base.Mkdir(n, perm); err != nil {
+		return err
+	}
+	return f.fresh(n)
+}
+
+func (f *FS) OpenFile(ctx context.Context, name string, flag int, perm os.FileMode) (webdav.File, error) {
+	n, err := cleanName(name)
+	if err != nil {
+		return nil, err
+	}
+	if flag&os.O_CREATE == 0 {
+		af, err := f.base.OpenFile(n, flag, perm)
+		if err != nil {
+			return nil, err
+		}
+		return &file{File: af, fs: f, name: n}, nil
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.checkParent("open", n); err != nil {
+		return nil, err
+	}
+	_, statErr := f.base.Stat(n)
+	af, err := f.base.OpenFile(n, flag, perm)
+	if err != nil {
+		return nil, err
+	}
+	if errors.Is(statErr, os.ErrNotExist) {
+		if err := f.fresh(n); err != nil {
+			return nil, errors.Join(err, af.Close())
+		}
+	}
+	return &file{File: af, fs: f, name: n}, nil
+}
+
+func (f *FS) RemoveAll(ctx context.Context, name string) error {
+	n, err := cleanName(name)
+	if err != nil {
+		return err
+	}
+	if n == "/" {
+		return &os.PathError{Op: "remove", Path: n, Err: os.ErrInvalid}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.base.RemoveAll(n); err != nil {
+		return err
+	}
+	return f.props.RemoveTree(n)
+}
+
+// Rename moves oldName to newName with its dead properties. An existing
+// newName is replaced; x/net removes it first anyway, but afero backends
+// disagree on replacing directories, so Rename does it when either side is one.
+func (f *FS) Rename(ctx context.Context, oldName, newName string) error {
+	o, err := cleanName(oldName)
+	if err != nil {
+		return err
+	}
+	n, err := cleanName(newName)
+	if err != nil {
+		return err
+	}
+	if o == "/" || n == "/" || strings.HasPrefix(n, o+"/") {
+		return &os.LinkError{Op: "rename", Old: o, New: n, Err: os.ErrInvalid}
+	}
+	if o == n {
+		_, err := f.base.Stat(o)
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.rename(o, n)
+}
+
+// rename does the work of Rename on clean names; f.mu must be held.
+func (f *FS) rename(o, n string) error {
+	src, err := f.base.Stat(o)
+	if err != nil {
+		return err
+	}
+	if err := f.checkParent("rename", n); err != nil {
+		return err
+	}
+	if dst, err := f.base.Stat(n); err == nil && (dst.IsDir() || src.IsDir()) {
+		if err := f.base.RemoveAll(n); err != nil {
+			return err
+		}
+	}
+	if err := f.base.Rename(o, n); err != nil {
+		return err
+	}
+	return f.props.Move(o, n)
+}
+
+func (f *FS) Stat(ctx context.Context, name string) (os.FileInfo, error) {
+	n, err := cleanName(name)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.base.Stat(n)
+	if err != nil {
+		return nil, err
+	}
+	return fileInfo{fi}, nil
+}
+
+// checkParent makes a missing parent, or one that is not a directory, an
+// os.ErrNotExist: what RFC 4918 calls a missing intermediate collection (409).
+// Not every afero backend checks this itself.
+func (f *FS) checkParent(op, n string) error {
+	fi, err := f.base.Stat(path.Dir(n))
+	if err != nil {
+		return err
+	}
+	if !fi.IsDir() {
+		return &os.PathError{Op: op, Path: n, Err: os.ErrNotExist}
+	}
+	return nil
+}
+
+// fresh drops properties left at a name that did not exist until now, by a
+// crash between removing a tree and its properties or by changes made to the
+// tree behind the server's back; f.mu must be held.
+func (f *FS) fresh(n string) error {
+	p, err := f.props.Get(n)
+	if err != nil || p == nil {
+		return err
+	}
+	f.log.Debug().Str("path", n).Int("props", len(p)).Msg("dropping stale dead properties")
+	return f.props.RemoveTree(n)
+}

@@ -1,0 +1,71 @@
+package davfs
+
+import (
+	"fmt"
+	"os"
+	"path"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+const (
+	// maxPath and maxSegment are Linux's PATH_MAX and NAME_MAX.
+	maxPath    = 4096
+	maxSegment = 255
+
+	// tempPrefix starts the names of uploads in progress. Such names are
+	// hidden: never listed, never opened, never created by clients.
+	tempPrefix = ".lockdav-upload-"
+)
+
+// cleanName checks name as a client may have sent it and returns it in the
+// canonical form "/a/b" ("/" for the root). x/net hands names over already
+// cleaned; the checks are repeated here because the jail must not depend on
+// the caller. A hidden name yields an error matching os.ErrNotExist.
+func cleanName(name string) (string, error) {
+	if len(name) > maxPath {
+		return "", invalid(name, "path too long")
+	}
+	if !utf8.ValidString(name) {
+		return "", invalid(name, "not UTF-8")
+	}
+	for _, r := range name {
+		if r == '\\' {
+			return "", invalid(name, "backslash")
+		}
+		if unicode.IsControl(r) {
+			return "", invalid(name, "control character")
+		}
+	}
+	clean := path.Clean("/" + name)
+	for seg := range strings.SplitSeq(clean[1:], "/") {
+		switch {
+		case seg == "..":
+			return "", invalid(name, `".." segment`)
+		case len(seg) > maxSegment:
+			return "", invalid(name, "segment too long")
+		case strings.HasPrefix(seg, tempPrefix):
+			return "", &os.PathError{Op: "open", Path: clean, Err: os.ErrNotExist}
+		}
+	}
+	return clean, nil
+}
+
+func invalid(name, why string) error {
+	return fmt.Errorf("%w %q: %s", ErrInvalidName, truncate(name), why)
+}
+
+// truncate keeps error messages (and logs) short for hostile names.
+func truncate(s string) string {
+	const keep = 64
+	if len(s) <= keep {
+		return s
+	}
+	return s[:keep] + "..."
+}
+
+// isHidden reports whether a directory entry is an upload in progress.
+func isHidden(base string) bool {
+	return strings.HasPrefix(base, tempPrefix)
+}

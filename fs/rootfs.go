@@ -1,0 +1,179 @@
+package davfs
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/afero"
+)
+
+// rootFs is an afero.Fs over an os.Root: every call resolves symbolic links
+// with openat-style walks that refuse to leave the root, so a link swapped in
+// between a check and a use cannot lead outside either.
+//
+// os.Root refuses absolute symlinks even when they point inside the root. For
+// those, rootFs resolves the name itself and, if the result lies inside the
+// root, retries with the resolved name — through os.Root again, so the retry
+// is as safe as the first attempt.
+type rootFs struct {
+	root *os.Root
+	real string // the root directory with its own symlinks resolved
+	// escapes is os's unexported "path escapes from parent" error, captured
+	// at start-up so that it is matched by identity rather than by text.
+	escapes error
+}
+
+var _ afero.Fs = (*rootFs)(nil)
+
+func openRootFs(dir string) (*rootFs, error) {
+	real, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return nil, err
+	}
+	root, err := os.OpenRoot(real)
+	if err != nil {
+		return nil, err
+	}
+	_, err = root.Lstat("..")
+	var pe *os.PathError
+	if !errors.As(err, &pe) {
+		return nil, errors.Join(fmt.Errorf("os.Root let %q through: %v", "..", err), root.Close())
+	}
+	return &rootFs{root: root, real: real, escapes: pe.Err}, nil
+}
+
+// rel turns an afero name ("/a/b") into a name relative to the root.
+func rel(name string) string {
+	name = strings.TrimLeft(filepath.Clean(filepath.FromSlash("/"+name)), string(filepath.Separator))
+	if name == "" {
+		return "."
+	}
+	return name
+}
+
+// do runs fn on name and, if os.Root saw an escape, once more on the name
+// resolved by hand. follow says whether fn follows a final symlink.
+func (r *rootFs) do(op, name string, follow bool, fn func(string) error) error {
+	n := rel(name)
+	err := fn(n)
+	if errors.Is(err, syscall.ENOTDIR) {
+		// Like MemMapFs: nothing exists below a file.
+		return &os.PathError{Op: op, Path: name, Err: fmt.Errorf("%w (%w)", os.ErrNotExist, syscall.ENOTDIR)}
+	}
+	if !errors.Is(err, r.escapes) {
+		return err
+	}
+	if alt, ok := r.inside(n, follow); ok && alt != n {
+		if err = fn(alt); !errors.Is(err, r.escapes) {
+			return err
+		}
+	}
+	return &os.PathError{Op: op, Path: name, Err: ErrOutsideRoot}
+}
+
+// inside resolves the symlinks of name (and of its last element when follow)
+// and returns the result relative to the root, if it lies inside.
+func (r *rootFs) inside(name string, follow bool) (string, bool) {
+	full := filepath.Join(r.real, name)
+	if follow {
+		if p, err := filepath.EvalSymlinks(full); err == nil {
+			return r.relTo(p)
+		}
+	}
+	dir, base := filepath.Split(full)
+	p, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return "", false
+	}
+	return r.relTo(filepath.Join(p, base))
+}
+
+func (r *rootFs) relTo(p string) (string, bool) {
+	n, err := filepath.Rel(r.real, p)
+	if err != nil || n == ".." || strings.HasPrefix(n, ".."+string(filepath.Separator)) {
+		return "", false
+	}
+	return n, true
+}
+
+func (r *rootFs) Name() string { return "rootfs" }
+
+func (r *rootFs) Close() error { return r.root.Close() }
+
+func (r *rootFs) Create(name string) (afero.File, error) {
+	return r.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o666)
+}
+
+func (r *rootFs) Open(name string) (afero.File, error) {
+	return r.OpenFile(name, os.O_RDONLY, 0)
+}
+
+func (r *rootFs) OpenFile(name string, flag int, perm os.FileMode) (afero.File, error) {
+	var f *os.File
+	err := r.do("open", name, true, func(n string) (err error) {
+		f, err = r.root.OpenFile(n, flag, perm)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+func (r *rootFs) Mkdir(name string, perm os.FileMode) error {
+	return r.do("mkdir", name, false, func(n string) error { return r.root.Mkdir(n, perm) })
+}
+
+func (r *rootFs) MkdirAll(name string, perm os.FileMode) error {
+	return r.do("mkdir", name, false, func(n string) error { return r.root.MkdirAll(n, perm) })
+}
+
+func (r *rootFs) Remove(name string) error {
+	return r.do("remove", name, false, r.root.Remove)
+}
+
+func (r *rootFs) RemoveAll(name string) error {
+	return r.do("remove", name, false, r.root.RemoveAll)
+}
+
+func (r *rootFs) Rename(oldName, newName string) error {
+	o, n := rel(oldName), rel(newName)
+	err := r.root.Rename(o, n)
+	if !errors.Is(err, r.escapes) {
+		return err
+	}
+	altO, okO := r.inside(o, false)
+	altN, okN := r.inside(n, false)
+	if okO && okN && (altO != o || altN != n) {
+		if err = r.root.Rename(altO, altN); !errors.Is(err, r.escapes) {
+			return err
+		}
+	}
+	return &os.LinkError{Op: "rename", Old: oldName, New: newName, Err: ErrOutsideRoot}
+}
+
+func (r *rootFs) Stat(name string) (os.FileInfo, error) {
+	var fi os.FileInfo
+	err := r.do("stat", name, true, func(n string) (err error) {
+		fi, err = r.root.Stat(n)
+		return err
+	})
+	return fi, err
+}
+
+func (r *rootFs) Chmod(name string, mode os.FileMode) error {
+	return r.do("chmod", name, true, func(n string) error { return r.root.Chmod(n, mode) })
+}
+
+func (r *rootFs) Chown(name string, uid, gid int) error {
+	return r.do("chown", name, true, func(n string) error { return r.root.Chown(n, uid, gid) })
+}
+
+func (r *rootFs) Chtimes(name string, atime, mtime time.Time) error {
+	return r.do("chtimes", name, true, func(n string) error { return r.root.Chtimes(n, atime, mtime) })
+}
