@@ -1,56 +1,308 @@
 // Package boltstore keeps lock documents in an embedded bbolt file: the durable mirror of the
 // lock manager's in-memory index.
+//
+// Writes go through group commit: Submit only queues, and one committer goroutine owned by the
+// Store writes everything queued while its previous commit ran in a single bbolt transaction
+// (fsync'd on commit), then wakes every waiter of that batch with the commit's error. There is
+// no timer: a lone writer pays one fsync, many writers share one.
 package boltstore
 
 import (
 	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
+	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/lockdav/lockdav/locksystem"
 )
 
+// schemaVersion is the layout of the buckets, kept under meta/schema.
+const schemaVersion = "1"
+
+var (
+	locksBucket = []byte("locks")
+	metaBucket  = []byte("meta")
+	schemaKey   = []byte("schema")
+)
+
 // Errors.
 var (
-	// ErrInUse: another lockdav process holds the store file.
+	// ErrInUse: another lockdav process holds the store file (bbolt's file lock).
 	ErrInUse = errors.New("boltstore: state dir is in use by another lockdav process")
 	// ErrClosed: the store has been closed.
 	ErrClosed = errors.New("boltstore: closed")
+	// ErrSchema: the file was written with a store layout this version does not know.
+	ErrSchema = errors.New("boltstore: unknown schema version")
 )
+
+// DefaultOpenTimeout is how long Open waits for another process to release the file.
+const DefaultOpenTimeout = time.Second
 
 // Options configure Open.
 type Options struct {
 	Logger zerolog.Logger
-	// OpenTimeout bounds the wait for the file lock; default 1s.
+	// OpenTimeout bounds the wait for the file lock; 0 means DefaultOpenTimeout.
 	OpenTimeout time.Duration
 }
 
 // Stats count the committer's work.
 type Stats struct {
-	Commits   uint64 // bbolt transactions committed
+	Commits   uint64 // bbolt transactions committed (successfully or not)
 	Changes   uint64 // changes written by them
 	LastBatch int    // changes in the latest commit
 }
 
 // Store is a locksystem.Store on a bbolt file.
-type Store struct{}
+type Store struct {
+	// mu guards pending and closed; it is held only to append or swap, never across I/O.
+	mu      sync.Mutex
+	pending *batch
+	closed  bool
+
+	db   *bolt.DB
+	log  zerolog.Logger
+	kick chan struct{} // capacity 1: "pending is non-empty"
+
+	stopC     chan struct{}
+	doneC     chan struct{}
+	closeOnce sync.Once
+	closeErr  error
+	finalErr  error // the error of the commit run does on stop; read after doneC closes
+
+	commits   atomic.Uint64
+	changes   atomic.Uint64
+	lastBatch atomic.Int64
+}
 
 var _ locksystem.Store = (*Store)(nil)
 
-// Open opens (or creates) the bbolt file at path.
-func Open(path string, o Options) (*Store, error) { return nil, errors.New("boltstore: not implemented") }
-
-// Submit queues changes and returns a function that waits until they are durable.
-func (s *Store) Submit(changes ...locksystem.Change) (wait func() error) {
-	return func() error { return errors.New("boltstore: not implemented") }
+// batch is what one commit writes and whom it wakes.
+type batch struct {
+	ops  []op
+	done chan struct{} // closed after the commit, when err is set
+	err  error
 }
 
-// Load returns every stored lock.
-func (s *Store) Load() ([]locksystem.Lock, error) { return nil, errors.New("boltstore: not implemented") }
+// op is one encoded change: put val under key, or delete key when val is nil.
+type op struct {
+	key []byte
+	val []byte
+}
 
-// Close commits what is queued and closes the file.
-func (s *Store) Close() error { return nil }
+// Open opens (or creates) the bbolt file at path and starts the committer. If another process
+// holds the file, it fails within OpenTimeout with an error that wraps ErrInUse.
+func Open(path string, o Options) (*Store, error) {
+	return open(path, o, &bolt.Options{})
+}
+
+// open is Open with bbolt options, so tests can provoke commit failures (MaxSize).
+func open(path string, o Options, bo *bolt.Options) (*Store, error) {
+	if path == "" {
+		return nil, errors.New("boltstore: empty path")
+	}
+	if o.OpenTimeout < 0 {
+		return nil, fmt.Errorf("boltstore: negative open timeout %v", o.OpenTimeout)
+	}
+	bo.Timeout = o.OpenTimeout
+	if bo.Timeout == 0 {
+		bo.Timeout = DefaultOpenTimeout
+	}
+	bo.NoSync = false // durability is the point
+	db, err := bolt.Open(path, 0o600, bo)
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return nil, fmt.Errorf("%w (%s is locked): %w", ErrInUse, path, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("boltstore: open %s: %w", path, err)
+	}
+	if err := db.Update(initBuckets); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("boltstore: %s: %w", path, err)
+	}
+	s := &Store{
+		db:    db,
+		log:   o.Logger,
+		kick:  make(chan struct{}, 1),
+		stopC: make(chan struct{}),
+		doneC: make(chan struct{}),
+	}
+	go s.run()
+	return s, nil
+}
+
+// initBuckets creates the buckets of a new file and checks the schema of an old one.
+func initBuckets(tx *bolt.Tx) error {
+	meta, err := tx.CreateBucketIfNotExists(metaBucket)
+	if err != nil {
+		return err
+	}
+	switch v := meta.Get(schemaKey); {
+	case v == nil:
+		if err := meta.Put(schemaKey, []byte(schemaVersion)); err != nil {
+			return err
+		}
+	case string(v) != schemaVersion:
+		return fmt.Errorf("%w %q (this lockdav reads %q)", ErrSchema, v, schemaVersion)
+	}
+	_, err = tx.CreateBucketIfNotExists(locksBucket)
+	return err
+}
+
+// Submit queues changes, in order, and returns a function that blocks until they are durable
+// and reports the commit's error. It encodes the documents but does no I/O, so it may be called
+// with the lock manager's mutex held. A Submit with a bad change queues none of its changes.
+func (s *Store) Submit(changes ...locksystem.Change) (wait func() error) {
+	if len(changes) == 0 {
+		return func() error { return nil }
+	}
+	ops, err := encodeChanges(changes)
+	if err != nil {
+		return func() error { return err }
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return func() error { return ErrClosed }
+	}
+	if s.pending == nil {
+		s.pending = &batch{done: make(chan struct{})}
+	}
+	b := s.pending
+	b.ops = append(b.ops, ops...)
+	s.mu.Unlock()
+
+	select {
+	case s.kick <- struct{}{}:
+	default: // the committer has been kicked already and has not taken the batch yet
+	}
+	return func() error {
+		<-b.done
+		return b.err
+	}
+}
+
+func encodeChanges(changes []locksystem.Change) ([]op, error) {
+	ops := make([]op, len(changes))
+	for i, c := range changes {
+		switch {
+		case c.Put != nil:
+			v, err := encode(c.Put)
+			if err != nil {
+				return nil, err
+			}
+			ops[i] = op{key: []byte(c.Put.Token), val: v}
+		case c.Delete != "":
+			ops[i] = op{key: []byte(c.Delete)}
+		default:
+			return nil, fmt.Errorf("%w: change %d has neither Put nor Delete", ErrBadChange, i)
+		}
+	}
+	return ops, nil
+}
+
+// run is the committer goroutine. It ends after committing what is queued when stopC closes.
+func (s *Store) run() {
+	defer close(s.doneC)
+	for {
+		select {
+		case <-s.kick:
+			s.commitPending()
+		case <-s.stopC:
+			s.finalErr = s.commitPending()
+			return
+		}
+	}
+}
+
+// commitPending writes the queued batch, if any, in one transaction and wakes its waiters.
+// It returns the commit's error.
+func (s *Store) commitPending() error {
+	s.mu.Lock()
+	b := s.pending
+	s.pending = nil
+	s.mu.Unlock()
+	if b == nil {
+		return nil
+	}
+	b.err = s.db.Update(func(tx *bolt.Tx) error { return writeOps(tx, b.ops) })
+	if b.err != nil {
+		b.err = fmt.Errorf("boltstore: commit of %d changes: %w", len(b.ops), b.err)
+		s.log.Error().Err(b.err).Int("changes", len(b.ops)).Msg("lock document commit failed")
+	}
+	s.commits.Add(1)
+	s.changes.Add(uint64(len(b.ops)))
+	s.lastBatch.Store(int64(len(b.ops)))
+	close(b.done)
+	return b.err
+}
+
+func writeOps(tx *bolt.Tx, ops []op) error {
+	bk := tx.Bucket(locksBucket)
+	for _, o := range ops {
+		var err error
+		if o.val != nil {
+			err = bk.Put(o.key, o.val)
+		} else {
+			err = bk.Delete(o.key)
+		}
+		if err != nil {
+			return fmt.Errorf("token %s: %w", o.key, err)
+		}
+	}
+	return nil
+}
+
+// Load returns every stored lock, expired ones included, in token order. A document that does
+// not decode is skipped and logged with its token rather than failing start-up.
+func (s *Store) Load() ([]locksystem.Lock, error) {
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		return nil, ErrClosed
+	}
+	var locks []locksystem.Lock
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(locksBucket).ForEach(func(k, v []byte) error {
+			l, err := decode(k, v)
+			if err != nil {
+				s.log.Error().Err(err).Str("token", string(k)).Msg("skipping undecodable lock document")
+				return nil
+			}
+			locks = append(locks, l)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("boltstore: load: %w", err)
+	}
+	return locks, nil
+}
+
+// Close commits what is queued, stops the committer and closes the file; it reports that last
+// commit's error too (its waiters get it as well). Later calls return the first call's result. Submit after Close reports ErrClosed.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		s.closed = true
+		s.mu.Unlock()
+		close(s.stopC)
+		<-s.doneC
+		s.closeErr = errors.Join(s.finalErr, s.db.Close())
+	})
+	return s.closeErr
+}
 
 // Stats returns the committer's counters.
-func (s *Store) Stats() Stats { return Stats{} }
+func (s *Store) Stats() Stats {
+	return Stats{
+		Commits:   s.commits.Load(),
+		Changes:   s.changes.Load(),
+		LastBatch: int(s.lastBatch.Load()),
+	}
+}
