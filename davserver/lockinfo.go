@@ -1,18 +1,410 @@
-// RFC 4918 §9.10 and §14.11: the LOCK request body (DAV:lockinfo).
+// RFC 4918 §9.10 and §14.11: the LOCK request body, DAV:lockinfo. x/net answers 501 to shared
+// locks before any LockSystem sees them, and passes DAV:owner on as raw inner XML whose
+// namespace prefixes may be declared outside it; this parser does neither.
 
 package davserver
 
 import (
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"fmt"
 	"io"
+	"strings"
 
 	"github.com/lockdav/lockdav/locksystem"
 )
 
+// lockInfo is what a LOCK body asks for. The lock type is always DAV:write.
 type lockInfo struct {
 	scope locksystem.Scope
+	// owner is DAV:owner's content re-serialized to stand alone: every element declares its own
+	// namespace, so it can be stored and embedded in any later response. "" when absent.
 	owner string
 }
 
+const (
+	nsDAV   = "DAV:"
+	nsXML   = "http://www.w3.org/XML/1998/namespace"
+	nsXMLNS = "http://www.w3.org/2000/xmlns/"
+)
+
+// parseLockInfo reads a LOCK body. empty is true for a body with nothing but whitespace, which
+// asks for a refresh (§9.10.2). The body must be well-formed XML with valid namespace declarations,
+// its root DAV:lockinfo, with exactly one known DAV:lockscope (errLockInfo otherwise) and a
+// DAV:locktype of DAV:write (errLockType otherwise). Unknown elements are ignored (§17). Limiting
+// the body's size is the caller's job.
 func parseLockInfo(body io.Reader) (li lockInfo, empty bool, err error) {
-	return lockInfo{}, false, errLockInfo
+	data, err := io.ReadAll(body)
+	if err != nil {
+		return lockInfo{}, false, fmt.Errorf("%w: %v", errLockInfo, err)
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return lockInfo{}, true, nil
+	}
+	li, err = readLockInfo(newNSDecoder(bytes.NewReader(data)))
+	if err != nil && !errors.Is(err, errLockType) {
+		err = fmt.Errorf("%w: %v", errLockInfo, err)
+	}
+	return li, false, err
+}
+
+// readLockInfo reads the document: prolog, the DAV:lockinfo element, and nothing after it.
+func readLockInfo(d *nsDecoder) (lockInfo, error) {
+	root, err := d.root()
+	if err != nil {
+		return lockInfo{}, err
+	}
+	if root.Name != (xml.Name{Space: nsDAV, Local: "lockinfo"}) {
+		return lockInfo{}, fmt.Errorf("root element is {%s}%s, not DAV:lockinfo", root.Name.Space, root.Name.Local)
+	}
+	var li lockInfo
+	var seen struct{ scope, typ, owner bool }
+	err = d.children(func(el xml.StartElement) error {
+		var err error
+		switch el.Name {
+		case xml.Name{Space: nsDAV, Local: "lockscope"}:
+			err = once(&seen.scope, el, func() (err error) { li.scope, err = readLockScope(d); return err })
+		case xml.Name{Space: nsDAV, Local: "locktype"}:
+			err = once(&seen.typ, el, func() error { return readLockType(d) })
+		case xml.Name{Space: nsDAV, Local: "owner"}:
+			err = once(&seen.owner, el, func() (err error) { li.owner, err = d.innerXML(); return err })
+		default:
+			err = d.skip()
+		}
+		return err
+	})
+	switch {
+	case err != nil:
+		return lockInfo{}, err
+	case !seen.scope:
+		return lockInfo{}, errors.New("no DAV:lockscope")
+	case !seen.typ:
+		return lockInfo{}, errors.New("no DAV:locktype")
+	}
+	return li, d.end()
+}
+
+// once runs read for the first el of its kind and refuses a second one.
+func once(seen *bool, el xml.StartElement, read func() error) error {
+	if *seen {
+		return fmt.Errorf("more than one DAV:%s", el.Name.Local)
+	}
+	*seen = true
+	return read()
+}
+
+// readLockScope reads DAV:lockscope's content: exactly one of DAV:exclusive and DAV:shared.
+func readLockScope(d *nsDecoder) (locksystem.Scope, error) {
+	var scopes []locksystem.Scope
+	err := d.children(func(el xml.StartElement) error {
+		switch el.Name {
+		case xml.Name{Space: nsDAV, Local: "exclusive"}:
+			scopes = append(scopes, locksystem.Exclusive)
+		case xml.Name{Space: nsDAV, Local: "shared"}:
+			scopes = append(scopes, locksystem.Shared)
+		default:
+			return fmt.Errorf("unknown lock scope {%s}%s", el.Name.Space, el.Name.Local)
+		}
+		return d.skip()
+	})
+	switch {
+	case err != nil:
+		return 0, err
+	case len(scopes) != 1:
+		return 0, fmt.Errorf("DAV:lockscope holds %d scopes, want 1", len(scopes))
+	}
+	return scopes[0], nil
+}
+
+// readLockType reads DAV:locktype's content, which must be DAV:write alone.
+func readLockType(d *nsDecoder) error {
+	n := 0
+	err := d.children(func(el xml.StartElement) error {
+		n++
+		if el.Name != (xml.Name{Space: nsDAV, Local: "write"}) {
+			return fmt.Errorf("%w: {%s}%s", errLockType, el.Name.Space, el.Name.Local)
+		}
+		return d.skip()
+	})
+	switch {
+	case err != nil:
+		return err
+	case n != 1:
+		return fmt.Errorf("DAV:locktype holds %d types, want 1", n)
+	}
+	return nil
+}
+
+// nsDecoder reads XML with namespaces resolved by hand over RawToken, because encoding/xml lets
+// through what XML Namespaces 1.0 forbids: undeclared prefixes (left as the prefix), a prefix
+// bound to "" (xmlns:p=""), and rebinding xml or xmlns. It also checks that end tags match.
+type nsDecoder struct {
+	d      *xml.Decoder
+	scopes []map[string]string // per open element: prefix ("" for the default) → namespace
+	open   []xml.Name          // raw names of the open elements
+}
+
+func newNSDecoder(r io.Reader) *nsDecoder {
+	return &nsDecoder{d: xml.NewDecoder(r)}
+}
+
+// next returns the next element or text token, resolved; comments, processing instructions and
+// directives are skipped (§17 and x/net's next). At the end of the document it returns io.EOF.
+func (n *nsDecoder) next() (xml.Token, error) {
+	for {
+		t, err := n.d.RawToken()
+		if errors.Is(err, io.EOF) && len(n.open) > 0 {
+			return nil, fmt.Errorf("unexpected end of document inside <%s>", rawName(n.open[len(n.open)-1]))
+		}
+		if err != nil {
+			return nil, err
+		}
+		switch t := t.(type) {
+		case xml.StartElement:
+			return n.start(t)
+		case xml.EndElement:
+			return n.endElement(t)
+		case xml.CharData:
+			return t.Copy(), nil
+		}
+	}
+}
+
+// start opens a namespace scope with t's declarations and resolves t's names in it.
+func (n *nsDecoder) start(t xml.StartElement) (xml.StartElement, error) {
+	scope := map[string]string{}
+	var attrs []xml.Attr
+	for _, a := range t.Attr {
+		switch {
+		case a.Name.Space == "" && a.Name.Local == "xmlns":
+			scope[""] = a.Value
+		case a.Name.Space == "xmlns":
+			if err := checkDeclaration(a.Name.Local, a.Value); err != nil {
+				return xml.StartElement{}, err
+			}
+			scope[a.Name.Local] = a.Value
+		default:
+			attrs = append(attrs, a)
+		}
+	}
+	n.scopes = append(n.scopes, scope)
+	n.open = append(n.open, t.Name)
+	name, err := n.resolve(t.Name, true)
+	if err != nil {
+		return xml.StartElement{}, err
+	}
+	out := xml.StartElement{Name: name}
+	seen := map[xml.Name]bool{}
+	for _, a := range attrs {
+		if a.Name, err = n.resolve(a.Name, false); err != nil {
+			return xml.StartElement{}, err
+		}
+		if seen[a.Name] {
+			return xml.StartElement{}, fmt.Errorf("attribute %s repeated on <%s>", rawName(a.Name), rawName(t.Name))
+		}
+		seen[a.Name] = true
+		out.Attr = append(out.Attr, a)
+	}
+	return out, nil
+}
+
+// checkDeclaration applies XML Namespaces 1.0 §3 to xmlns:prefix="uri".
+func checkDeclaration(prefix, uri string) error {
+	switch {
+	case uri == "":
+		return fmt.Errorf("invalid namespace declaration xmlns:%s=\"\"", prefix)
+	case prefix == "xmlns" || uri == nsXMLNS:
+		return fmt.Errorf("invalid namespace declaration xmlns:%s=%q", prefix, uri)
+	case (prefix == "xml") != (uri == nsXML):
+		return fmt.Errorf("invalid namespace declaration xmlns:%s=%q", prefix, uri)
+	case prefix == "" || strings.Contains(prefix, ":"):
+		return fmt.Errorf("invalid namespace prefix %q", prefix)
+	}
+	return nil
+}
+
+// resolve turns a raw prefix:local name into {namespace}local. Unprefixed attributes are in no
+// namespace; unprefixed elements are in the default one.
+func (n *nsDecoder) resolve(raw xml.Name, element bool) (xml.Name, error) {
+	if raw.Local == "" || strings.Contains(raw.Local, ":") {
+		return xml.Name{}, fmt.Errorf("invalid name %q", rawName(raw))
+	}
+	switch {
+	case raw.Space == "" && !element:
+		return raw, nil
+	case raw.Space == "xml":
+		return xml.Name{Space: nsXML, Local: raw.Local}, nil
+	case raw.Space == "xmlns":
+		return xml.Name{}, fmt.Errorf("reserved prefix in %q", rawName(raw))
+	}
+	for i := len(n.scopes) - 1; i >= 0; i-- {
+		if uri, ok := n.scopes[i][raw.Space]; ok {
+			return xml.Name{Space: uri, Local: raw.Local}, nil
+		}
+	}
+	if raw.Space == "" {
+		return raw, nil // no default namespace declared: no namespace
+	}
+	return xml.Name{}, fmt.Errorf("undeclared namespace prefix in %q", rawName(raw))
+}
+
+// endElement checks t closes the innermost open element, resolves it and closes its scope.
+func (n *nsDecoder) endElement(t xml.EndElement) (xml.EndElement, error) {
+	if len(n.open) == 0 || n.open[len(n.open)-1] != t.Name {
+		return xml.EndElement{}, fmt.Errorf("unexpected </%s>", rawName(t.Name))
+	}
+	name, err := n.resolve(t.Name, true)
+	n.open, n.scopes = n.open[:len(n.open)-1], n.scopes[:len(n.scopes)-1]
+	return xml.EndElement{Name: name}, err
+}
+
+func rawName(n xml.Name) string {
+	if n.Space == "" {
+		return n.Local
+	}
+	return n.Space + ":" + n.Local
+}
+
+// root skips the prolog and returns the root element's start.
+func (n *nsDecoder) root() (xml.StartElement, error) {
+	for {
+		t, err := n.next()
+		if errors.Is(err, io.EOF) {
+			return xml.StartElement{}, errors.New("no root element")
+		}
+		if err != nil {
+			return xml.StartElement{}, err
+		}
+		switch t := t.(type) {
+		case xml.StartElement:
+			return t, nil
+		case xml.CharData:
+			if len(bytes.TrimSpace(t)) > 0 {
+				return xml.StartElement{}, errors.New("text before the root element")
+			}
+		}
+	}
+}
+
+// end checks that nothing but whitespace and comments follow the root element.
+func (n *nsDecoder) end() error {
+	for {
+		t, err := n.next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if cd, ok := t.(xml.CharData); !ok || len(bytes.TrimSpace(cd)) > 0 {
+			return errors.New("content after the root element")
+		}
+	}
+}
+
+// children calls fn for each child element of the element just opened, up to its end tag; fn
+// must consume the child (skip, or read it to its end). Text between children is ignored.
+func (n *nsDecoder) children(fn func(xml.StartElement) error) error {
+	for {
+		t, err := n.next()
+		if err != nil {
+			return err
+		}
+		switch t := t.(type) {
+		case xml.StartElement:
+			if err := fn(t); err != nil {
+				return err
+			}
+		case xml.EndElement:
+			return nil
+		}
+	}
+}
+
+// skip consumes the rest of the element just opened.
+func (n *nsDecoder) skip() error {
+	return n.children(func(xml.StartElement) error { return n.skip() })
+}
+
+// innerXML consumes the rest of the element just opened and re-serializes its content so that
+// it stands alone: each element declares its namespace with xmlns="…" (xmlns="" for none), and
+// each namespaced attribute gets a prefix declared on its own element.
+func (n *nsDecoder) innerXML() (string, error) {
+	var b strings.Builder
+	depth, pending := 0, false // pending: a start tag written without its closing ">"
+	for {
+		t, err := n.next()
+		if err != nil {
+			return "", err
+		}
+		if _, isEnd := t.(xml.EndElement); pending && !isEnd {
+			b.WriteString(">")
+		}
+		switch t := t.(type) {
+		case xml.StartElement:
+			writeStart(&b, t)
+			depth, pending = depth+1, true
+		case xml.EndElement:
+			if depth == 0 {
+				return b.String(), nil
+			}
+			if pending {
+				b.WriteString("/>")
+			} else {
+				b.WriteString("</" + t.Name.Local + ">")
+			}
+			depth, pending = depth-1, false
+		case xml.CharData:
+			writeEscaped(&b, string(t), false)
+			pending = false
+		}
+	}
+}
+
+// writeStart writes "<local xmlns="ns" attrs…" without the closing ">".
+func writeStart(b *strings.Builder, t xml.StartElement) {
+	b.WriteString("<" + t.Name.Local + ` xmlns="`)
+	writeEscaped(b, t.Name.Space, true)
+	b.WriteString(`"`)
+	for i, a := range t.Attr {
+		name := a.Name.Local
+		switch a.Name.Space {
+		case "":
+		case nsXML:
+			name = "xml:" + a.Name.Local
+		default:
+			prefix := fmt.Sprintf("a%d", i)
+			b.WriteString(" xmlns:" + prefix + `="`)
+			writeEscaped(b, a.Name.Space, true)
+			b.WriteString(`"`)
+			name = prefix + ":" + a.Name.Local
+		}
+		b.WriteString(" " + name + `="`)
+		writeEscaped(b, a.Value, true)
+		b.WriteString(`"`)
+	}
+}
+
+// writeEscaped writes s as XML character data, or as an attribute value. Whitespace that
+// attribute-value normalization would turn into spaces is kept as character references.
+func writeEscaped(b *strings.Builder, s string, attr bool) {
+	for _, r := range s {
+		switch {
+		case r == '&':
+			b.WriteString("&amp;")
+		case r == '<':
+			b.WriteString("&lt;")
+		case r == '>':
+			b.WriteString("&gt;")
+		case r == '"' && attr:
+			b.WriteString("&quot;")
+		case r == '\r':
+			b.WriteString("&#xD;")
+		case (r == '\n' || r == '\t') && attr:
+			fmt.Fprintf(b, "&#x%X;", r)
+		default:
+			b.WriteRune(r)
+		}
+	}
 }

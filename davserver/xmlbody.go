@@ -1,29 +1,225 @@
-// RFC 4918 §14 and §16: the XML bodies the lock handlers write.
+// RFC 4918 §14 (XML elements) and §16 (precondition codes): the XML bodies of LOCK responses,
+// lockdiscovery and supportedlock property values, DAV:error bodies and 207 Multi-Status.
+//
+// Property values carry xmlns:D="DAV:" on each top element because x/net's PROPFIND writes a
+// webdav.Property's InnerXML verbatim and asks that it not rely on any enclosing declaration.
+// Hrefs given to these writers are already URL-escaped (see href); the writers escape them for XML.
 
 package davserver
 
 import (
+	"bytes"
+	"encoding/xml"
+	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/lockdav/lockdav/locksystem"
 )
 
-func lockDiscoveryXML(locks []locksystem.Lock, now time.Time) string { return "" }
+const xmlHeader = `<?xml version="1.0" encoding="utf-8"?>` + "\n"
 
-func writeLockResponse(w io.Writer, l locksystem.Lock, now time.Time) error { return nil }
+// lockDiscoveryXML is the content of a DAV:lockdiscovery property (§15.8): one DAV:activelock
+// (§14.1) per lock, each declaring the DAV: namespace itself.
+func lockDiscoveryXML(locks []locksystem.Lock, now time.Time) string {
+	var b strings.Builder
+	for _, l := range locks {
+		writeActiveLock(&b, l, now)
+	}
+	return b.String()
+}
 
-func supportedLockXML() string { return "" }
+func writeActiveLock(b *strings.Builder, l locksystem.Lock, now time.Time) {
+	b.WriteString(`<D:activelock xmlns:D="DAV:">`)
+	b.WriteString(`<D:lockscope>` + scopeXML(l.Scope) + `</D:lockscope>`)
+	b.WriteString(`<D:locktype><D:write/></D:locktype>`)
+	b.WriteString(`<D:depth>` + depthXML(l.Depth) + `</D:depth>`)
+	if l.Owner != "" {
+		b.WriteString(`<D:owner>` + ownerXML(l.Owner) + `</D:owner>`)
+	}
+	b.WriteString(`<D:timeout>` + timeoutXML(l.Expires, now) + `</D:timeout>`)
+	b.WriteString(`<D:locktoken><D:href>` + escapeXML(l.Token) + `</D:href></D:locktoken>`)
+	b.WriteString(`<D:lockroot><D:href>` + escapeXML(href(l.Path)) + `</D:href></D:lockroot>`)
+	b.WriteString(`</D:activelock>`)
+}
 
-func errorBody(condition string, hrefs ...string) []byte { return nil }
+func scopeXML(s locksystem.Scope) string {
+	if s == locksystem.Shared {
+		return `<D:shared/>`
+	}
+	return `<D:exclusive/>`
+}
 
+func depthXML(d locksystem.Depth) string {
+	if d == locksystem.DepthZero {
+		return "0"
+	}
+	return "infinity"
+}
+
+// timeoutXML is the time left (§14.29): "Infinite" for a lock that never expires, otherwise
+// whole seconds rounded up, so a live lock never shows Second-0, and never below 0.
+func timeoutXML(expires, now time.Time) string {
+	if expires.IsZero() {
+		return "Infinite"
+	}
+	left := expires.Sub(now)
+	secs := int64(left / time.Second)
+	if left%time.Second > 0 {
+		secs++
+	}
+	return "Second-" + strconv.FormatInt(max(secs, 0), 10)
+}
+
+// ownerXML is a stored owner as XML content. Owners from parseLockInfo stand alone already;
+// anything else (an owner set through another door) that is not namespace-well-formed content
+// on its own is written as text rather than break the response around it.
+func ownerXML(owner string) string {
+	d := newNSDecoder(strings.NewReader("<o>" + owner + "</o>"))
+	if _, err := d.root(); err != nil {
+		return escapeXML(owner)
+	}
+	if err := d.skip(); err != nil {
+		return escapeXML(owner)
+	}
+	if err := d.end(); err != nil {
+		return escapeXML(owner)
+	}
+	return owner
+}
+
+// writeLockResponse writes the body of a successful LOCK (§9.10.1): DAV:prop holding the
+// lockdiscovery of the granted or refreshed lock.
+func writeLockResponse(w io.Writer, l locksystem.Lock, now time.Time) error {
+	var b strings.Builder
+	b.WriteString(xmlHeader + `<D:prop xmlns:D="DAV:"><D:lockdiscovery>`)
+	writeActiveLock(&b, l, now)
+	b.WriteString(`</D:lockdiscovery></D:prop>`)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// supportedLockXML is the content of DAV:supportedlock (§15.10): exclusive and shared write
+// locks, both of which LOCK grants.
+func supportedLockXML() string {
+	const entry = `<D:lockentry xmlns:D="DAV:"><D:lockscope>%s</D:lockscope><D:locktype><D:write/></D:locktype></D:lockentry>`
+	return fmt.Sprintf(entry, `<D:exclusive/>`) + fmt.Sprintf(entry, `<D:shared/>`)
+}
+
+// errorBody is a DAV:error body (§16) naming one precondition, with the hrefs it lists, for
+// example "no-conflicting-lock" with the conflicting lock roots, or
+// "lock-token-matches-request-uri" with none. A condition that is not an XML name is a
+// programming error; it yields an empty DAV:error rather than malformed XML.
+func errorBody(condition string, hrefs ...string) []byte {
+	var b bytes.Buffer
+	b.WriteString(xmlHeader + `<D:error xmlns:D="DAV:">`)
+	b.WriteString(conditionXML(condition, hrefs))
+	b.WriteString(`</D:error>`)
+	return b.Bytes()
+}
+
+// conditionXML is <D:condition> holding one DAV:href per href, or <D:condition/> without any.
+func conditionXML(condition string, hrefs []string) string {
+	if !isXMLName(condition) {
+		return ""
+	}
+	if len(hrefs) == 0 {
+		return `<D:` + condition + `/>`
+	}
+	var b strings.Builder
+	b.WriteString(`<D:` + condition + `>`)
+	for _, h := range hrefs {
+		b.WriteString(`<D:href>` + escapeXML(h) + `</D:href>`)
+	}
+	b.WriteString(`</D:` + condition + `>`)
+	return b.String()
+}
+
+// isXMLName reports whether s can be a local element name: ASCII letters, digits, '-', '_'
+// and '.', not starting with a digit, '-' or '.'. Every §16 condition is one.
+func isXMLName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		letter := 'a' <= c|0x20 && c|0x20 <= 'z' || c == '_'
+		if !letter && (i == 0 || !('0' <= c && c <= '9' || c == '-' || c == '.')) {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// msResponse is one DAV:response of a Multi-Status: a resource (href, URL-escaped), its status
+// and, if not "", the §16 precondition it failed.
 type msResponse struct {
 	href      string
 	status    int
 	condition string
 }
 
-func writeMultiStatus(w http.ResponseWriter, rs []msResponse) error { return nil }
+// hrefConditions are the §16 conditions whose DTD requires at least one href. In a Multi-Status
+// the response names the resource concerned, so its href is the one listed.
+var hrefConditions = map[string]bool{"lock-token-submitted": true, "no-conflicting-lock": true}
 
-func href(path string) string { return path }
+// writeMultiStatus answers 207 Multi-Status (§13) with one DAV:response per entry, each with
+// a DAV:status line and, for a failed precondition, a DAV:error. It writes nothing and returns
+// an error if an entry has no href or a status outside 100..599.
+func writeMultiStatus(w http.ResponseWriter, rs []msResponse) error {
+	var b strings.Builder
+	b.WriteString(xmlHeader + `<D:multistatus xmlns:D="DAV:">`)
+	for _, r := range rs {
+		if r.href == "" || r.status < 100 || r.status > 599 {
+			return fmt.Errorf("davserver: invalid multistatus response %+v", r)
+		}
+		b.WriteString(`<D:response><D:href>` + escapeXML(r.href) + `</D:href>`)
+		b.WriteString(`<D:status>` + statusLine(r.status) + `</D:status>`)
+		if r.condition != "" {
+			var hrefs []string
+			if hrefConditions[r.condition] {
+				hrefs = []string{r.href}
+			}
+			b.WriteString(`<D:error>` + conditionXML(r.condition, hrefs) + `</D:error>`)
+		}
+		b.WriteString(`</D:response>`)
+	}
+	b.WriteString(`</D:multistatus>`)
+	w.Header().Set("Content-Type", "application/xml; charset=utf-8")
+	w.WriteHeader(http.StatusMultiStatus)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// statusLine is a DAV:status value: "HTTP/1.1 423 Locked".
+func statusLine(code int) string {
+	return strings.TrimSpace("HTTP/1.1 " + strconv.Itoa(code) + " " + http.StatusText(code))
+}
+
+// href is the URL-escaped form of a server path, for a DAV:href: each segment percent-encoded
+// as RFC 3986 requires; a trailing "/" (a collection) is kept.
+func href(path string) string {
+	if !strings.HasPrefix(path, "/") {
+		path = "/" + path
+	}
+	return (&url.URL{Path: path}).EscapedPath()
+}
+
+// escapeXML escapes s for XML character data or a double-quoted attribute value; characters
+// XML cannot carry, and invalid UTF-8, become U+FFFD.
+func escapeXML(s string) string {
+	plain := true
+	for i := 0; i < len(s) && plain; i++ {
+		c := s[i]
+		plain = ' ' <= c && c <= '~' && c != '&' && c != '<' && c != '>' && c != '"' && c != '\''
+	}
+	if plain {
+		return s
+	}
+	var b bytes.Buffer
+	if err := xml.EscapeText(&b, []byte(s)); err != nil {
+		return "" // bytes.Buffer writes do not fail
+	}
+	return b.String()
+}
