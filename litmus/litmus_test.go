@@ -1,0 +1,202 @@
+package litmus
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/lockdav/lockdav/config"
+	"github.com/lockdav/lockdav/server"
+)
+
+// Groups are the litmus test programs run, in order.
+var Groups = []string{"basic", "copymove", "props", "locks", "http"}
+
+// Required are the groups that must pass every test with no warning and no skip. The others'
+// results are logged only.
+var Required = []string{"basic", "copymove", "props", "http", "locks"}
+
+// runTimeout bounds one litmus run; the whole suite takes seconds on loopback.
+const runTimeout = 5 * time.Minute
+
+// TestLitmus starts lockdav on a loopback port with a temporary root and state dir, runs
+// every litmus group against it, and fails on any failure, warning or skip in Required.
+func TestLitmus(t *testing.T) {
+	bin, err := exec.LookPath("litmus")
+	if err != nil {
+		t.Fatal("litmus not found: apt-get install litmus")
+	}
+	artifacts, stamp := artifactsDir(t), time.Now().UTC().Format("20060102T150405Z")
+	url := startServer(t, filepath.Join(artifacts, "server-"+stamp+".log"))
+
+	out, runErr := runLitmus(t, bin, url, artifacts)
+	t.Logf("litmus %s output:\n%s", url, out)
+	rawPath := filepath.Join(artifacts, "litmus-"+stamp+".txt")
+	if err := os.WriteFile(rawPath, out, 0o644); err != nil {
+		t.Errorf("saving litmus output: %v", err)
+	}
+	groups, err := Parse(bytes.NewReader(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("litmus results (raw output in %s):\n%s", rawPath, table(groups))
+	if runErr != nil {
+		t.Errorf("litmus: %v", runErr)
+	}
+	check(t, groups)
+}
+
+// check fails the test for each required group that is missing or not clean, and logs the
+// details of every group that is not clean.
+func check(t *testing.T, groups []Group) {
+	t.Helper()
+	byName := map[string]Group{}
+	for _, g := range groups {
+		byName[g.Name] = g
+	}
+	required := map[string]bool{}
+	for _, name := range Required {
+		required[name] = true
+		if _, ok := byName[name]; !ok {
+			t.Errorf("required group %s did not run", name)
+		}
+	}
+	for _, g := range groups {
+		if g.Clean() {
+			continue
+		}
+		report := t.Logf
+		if required[g.Name] {
+			report = t.Errorf
+		}
+		report("group %s is not clean: %s%s", g.Name, g, details(g))
+	}
+}
+
+func details(g Group) string {
+	var b strings.Builder
+	for _, list := range []struct {
+		what  string
+		items []string
+	}{{"FAIL", g.Failures}, {"WARNING", g.Warnings}, {"SKIPPED", g.Skipped}} {
+		for _, it := range list.items {
+			fmt.Fprintf(&b, "\n    %s %s", list.what, it)
+		}
+	}
+	return b.String()
+}
+
+func table(groups []Group) string {
+	var b strings.Builder
+	for _, g := range groups {
+		fmt.Fprintf(&b, "  %s\n", g)
+	}
+	return b.String()
+}
+
+// artifactsDir is litmus/artifacts (ignored by git), where each run leaves its raw output,
+// litmus's debug.log and the server log.
+func artifactsDir(t *testing.T) string {
+	t.Helper()
+	dir, err := filepath.Abs("artifacts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// startServer runs lockdav on 127.0.0.1:0 and returns the collection URL litmus tests under.
+// The server's log goes to logPath; warnings and errors also go to the test log.
+func startServer(t *testing.T, logPath string) string {
+	t.Helper()
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { logFile.Close() })
+	log := zerolog.New(zerolog.MultiLevelWriter(logFile,
+		levelWriter{zerolog.NewTestWriter(t), zerolog.WarnLevel})).With().Timestamp().Logger()
+
+	dir := t.TempDir()
+	cfg := config.Default()
+	cfg.Addr = "127.0.0.1:0"
+	cfg.Root = filepath.Join(dir, "data")
+	cfg.StateDir = filepath.Join(dir, "state")
+	// litmus creates and deletes its own collection, "litmus/", inside the URL it is given.
+	if err := os.MkdirAll(filepath.Join(cfg.Root, "litmus"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(cfg, log)
+	if err != nil {
+		t.Fatalf("server.New: %v", err)
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Duration(cfg.Limits.ShutdownTimeout))
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+		if err := <-served; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+	return "http://" + ln.Addr().String() + "/litmus/"
+}
+
+// runLitmus runs every group, continuing past failing ones (-k), in a scratch directory so
+// that litmus's debug.log lands there; the debug log is then kept in artifacts.
+func runLitmus(t *testing.T, bin, url, artifacts string) ([]byte, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
+	defer cancel()
+	work := t.TempDir()
+	cmd := exec.CommandContext(ctx, bin, "-k", url)
+	cmd.Dir = work
+	cmd.Env = append(os.Environ(), "TESTS="+strings.Join(Groups, " "))
+	cmd.Stdin = nil
+	out, err := cmd.CombinedOutput()
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		err = fmt.Errorf("timed out after %s: %w", runTimeout, err)
+	}
+	if dbg, rerr := os.ReadFile(filepath.Join(work, "debug.log")); rerr == nil {
+		if werr := os.WriteFile(filepath.Join(artifacts, "debug.log"), dbg, 0o644); werr != nil {
+			t.Logf("saving debug.log: %v", werr)
+		}
+	}
+	return out, err
+}
+
+// levelWriter passes on only events at or above min.
+type levelWriter struct {
+	w   io.Writer
+	min zerolog.Level
+}
+
+func (l levelWriter) Write(p []byte) (int, error) { return l.w.Write(p) }
+
+func (l levelWriter) WriteLevel(level zerolog.Level, p []byte) (int, error) {
+	if level < l.min {
+		return len(p), nil
+	}
+	return l.w.Write(p)
+}
