@@ -5,6 +5,7 @@ package davfs
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -69,11 +70,10 @@ func (f *FS) checkTarget(n string) error {
 // receive writes body to a new hidden file in dir, syncs and closes it, and
 // returns its name. It leaves nothing behind when it fails.
 func (f *FS) receive(ctx context.Context, dir string, body io.Reader, limit int64) (string, error) {
-	tmp, err := afero.TempFile(f.base, dir, tempPrefix)
+	tmp, name, err := f.createTemp(dir)
 	if err != nil {
 		return "", err
 	}
-	name := tmp.Name()
 	err = copyBody(tmp, ctxReader{ctx, body}, limit)
 	if err == nil {
 		err = tmp.Sync()
@@ -86,6 +86,19 @@ func (f *FS) receive(ctx context.Context, dir string, body io.Reader, limit int6
 		return "", err
 	}
 	return name, nil
+}
+
+// createTemp creates a new hidden file in dir. It names the file itself:
+// the Name of an afero.File is backend-specific (an OS path for rootFs).
+func (f *FS) createTemp(dir string) (afero.File, string, error) {
+	for range 8 {
+		name := path.Join(dir, tempPrefix+rand.Text())
+		tmp, err := f.base.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+		if !errors.Is(err, os.ErrExist) {
+			return tmp, name, err
+		}
+	}
+	return nil, "", fmt.Errorf("create temporary file in %s: too many collisions", dir)
 }
 
 func copyBody(w io.Writer, body io.Reader, limit int64) error {
