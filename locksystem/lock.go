@@ -122,6 +122,9 @@ var (
 	ErrTooMany = errors.New("locksystem: too many locks for principal")
 	// ErrClosed: the System has been closed.
 	ErrClosed = errors.New("locksystem: closed")
+	// ErrInvalid: a request or a stored document is malformed (relative path, unknown scope or
+	// depth, negative timeout, empty principal); the wrapping error says which field.
+	ErrInvalid = errors.New("locksystem: invalid")
 )
 
 // ConflictError says which locks a refused request conflicts with.

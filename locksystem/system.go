@@ -1,14 +1,19 @@
 package locksystem
 
+// Write locks, RFC 4918 §6 (locking model) and §7 (write lock): creation, refresh (§9.10.2),
+// removal (§9.11) and the principal that owns each token (§6.4).
+
 import (
-	"errors"
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/rs/zerolog"
-	"golang.org/x/net/webdav"
 )
-
-var _ webdav.LockSystem = (*System)(nil)
 
 // Options configures a System.
 type Options struct {
@@ -18,52 +23,428 @@ type Options struct {
 	Logger          zerolog.Logger // lock events: acquired, refreshed, released, expired, conflict
 }
 
-// System is the lock manager.
-type System struct{}
+// System is the lock manager. It decides conflicts in memory and mirrors every change to its
+// Store before answering. All methods are safe for concurrent use.
+type System struct {
+	// mu guards every field below except the immutable configuration (store, log, policy,
+	// maxPer, handler) and the store's own state.
+	mu           sync.Mutex
+	root         *node
+	byToken      map[uuid.UUID]*entry
+	perPrincipal map[string]*holder
+	heap         []*entry // locks with a timeout, by expiry
+	closed       bool
+	popped       int // expired entries collected from the heap, for tests of the per-call bound
 
-var errStub = errors.New("locksystem: not implemented")
-
-// New returns a System loaded from o.Store.
-func New(now time.Time, o Options) (*System, error) { return &System{}, nil }
-
-// Close closes the store.
-func (s *System) Close() error { return nil }
-
-func (s *System) Confirm(now time.Time, name0, name1 string, conditions ...webdav.Condition) (func(), error) {
-	return nil, webdav.ErrConfirmationFailed
+	store   Store
+	log     zerolog.Logger
+	policy  Policy
+	maxPer  int
+	handler *handlerView
 }
-func (s *System) Create(now time.Time, details webdav.LockDetails) (string, error) {
-	return "", errStub
-}
-func (s *System) Refresh(now time.Time, token string, duration time.Duration) (webdav.LockDetails, error) {
-	return webdav.LockDetails{}, webdav.ErrNoSuchLock
-}
-func (s *System) Unlock(now time.Time, token string) error { return webdav.ErrNoSuchLock }
 
-// Handler returns the view davserver gives to its x/net webdav.Handler.
-func (s *System) Handler() webdav.LockSystem { return s }
+// maxConflicts bounds the locks a ConflictError names, so that refusing a depth-infinity lock
+// over a million locks does not list them all.
+const maxConflicts = 64
 
-func (s *System) Lock(now time.Time, r Request) (Lock, error) { return Lock{}, errStub }
+// New returns a System that holds the locks in o.Store: it loads them, deletes the expired ones
+// from the store, and resumes their expiry.
+func New(now time.Time, o Options) (*System, error) {
+	pol := o.Policy
+	if pol == (Policy{}) {
+		pol = DefaultPolicy
+	}
+	if err := pol.Validate(); err != nil {
+		return nil, err
+	}
+	if o.MaxPerPrincipal < 0 {
+		return nil, fmt.Errorf("%w: max per principal %d is negative", ErrInvalid, o.MaxPerPrincipal)
+	}
+	s := &System{
+		root:         &node{},
+		byToken:      make(map[uuid.UUID]*entry),
+		perPrincipal: make(map[string]*holder),
+		store:        o.Store,
+		log:          o.Logger,
+		policy:       pol,
+		maxPer:       o.MaxPerPrincipal,
+	}
+	s.handler = &handlerView{s: s, live: make(map[string]struct{})}
+	if s.store != nil {
+		if err := s.load(now); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// Close closes the store. Later calls that change locks return ErrClosed.
+func (s *System) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	s.closed = true
+	if s.store == nil {
+		return nil
+	}
+	return s.store.Close()
+}
+
+// Lock grants a new lock, or returns a *ConflictError naming (at most 64 of) the locks in the way.
+func (s *System) Lock(now time.Time, r Request) (Lock, error) {
+	p, err := cleanPath(r.Path)
+	if err != nil {
+		return Lock{}, err
+	}
+	if err := r.validate(); err != nil {
+		return Lock{}, err
+	}
+	tok, err := uuid.NewRandom()
+	if err != nil {
+		return Lock{}, fmt.Errorf("locksystem: new token: %w", err)
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return Lock{}, ErrClosed
+	}
+	nowN := now.UnixNano()
+	gone := s.expire(nowN)
+	e, conflicts, err := s.grant(nowN, p, &r, tok)
+	var l Lock
+	wait := noWait
+	if e != nil {
+		l = e.lock()
+		wait = s.submit(Change{Put: &l})
+	}
+	s.mu.Unlock()
+	s.logExpired(gone)
+	switch {
+	case len(conflicts) > 0:
+		sortLocks(conflicts)
+		s.logConflict(p, &r, conflicts)
+		return Lock{}, &ConflictError{Conflicts: conflicts}
+	case err != nil:
+		return Lock{}, err
+	}
+	if err := wait(); err != nil {
+		s.undoGrant(e)
+		return Lock{}, fmt.Errorf("locksystem: lock on %s not stored: %w", p, err)
+	}
+	event(s.log.Info(), &l).Msg("lock acquired")
+	return l, nil
+}
+
+// grant checks r against the index and inserts its entry. The caller holds s.mu.
+func (s *System) grant(now int64, p string, r *Request, tok uuid.UUID) (*entry, []Lock, error) {
+	if c := s.conflicting(now, p, r.Scope, r.Depth); len(c) > 0 {
+		return nil, c, nil
+	}
+	if h := s.perPrincipal[r.Principal]; s.maxPer > 0 && h != nil && h.n >= s.maxPer {
+		return nil, nil, fmt.Errorf("%w: %s holds %d", ErrTooMany, r.Principal, h.n)
+	}
+	if _, dup := s.byToken[tok]; dup {
+		return nil, nil, fmt.Errorf("locksystem: token %s already in use", tokenString(tok))
+	}
+	e := &entry{
+		token:     tok,
+		owner:     r.Owner,
+		principal: s.principal(r.Principal),
+		created:   now,
+		refreshed: now,
+		timeout:   int64(s.policy.Grant(r.Timeout)),
+		scope:     r.Scope,
+		depth:     r.Depth,
+	}
+	if r.Client != (Client{}) {
+		c := r.Client
+		e.client = &c
+	}
+	if r.ReleaseOnUpdate {
+		e.flags |= flagReleaseOnUpdate
+	}
+	if r.LockNull {
+		e.flags |= flagLockNull
+	}
+	s.insert(e, s.ensure(p))
+	return e, nil, nil
+}
+
+// undoGrant removes e after its store commit failed, unless something removed it already.
+func (s *System) undoGrant(e *entry) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.byToken[e.token] == e {
+		s.remove(e)
+	}
+}
+
+// conflicting returns the live locks that a new lock (p, sc, d) conflicts with, at most
+// maxConflicts of them: locks rooted at p, depth-infinity locks on an ancestor, and, when d is
+// infinity, locks rooted below p. The caller holds s.mu.
+func (s *System) conflicting(now int64, p string, sc Scope, d Depth) []Lock {
+	var out []Lock
+	add := func(e *entry) bool {
+		if e.live(now) && e.conflicts(sc) {
+			out = append(out, e.lock())
+		}
+		return len(out) < maxConflicts
+	}
+	n := s.root
+	for rest := p; rest != "/" && rest != ""; {
+		for e := n.inf; e != nil; e = e.next {
+			add(e)
+		}
+		var seg string
+		seg, rest = nextSegment(rest)
+		if n = n.kids[seg]; n == nil {
+			return out
+		}
+	}
+	for _, list := range [2]*entry{n.zero, n.inf} {
+		for e := list; e != nil && len(out) < maxConflicts; e = e.next {
+			add(e)
+		}
+	}
+	if d == DepthInfinity && len(out) < maxConflicts {
+		visitBelow(n, now, add)
+	}
+	return out
+}
+
+// RefreshLock restarts the lock's timeout with a new one, granted by the policy from timeout
+// (as Request.Timeout: 0 for the default, Infinite). path "" skips the scope check.
 func (s *System) RefreshLock(now time.Time, token, principal, path string, timeout time.Duration) (Lock, error) {
-	return Lock{}, ErrNoSuchLock
+	p, err := optionalPath(path)
+	if err != nil {
+		return Lock{}, err
+	}
+	if timeout < 0 && timeout != Infinite {
+		return Lock{}, fmt.Errorf("%w: timeout %v", ErrInvalid, timeout)
+	}
+	granted := int64(s.policy.Grant(timeout))
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return Lock{}, ErrClosed
+	}
+	nowN := now.UnixNano()
+	gone := s.expire(nowN)
+	e, err := s.lookup(nowN, token, principal, p, false)
+	var l Lock
+	wait := noWait
+	oldRefreshed, oldTimeout := int64(0), int64(0)
+	if err == nil {
+		oldRefreshed, oldTimeout = e.refreshed, e.timeout
+		s.setTimeout(e, nowN, granted)
+		l = e.lock()
+		wait = s.submit(Change{Put: &l})
+	}
+	s.mu.Unlock()
+	s.logExpired(gone)
+	if err != nil {
+		return Lock{}, err
+	}
+	if err := wait(); err != nil {
+		s.mu.Lock()
+		if s.byToken[e.token] == e && e.refreshed == nowN && e.timeout == granted {
+			s.setTimeout(e, oldRefreshed, oldTimeout)
+		}
+		s.mu.Unlock()
+		return Lock{}, fmt.Errorf("locksystem: refresh of %s not stored: %w", token, err)
+	}
+	event(s.log.Info(), &l).Dur("timeout", l.Timeout).Msg("lock refreshed")
+	return l, nil
 }
+
+// setTimeout restarts e's timeout at refreshed. The caller holds s.mu.
+func (s *System) setTimeout(e *entry, refreshed, timeout int64) {
+	e.refreshed, e.timeout = refreshed, timeout
+	switch {
+	case e.heapIdx >= 0 && timeout == 0:
+		s.heapRemove(int(e.heapIdx))
+	case e.heapIdx >= 0:
+		s.heapFix(int(e.heapIdx))
+	case timeout != 0:
+		s.heapPush(e)
+	}
+	raiseMaxExp(e.node, e.expiry())
+}
+
+// Release removes the lock. path "" skips the scope check; force (an admin) skips the principal
+// check.
 func (s *System) Release(now time.Time, token, principal, path string, force bool) (Lock, error) {
-	return Lock{}, ErrNoSuchLock
+	p, err := optionalPath(path)
+	if err != nil {
+		return Lock{}, err
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return Lock{}, ErrClosed
+	}
+	nowN := now.UnixNano()
+	gone := s.expire(nowN)
+	e, err := s.lookup(nowN, token, principal, p, force)
+	var l Lock
+	wait := noWait
+	if err == nil {
+		l = e.lock()
+		s.remove(e)
+		wait = s.submit(Change{Delete: l.Token})
+	}
+	s.mu.Unlock()
+	s.logExpired(gone)
+	if err != nil {
+		return Lock{}, err
+	}
+	if err := wait(); err != nil {
+		s.undoRelease(nowN, e, l.Path)
+		return Lock{}, fmt.Errorf("locksystem: release of %s not stored: %w", token, err)
+	}
+	ev := event(s.log.Info(), &l)
+	if force && l.Principal != principal {
+		ev = ev.Bool("forced", true).Str("by", principal)
+	}
+	ev.Msg("lock released")
+	return l, nil
 }
-func (s *System) Get(now time.Time, token string) (Lock, bool)  { return Lock{}, false }
-func (s *System) Covering(now time.Time, path string) []Lock    { return nil }
-func (s *System) Query(now time.Time, q Query) []Lock           { return nil }
-func (s *System) Missing(now time.Time, principal string, tokens []string, needs ...Need) []Lock {
+
+// undoRelease puts e back after its deletion failed to commit, unless a conflicting lock was
+// granted in the meantime: two conflicting holders would be worse than a lost lock.
+func (s *System) undoRelease(now int64, e *entry, p string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.byToken[e.token]; ok || s.closed {
+		return
+	}
+	if c := s.conflicting(now, p, e.scope, e.depth); len(c) > 0 {
+		s.log.Error().Str("token", tokenString(e.token)).Str("path", p).
+			Msg("lock release not stored and lock not restored: a conflicting lock was granted")
+		return
+	}
+	s.insert(e, s.ensure(p))
+}
+
+// lookup finds the live lock named token that principal may use at p ("" for anywhere).
+// The caller holds s.mu.
+func (s *System) lookup(now int64, token, principal, p string, force bool) (*entry, error) {
+	u, ok := parseToken(token)
+	if !ok {
+		return nil, ErrNoSuchLock
+	}
+	e := s.byToken[u]
+	switch {
+	case e == nil || !e.live(now):
+		return nil, ErrNoSuchLock
+	case !force && e.principal != principal:
+		return nil, ErrForbidden
+	case p != "" && !e.covers(p):
+		return nil, ErrNotCovered
+	}
+	return e, nil
+}
+
+// covers reports whether clean path p is inside e's scope.
+func (e *entry) covers(p string) bool {
+	root := e.node.path()
+	if p == root {
+		return true
+	}
+	return e.depth == DepthInfinity && (root == "/" || strings.HasPrefix(p, root+"/"))
+}
+
+// Get returns the live lock named token.
+func (s *System) Get(now time.Time, token string) (Lock, bool) {
+	u, ok := parseToken(token)
+	if !ok {
+		return Lock{}, false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := s.byToken[u]
+	if e == nil || !e.live(now.UnixNano()) {
+		return Lock{}, false
+	}
+	return e.lock(), true
+}
+
+// Len returns how many client locks the System holds, counting expired ones that are not
+// collected yet (Len takes no time). The Handler view's temporary locks are not counted.
+func (s *System) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.byToken)
+}
+
+func noWait() error { return nil }
+
+// submit hands changes to the store; the caller holds s.mu and calls wait after releasing it.
+func (s *System) submit(changes ...Change) (wait func() error) {
+	if s.store == nil {
+		return noWait
+	}
+	return s.store.Submit(changes...)
+}
+
+// cleanPath accepts an absolute slash path and cleans it: "/a/b/" and "/a/./b" are "/a/b".
+func cleanPath(p string) (string, error) {
+	if p == "" || p[0] != '/' {
+		return "", fmt.Errorf("%w: path %q is not absolute", ErrInvalid, p)
+	}
+	if strings.IndexByte(p, 0) >= 0 {
+		return "", fmt.Errorf("%w: path %q contains NUL", ErrInvalid, p)
+	}
+	return path.Clean(p), nil
+}
+
+// optionalPath is cleanPath, except that "" stays "" (no path given).
+func optionalPath(p string) (string, error) {
+	if p == "" {
+		return "", nil
+	}
+	return cleanPath(p)
+}
+
+func (r *Request) validate() error {
+	switch {
+	case r.Scope != Exclusive && r.Scope != Shared:
+		return fmt.Errorf("%w: scope %d", ErrInvalid, r.Scope)
+	case r.Depth != DepthZero && r.Depth != DepthInfinity:
+		return fmt.Errorf("%w: depth %d", ErrInvalid, r.Depth)
+	case r.Principal == "":
+		return fmt.Errorf("%w: empty principal", ErrInvalid)
+	case r.Timeout < 0 && r.Timeout != Infinite:
+		return fmt.Errorf("%w: timeout %v", ErrInvalid, r.Timeout)
+	}
 	return nil
 }
-func (s *System) RemoveTree(now time.Time, path string) []Lock { return nil }
-func (s *System) Updated(now time.Time, principal string, tokens []string, path string) []Lock {
-	return nil
+
+// event adds a lock's fields to a log event.
+func event(ev *zerolog.Event, l *Lock) *zerolog.Event {
+	return ev.Str("token", l.Token).Str("path", l.Path).Stringer("scope", l.Scope).
+		Stringer("depth", l.Depth).Str("principal", l.Principal).Str("owner", l.Owner)
 }
-func (s *System) Len() int { return 0 }
 
-// Grant turns a requested timeout into the granted one; 0 in the result means infinite.
-func (p Policy) Grant(requested time.Duration) time.Duration { return p.Default }
+func (s *System) logConflict(p string, r *Request, conflicts []Lock) {
+	h := &conflicts[0]
+	s.log.Info().Str("path", p).Stringer("scope", r.Scope).Stringer("depth", r.Depth).
+		Str("principal", r.Principal).Str("owner", r.Owner).
+		Str("holder_token", h.Token).Str("holder_path", h.Path).Str("holder_principal", h.Principal).
+		Int("conflicts", len(conflicts)).Msg("lock conflict")
+}
 
-// Validate checks the policy's bounds.
-func (p Policy) Validate() error { return nil }
+// sortLocks orders locks by path, then creation, then token.
+func sortLocks(ls []Lock) {
+	slices.SortFunc(ls, func(a, b Lock) int {
+		if c := strings.Compare(a.Path, b.Path); c != 0 {
+			return c
+		}
+		if c := a.Created.Compare(b.Created); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Token, b.Token)
+	})
+}

@@ -1,0 +1,129 @@
+package locksystem
+
+// The lock document: the JSON form of a Lock that the stores keep and the JSON API shows.
+// Scope and depth use RFC 4918's words (§14.13 lockscope, §10.2 Depth).
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+func (s Scope) String() string {
+	switch s {
+	case Exclusive:
+		return "exclusive"
+	case Shared:
+		return "shared"
+	}
+	return fmt.Sprintf("Scope(%d)", uint8(s))
+}
+
+// MarshalText writes "exclusive" or "shared".
+func (s Scope) MarshalText() ([]byte, error) {
+	if s != Exclusive && s != Shared {
+		return nil, fmt.Errorf("%w: scope %d", ErrInvalid, uint8(s))
+	}
+	return []byte(s.String()), nil
+}
+
+// UnmarshalText reads "exclusive" or "shared".
+func (s *Scope) UnmarshalText(b []byte) error {
+	switch string(b) {
+	case "exclusive":
+		*s = Exclusive
+	case "shared":
+		*s = Shared
+	default:
+		return fmt.Errorf("%w: scope %q, want exclusive or shared", ErrInvalid, b)
+	}
+	return nil
+}
+
+func (d Depth) String() string {
+	switch d {
+	case DepthZero:
+		return "0"
+	case DepthInfinity:
+		return "infinity"
+	}
+	return fmt.Sprintf("Depth(%d)", uint8(d))
+}
+
+// MarshalText writes "0" or "infinity".
+func (d Depth) MarshalText() ([]byte, error) {
+	if d != DepthZero && d != DepthInfinity {
+		return nil, fmt.Errorf("%w: depth %d", ErrInvalid, uint8(d))
+	}
+	return []byte(d.String()), nil
+}
+
+// UnmarshalText reads "0" or "infinity".
+func (d *Depth) UnmarshalText(b []byte) error {
+	switch string(b) {
+	case "0":
+		*d = DepthZero
+	case "infinity":
+		*d = DepthInfinity
+	default:
+		return fmt.Errorf("%w: depth %q, want 0 or infinity", ErrInvalid, b)
+	}
+	return nil
+}
+
+// document is the JSON shape of a Lock (issue "Lock documents").
+type document struct {
+	Token           string     `json:"token"`
+	Path            string     `json:"path"`
+	Scope           Scope      `json:"scope"`
+	Depth           Depth      `json:"depth"`
+	Owner           string     `json:"owner"`
+	Principal       string     `json:"principal"`
+	TimeoutSeconds  int64      `json:"timeout_seconds"`
+	Created         time.Time  `json:"created"`
+	Refreshed       time.Time  `json:"refreshed"`
+	Expires         *time.Time `json:"expires"`
+	Client          Client     `json:"client"`
+	ReleaseOnUpdate bool       `json:"release_on_update"`
+	LockNull        bool       `json:"lock_null"`
+}
+
+// MarshalJSON writes the lock document: times in RFC 3339, timeout in whole seconds (0 for
+// infinite), expires null for a lock that never expires.
+func (l Lock) MarshalJSON() ([]byte, error) {
+	d := document{
+		Token: l.Token, Path: l.Path, Scope: l.Scope, Depth: l.Depth, Owner: l.Owner,
+		Principal: l.Principal, TimeoutSeconds: int64(l.Timeout / time.Second),
+		Created: l.Created, Refreshed: l.Refreshed, Client: l.Client,
+		ReleaseOnUpdate: l.ReleaseOnUpdate, LockNull: l.LockNull,
+	}
+	if l.Timeout%time.Second != 0 {
+		d.TimeoutSeconds++ // never report less time than granted
+	}
+	if !l.Expires.IsZero() {
+		e := l.Expires
+		d.Expires = &e
+	}
+	return json.Marshal(d)
+}
+
+// UnmarshalJSON reads a lock document.
+func (l *Lock) UnmarshalJSON(b []byte) error {
+	var d document
+	if err := json.Unmarshal(b, &d); err != nil {
+		return err
+	}
+	if d.TimeoutSeconds < 0 || d.TimeoutSeconds > int64(maxTimeout/time.Second) {
+		return fmt.Errorf("%w: timeout_seconds %d", ErrInvalid, d.TimeoutSeconds)
+	}
+	*l = Lock{
+		Token: d.Token, Path: d.Path, Scope: d.Scope, Depth: d.Depth, Owner: d.Owner,
+		Principal: d.Principal, Timeout: time.Duration(d.TimeoutSeconds) * time.Second,
+		Created: d.Created, Refreshed: d.Refreshed, Client: d.Client,
+		ReleaseOnUpdate: d.ReleaseOnUpdate, LockNull: d.LockNull,
+	}
+	if d.Expires != nil {
+		l.Expires = *d.Expires
+	}
+	return nil
+}

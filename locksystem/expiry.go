@@ -1,0 +1,108 @@
+package locksystem
+
+// Lock timeouts (RFC 4918 §6.6): a lock whose timeout has passed is gone. Expiry is incremental:
+// a min-heap by expiry, from which each operation collects at most maxExpirePerCall locks.
+// Meanwhile every lookup checks the expiry against now, so a lock that has expired but is not
+// collected yet is absent everywhere. When 900,000 locks expire together, no call does more than
+// maxExpirePerCall removals for them; the rest are collected by the calls that follow.
+
+// maxExpirePerCall bounds the expired locks one operation removes from the heap.
+const maxExpirePerCall = 64
+
+// expire collects at most maxExpirePerCall locks that expired at or before now, deletes them from
+// the store without waiting, and returns them for logging. The caller holds s.mu.
+func (s *System) expire(now int64) []Lock {
+	if s.closed {
+		return nil
+	}
+	var gone []Lock
+	for k := 0; k < maxExpirePerCall && len(s.heap) > 0 && s.heap[0].expiry() <= now; k++ {
+		e := s.heap[0]
+		s.popped++
+		gone = append(gone, e.lock())
+		s.remove(e)
+	}
+	if len(gone) > 0 && s.store != nil {
+		changes := make([]Change, len(gone))
+		for i := range gone {
+			changes[i] = Change{Delete: gone[i].Token}
+		}
+		s.store.Submit(changes...) // nothing to wait for: the lock is gone either way
+	}
+	return gone
+}
+
+func (s *System) logExpired(gone []Lock) {
+	for i := range gone {
+		event(s.log.Info(), &gone[i]).Msg("lock expired")
+	}
+}
+
+// The heap of entries with a timeout, ordered by expiry. Each entry knows its index.
+
+func (s *System) heapLess(i, j int) bool { return s.heap[i].expiry() < s.heap[j].expiry() }
+
+func (s *System) heapSwap(i, j int) {
+	h := s.heap
+	h[i], h[j] = h[j], h[i]
+	h[i].heapIdx = int32(i)
+	h[j].heapIdx = int32(j)
+}
+
+func (s *System) heapPush(e *entry) {
+	e.heapIdx = int32(len(s.heap))
+	s.heap = append(s.heap, e)
+	s.heapUp(len(s.heap) - 1)
+}
+
+func (s *System) heapRemove(i int) {
+	last := len(s.heap) - 1
+	e := s.heap[i]
+	if i != last {
+		s.heapSwap(i, last)
+	}
+	s.heap[last] = nil
+	s.heap = s.heap[:last]
+	e.heapIdx = -1
+	if i != last {
+		s.heapFix(i)
+	}
+}
+
+func (s *System) heapFix(i int) {
+	if !s.heapDown(i) {
+		s.heapUp(i)
+	}
+}
+
+func (s *System) heapUp(j int) {
+	for j > 0 {
+		i := (j - 1) / 2
+		if !s.heapLess(j, i) {
+			break
+		}
+		s.heapSwap(i, j)
+		j = i
+	}
+}
+
+// heapDown reports whether the element at i0 moved.
+func (s *System) heapDown(i0 int) bool {
+	i, n := i0, len(s.heap)
+	for {
+		l := 2*i + 1
+		if l >= n {
+			break
+		}
+		j := l
+		if r := l + 1; r < n && s.heapLess(r, l) {
+			j = r
+		}
+		if !s.heapLess(j, i) {
+			break
+		}
+		s.heapSwap(i, j)
+		i = j
+	}
+	return i > i0
+}

@@ -1,0 +1,250 @@
+package locksystem
+
+// The in-memory index: a tree of path nodes holding the locks rooted at them, a token map, and
+// an expiry heap. Conflict rules are RFC 4918 §6.1 and §7 as DESIGN.md "Locks" states them.
+//
+// The tree only holds nodes on the way to a lock root, so "is any lock below X" is "has X any
+// children", and every check walks only the ancestors of a path. Each node keeps an upper bound
+// of the expiry of every lock at or below it (maxExp), so a subtree whose locks have all expired
+// is skipped in O(1) even before the heap has collected them.
+
+import (
+	"math"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// never is the expiry of a lock without timeout.
+const never int64 = math.MaxInt64
+
+// Entry flags.
+const (
+	flagReleaseOnUpdate uint8 = 1 << iota
+	flagLockNull
+)
+
+// entry is one client lock. It is kept small (112 bytes): times are Unix nanoseconds and the
+// path is the node's.
+type entry struct {
+	token     uuid.UUID
+	owner     string
+	principal string
+	client    *Client // nil when the request said nothing
+	next      *entry  // next lock rooted at the same node with the same depth
+	node      *node
+	created   int64
+	refreshed int64
+	timeout   int64 // nanoseconds; 0 = never expires
+	heapIdx   int32 // index in System.heap, -1 when not there
+	scope     Scope
+	depth     Depth
+	flags     uint8
+}
+
+// expiry is when e stops being live, in Unix nanoseconds, or never.
+func (e *entry) expiry() int64 {
+	if e.timeout == 0 {
+		return never
+	}
+	if e.timeout > never-1-e.refreshed {
+		return never - 1
+	}
+	return e.refreshed + e.timeout
+}
+
+// live reports whether e has not expired at now (Unix nanoseconds). An expired lock is absent
+// everywhere, whether or not the heap has collected it yet.
+func (e *entry) live(now int64) bool { return now < e.expiry() }
+
+func (e *entry) lock() Lock {
+	l := Lock{
+		Token:           tokenString(e.token),
+		Path:            e.node.path(),
+		Scope:           e.scope,
+		Depth:           e.depth,
+		Owner:           e.owner,
+		Principal:       e.principal,
+		Timeout:         time.Duration(e.timeout),
+		Created:         time.Unix(0, e.created).UTC(),
+		Refreshed:       time.Unix(0, e.refreshed).UTC(),
+		ReleaseOnUpdate: e.flags&flagReleaseOnUpdate != 0,
+		LockNull:        e.flags&flagLockNull != 0,
+	}
+	if e.timeout != 0 {
+		l.Expires = time.Unix(0, e.expiry()).UTC()
+	}
+	if e.client != nil {
+		l.Client = *e.client
+	}
+	return l
+}
+
+// conflicts reports whether a lock of scope sc conflicts with e (both covering one resource).
+func (e *entry) conflicts(sc Scope) bool { return sc == Exclusive || e.scope == Exclusive }
+
+const tokenPrefix = "urn:uuid:"
+
+func tokenString(u uuid.UUID) string { return tokenPrefix + u.String() }
+
+// parseToken turns "urn:uuid:<uuid>" into its UUID; ok is false for anything else.
+func parseToken(s string) (uuid.UUID, bool) {
+	if !strings.HasPrefix(s, tokenPrefix) || len(s) != len(tokenPrefix)+36 {
+		return uuid.UUID{}, false
+	}
+	u, err := uuid.Parse(s[len(tokenPrefix):])
+	return u, err == nil
+}
+
+// node is one path segment on the way to a lock root.
+type node struct {
+	parent *node
+	name   string // one segment; "" for the root
+	kids   map[string]*node
+	zero   *entry // depth-0 locks rooted here
+	inf    *entry // depth-infinity locks rooted here
+	// maxExp is an upper bound of the expiry of every lock at or below this node. Raised on
+	// insert and refresh; lowered only by a scan that saw the whole subtree.
+	maxExp int64
+}
+
+func (n *node) path() string {
+	if n.parent == nil {
+		return "/"
+	}
+	size := 0
+	for a := n; a.parent != nil; a = a.parent {
+		size += 1 + len(a.name)
+	}
+	b := make([]byte, size)
+	i := size
+	for a := n; a.parent != nil; a = a.parent {
+		i -= len(a.name)
+		copy(b[i:], a.name)
+		i--
+		b[i] = '/'
+	}
+	return string(b)
+}
+
+// empty reports whether n holds no locks and leads to none.
+func (n *node) empty() bool { return n.zero == nil && n.inf == nil && len(n.kids) == 0 }
+
+// nextSegment splits p (a clean absolute path, or a rest of one) at its first segment.
+func nextSegment(p string) (seg, rest string) {
+	p = p[1:]
+	if i := strings.IndexByte(p, '/'); i >= 0 {
+		return p[:i], p[i:]
+	}
+	return p, ""
+}
+
+// find returns the node at clean path p, or nil.
+func (s *System) find(p string) *node {
+	n := s.root
+	for rest := p; rest != "/" && rest != ""; {
+		var seg string
+		seg, rest = nextSegment(rest)
+		if n = n.kids[seg]; n == nil {
+			return nil
+		}
+	}
+	return n
+}
+
+// ensure returns the node at clean path p, creating the missing ones.
+func (s *System) ensure(p string) *node {
+	n := s.root
+	for rest := p; rest != "/" && rest != ""; {
+		var seg string
+		seg, rest = nextSegment(rest)
+		k := n.kids[seg]
+		if k == nil {
+			if n.kids == nil {
+				n.kids = make(map[string]*node, 1)
+			}
+			k = &node{parent: n, name: seg}
+			n.kids[seg] = k
+		}
+		n = k
+	}
+	return n
+}
+
+// insert adds e at n. The caller holds s.mu.
+func (s *System) insert(e *entry, n *node) {
+	e.node = n
+	if e.depth == DepthInfinity {
+		e.next, n.inf = n.inf, e
+	} else {
+		e.next, n.zero = n.zero, e
+	}
+	s.byToken[e.token] = e
+	h := s.perPrincipal[e.principal]
+	if h == nil {
+		h = &holder{name: e.principal}
+		s.perPrincipal[e.principal] = h
+	}
+	h.n++
+	e.heapIdx = -1
+	if e.timeout != 0 {
+		s.heapPush(e)
+	}
+	raiseMaxExp(n, e.expiry())
+}
+
+func raiseMaxExp(n *node, exp int64) {
+	for a := n; a != nil; a = a.parent {
+		if a.maxExp < exp {
+			a.maxExp = exp
+		}
+	}
+}
+
+// remove takes e out of every index and prunes the nodes left empty. The caller holds s.mu.
+func (s *System) remove(e *entry) {
+	n := e.node
+	list := &n.zero
+	if e.depth == DepthInfinity {
+		list = &n.inf
+	}
+	for p := list; *p != nil; p = &(*p).next {
+		if *p == e {
+			*p = e.next
+			break
+		}
+	}
+	e.next = nil
+	delete(s.byToken, e.token)
+	if h := s.perPrincipal[e.principal]; h != nil {
+		if h.n--; h.n <= 0 {
+			delete(s.perPrincipal, e.principal)
+		}
+	}
+	if e.heapIdx >= 0 {
+		s.heapRemove(int(e.heapIdx))
+	}
+	for n.parent != nil && n.empty() {
+		delete(n.parent.kids, n.name)
+		n = n.parent
+	}
+	if n.empty() {
+		n.maxExp = 0
+	}
+}
+
+// holder counts one principal's locks; its name is shared by all of them.
+type holder struct {
+	name string
+	n    int
+}
+
+// principal returns p as the string already held by a lock of p, so that a million locks of one
+// principal share one string. The caller holds s.mu.
+func (s *System) principal(p string) string {
+	if h := s.perPrincipal[p]; h != nil {
+		return h.name
+	}
+	return p
+}
