@@ -55,9 +55,6 @@ func TestCrashKill(t *testing.T) {
 		crashChild(dir, os.Getenv(crashRoundEnv))
 		os.Exit(0)
 	}
-	if testing.Short() {
-		t.Skip("re-executes the test binary; skipped in -short mode")
-	}
 	dir := t.TempDir()
 	acked := map[int]string{} // lock number -> "put" or "del", the last acknowledged change
 	for round := 0; round < crashRounds; round++ {
