@@ -102,12 +102,12 @@ func serve(cfg config.Config) error {
 	if err != nil {
 		return err
 	}
+	log.Info().Str("addr", cfg.Addr).Str("root", cfg.Root).Str("state_dir", cfg.StateDir).
+		Str("version", version).Msg("starting lockdav")
 	srv, err := server.New(cfg, log)
 	if err != nil {
 		return err
 	}
-	log.Info().Str("addr", cfg.Addr).Str("root", cfg.Root).Str("state_dir", cfg.StateDir).
-		Str("version", version).Msg("starting lockdav")
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

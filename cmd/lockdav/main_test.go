@@ -338,3 +338,20 @@ func TestNewLogger(t *testing.T) {
 		}
 	}
 }
+
+func TestConsoleLogHasNoColourInFiles(t *testing.T) {
+	f, err := os.Create(filepath.Join(t.TempDir(), "log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	log, err := newLogger(config.Log{Level: "info", Format: "console"}, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log.Info().Str("k", "v").Msg("plain")
+	got, _ := os.ReadFile(f.Name())
+	if strings.Contains(string(got), "\x1b[") || !strings.Contains(string(got), "plain") {
+		t.Errorf("console log in a file = %q, want the message without escape sequences", got)
+	}
+}
