@@ -8,11 +8,15 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/net/webdav"
 )
 
 const secret = "SECRET"
@@ -225,4 +229,36 @@ func TestJailNames(t *testing.T) {
 			unchanged()
 		})
 	}
+}
+
+// TestJailUnderHandler: through x/net's Handler an escaping link is never
+// served, and a listing of its directory still succeeds without it.
+func TestJailUnderHandler(t *testing.T) {
+	f, _, unchanged := jail(t)
+	srv := httptest.NewServer(&webdav.Handler{FileSystem: f, LockSystem: webdav.NewMemLS()})
+	defer srv.Close()
+	c := davClient{t, srv.URL}
+	for _, p := range []string{"/lf", "/af", "/ld/secret", "/ad/secret", "/%2e%2e/outside/secret", "/..%2foutside%2fsecret"} {
+		code, body, _ := c.do("GET", p, "")
+		if code == http.StatusOK || strings.Contains(body, secret) {
+			t.Errorf("GET %s: got %d %q", p, code, body)
+		}
+	}
+	for _, p := range []string{"/lf", "/ld/x", "/dang"} {
+		if code, _, _ := c.do("PUT", p, "pwned"); code < 400 {
+			t.Errorf("PUT %s: got %d, want an error status", p, code)
+		}
+	}
+	resp := c.want("PROPFIND", "/", "", http.StatusMultiStatus, "Depth", "1")
+	for _, want := range []string{"/sub/", "/in/", "/ain/"} {
+		if !strings.Contains(resp, want) {
+			t.Errorf("PROPFIND / lacks %s:\n%s", want, resp)
+		}
+	}
+	for _, leak := range []string{"/lf<", "/af<", "/ld/<", "/ad/<", "/dang<", secret} {
+		if strings.Contains(resp, leak) {
+			t.Errorf("PROPFIND / shows %q:\n%s", leak, resp)
+		}
+	}
+	unchanged()
 }

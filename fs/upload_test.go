@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -203,4 +204,37 @@ func TestUploadKeepsMode(t *testing.T) {
 	if got := fi.Mode().Perm(); got != 0o640 {
 		t.Fatalf("overwritten file mode %v, want 0640", got)
 	}
+}
+
+// TestUploadConcurrent: readers never see a partial body while writers race
+// to replace the same file.
+func TestUploadConcurrent(t *testing.T) {
+	forEachImpl(t, func(t *testing.T, f *FS) {
+		bodies := []string{strings.Repeat("a", 10000), strings.Repeat("b", 20000), strings.Repeat("c", 30000)}
+		if _, err := upload(f, "/f", strings.NewReader(bodies[0]), 0); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error)
+		for _, b := range bodies {
+			go func() {
+				var err error
+				for range 10 {
+					if _, e := upload(f, "/f", strings.NewReader(b), 0); e != nil {
+						err = e
+					}
+				}
+				done <- err
+			}()
+		}
+		for range 50 {
+			got := read(context.Background(), f, "/f")
+			if !slices.Contains(bodies, got) {
+				t.Fatalf("read a partial body of %d bytes", len(got))
+			}
+		}
+		for range bodies {
+			mustOK(t, <-done)
+		}
+		noTemp(t, f, "/")
+	})
 }
