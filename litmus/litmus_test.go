@@ -41,7 +41,7 @@ func TestLitmus(t *testing.T) {
 	url := startServer(t, filepath.Join(artifacts, "server-"+stamp+".log"))
 
 	out, runErr := runLitmus(t, bin, url, artifacts)
-	t.Logf("litmus %s output:\n%s", url, out)
+	t.Logf("litmus %s output (as a terminal shows it):\n%s", url, rendered(out))
 	rawPath := filepath.Join(artifacts, "litmus-"+stamp+".txt")
 	if err := os.WriteFile(rawPath, out, 0o644); err != nil {
 		t.Errorf("saving litmus output: %v", err)
@@ -184,6 +184,16 @@ func runLitmus(t *testing.T, bin, url, artifacts string) ([]byte, error) {
 		}
 	}
 	return out, err
+}
+
+// rendered is litmus output as a terminal shows it: litmus redraws each test line after a
+// carriage return, so of each line only the text after the last \r remains.
+func rendered(out []byte) string {
+	lines := strings.Split(string(out), "\n")
+	for i, l := range lines {
+		lines[i] = l[strings.LastIndexByte(l, '\r')+1:]
+	}
+	return strings.Join(lines, "\n")
 }
 
 // levelWriter passes on only events at or above min.
