@@ -1,0 +1,332 @@
+package locksystem
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"golang.org/x/net/webdav"
+)
+
+// fakeStore records what the System submits and checks that it does so holding its mutex and
+// waits without it.
+type fakeStore struct {
+	sys *System // set after New; nil while loading
+
+	mu      sync.Mutex
+	changes []string        // "put <token> <path> <refreshed>" or "del <token>", in submit order
+	docs    map[string]Lock // the committed documents
+	fail    error           // the next commit's error, then cleared
+	loaded  []Lock          // what Load returns
+	closed  bool            //
+	errs    []string        // broken expectations
+}
+
+func newFakeStore(docs ...Lock) *fakeStore {
+	return &fakeStore{docs: map[string]Lock{}, loaded: docs}
+}
+
+func (f *fakeStore) Submit(changes ...Change) func() error {
+	if f.sys != nil && f.sys.mu.TryLock() {
+		f.sys.mu.Unlock()
+		f.note("Submit called without the System's mutex")
+	}
+	f.mu.Lock()
+	var batch []Change
+	for _, c := range changes {
+		if c.Put != nil {
+			f.changes = append(f.changes, fmt.Sprintf("put %s %s %s", c.Put.Token, c.Put.Path, c.Put.Refreshed.Sub(t0)))
+			l := *c.Put
+			batch = append(batch, Change{Put: &l})
+		} else {
+			f.changes = append(f.changes, "del "+c.Delete)
+			batch = append(batch, c)
+		}
+	}
+	err := f.fail
+	f.fail = nil
+	f.mu.Unlock()
+	return func() error {
+		if f.sys != nil && !f.sys.mu.TryLock() {
+			f.note("wait called with the System's mutex held")
+		} else if f.sys != nil {
+			f.sys.mu.Unlock()
+		}
+		if err != nil {
+			return err
+		}
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		for _, c := range batch {
+			if c.Put != nil {
+				f.docs[c.Put.Token] = *c.Put
+			} else {
+				delete(f.docs, c.Delete)
+			}
+		}
+		return nil
+	}
+}
+
+func (f *fakeStore) note(s string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.errs = append(f.errs, s)
+}
+
+func (f *fakeStore) Load() ([]Lock, error) {
+	for _, l := range f.loaded {
+		f.docs[l.Token] = l
+	}
+	return slices.Clone(f.loaded), nil
+}
+
+func (f *fakeStore) Close() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.closed = true
+	return nil
+}
+
+func (f *fakeStore) take() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := f.changes
+	f.changes = nil
+	return c
+}
+
+func (f *fakeStore) failNext(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.fail = err
+}
+
+func openWithStore(t *testing.T, f *fakeStore, now time.Time) *System {
+	t.Helper()
+	s, err := New(now, Options{Store: f, Logger: zerolog.New(zerolog.NewTestWriter(t))})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	f.sys = s
+	t.Cleanup(func() {
+		for _, e := range f.errs {
+			t.Error(e)
+		}
+	})
+	return s
+}
+
+func TestStoreWriteThrough(t *testing.T) {
+	f := newFakeStore()
+	s := openWithStore(t, f, t0)
+	a, err := s.Lock(t0, Request{Path: "/a", Principal: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RefreshLock(t0.Add(time.Minute), a.Token, "alice", "/a", 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Release(t0.Add(2*time.Minute), a.Token, "alice", "/a", false); err != nil {
+		t.Fatal(err)
+	}
+	b, err := s.Lock(t0, Request{Path: "/b", Principal: "alice", ReleaseOnUpdate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Updated(t0, "alice", []string{b.Token}, "/b")
+	c, err := s.Lock(t0, Request{Path: "/c/d", Principal: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.RemoveTree(t0, "/c")
+	want := []string{
+		"put " + a.Token + " /a 0s",
+		"put " + a.Token + " /a 1m0s",
+		"del " + a.Token,
+		"put " + b.Token + " /b 0s",
+		"del " + b.Token,
+		"put " + c.Token + " /c/d 0s",
+		"del " + c.Token,
+	}
+	if got := f.take(); !slices.Equal(got, want) {
+		t.Errorf("store changes:\ngot  %q\nwant %q", got, want)
+	}
+	if len(f.docs) != 0 {
+		t.Errorf("documents left: %v", f.docs)
+	}
+	if err := s.Close(); err != nil || !f.closed {
+		t.Errorf("Close: got %v, store closed %v", err, f.closed)
+	}
+}
+
+func TestStoreFailureUndoes(t *testing.T) {
+	f := newFakeStore()
+	s := openWithStore(t, f, t0)
+	boom := errors.New("disk full")
+
+	f.failNext(boom)
+	if _, err := s.Lock(t0, Request{Path: "/a", Principal: "alice"}); !errors.Is(err, boom) {
+		t.Fatalf("lock with failing commit: got %v, want %v", err, boom)
+	}
+	if s.Len() != 0 {
+		t.Fatalf("failed lock left %d locks", s.Len())
+	}
+	a, err := s.Lock(t0, Request{Path: "/a", Principal: "alice"})
+	if err != nil {
+		t.Fatalf("lock after the failed one: %v", err)
+	}
+
+	f.failNext(boom)
+	if _, err := s.RefreshLock(t0.Add(time.Minute), a.Token, "alice", "", 0); !errors.Is(err, boom) {
+		t.Fatalf("refresh with failing commit: got %v, want %v", err, boom)
+	}
+	if l, _ := s.Get(t0, a.Token); !l.Refreshed.Equal(t0) || !l.Expires.Equal(a.Expires) {
+		t.Errorf("failed refresh: got refreshed %v expires %v, want the old %v %v", l.Refreshed, l.Expires, t0, a.Expires)
+	}
+
+	f.failNext(boom)
+	if _, err := s.Release(t0, a.Token, "alice", "", false); !errors.Is(err, boom) {
+		t.Fatalf("release with failing commit: got %v, want %v", err, boom)
+	}
+	if l, ok := s.Get(t0, a.Token); !ok || l != a {
+		t.Errorf("failed release: got %+v %v, want the lock back", l, ok)
+	}
+	if _, err := s.Lock(t0, Request{Path: "/a", Principal: "bob"}); !errors.Is(err, ErrLocked) {
+		t.Errorf("after failed release: got %v, want the lock to hold", err)
+	}
+	if err := s.consistent(t0); err != nil {
+		t.Error(err)
+	}
+	if doc, ok := f.docs[a.Token]; !ok || doc != a {
+		t.Errorf("stored document: got %+v %v, want %+v", doc, ok, a)
+	}
+}
+
+func TestStoreReload(t *testing.T) {
+	f := newFakeStore()
+	s := openWithStore(t, f, t0)
+	var kept []Lock
+	for i, r := range []Request{
+		{Path: "/keep", Principal: "alice", Timeout: time.Hour, Owner: "<D:href>a</D:href>",
+			Client: Client{IP: "192.0.2.9", UserAgent: "cadaver"}},
+		{Path: "/keep/forever", Scope: Shared, Depth: DepthInfinity, Principal: "bob", Timeout: Infinite, ReleaseOnUpdate: true, LockNull: true},
+		{Path: "/short", Principal: "alice", Timeout: time.Minute},
+	} {
+		l, err := s.Lock(t0, r)
+		if err != nil {
+			t.Fatalf("lock %d: %v", i, err)
+		}
+		kept = append(kept, l)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	docs := make([]Lock, 0, len(f.docs))
+	for _, d := range f.docs {
+		docs = append(docs, d)
+	}
+
+	f2 := newFakeStore(docs...)
+	later := t0.Add(30 * time.Minute)
+	s2 := openWithStore(t, f2, later)
+	if got := f2.take(); !slices.Equal(got, []string{"del " + kept[2].Token}) {
+		t.Errorf("at load: got changes %q, want the expired lock deleted", got)
+	}
+	for _, l := range kept[:2] {
+		if got, ok := s2.Get(later, l.Token); !ok || got != l {
+			t.Errorf("reloaded %s: got %+v %v, want %+v", l.Path, got, ok, l)
+		}
+	}
+	if _, ok := s2.Get(later, kept[2].Token); ok {
+		t.Error("expired lock reloaded")
+	}
+	if _, err := s2.Lock(later, Request{Path: "/keep", Principal: "carol"}); !errors.Is(err, ErrLocked) {
+		t.Errorf("reloaded lock not enforced: got %v", err)
+	}
+	// Expiry resumes: the hour-long lock is gone after its hour.
+	if _, err := s2.Lock(t0.Add(time.Hour), Request{Path: "/keep", Principal: "carol"}); err != nil {
+		t.Errorf("after the reloaded lock's expiry: got %v", err)
+	}
+	if err := s2.consistent(later); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestStoreLoadRejectsCorruptDocuments(t *testing.T) {
+	good := Lock{Token: "urn:uuid:6ba7b810-9dad-41d1-80b4-00c04fd430c8", Path: "/a", Principal: "p", Created: t0, Refreshed: t0}
+	for _, tc := range []struct {
+		name string
+		mod  func(l *Lock)
+	}{
+		{"bad token", func(l *Lock) { l.Token = "token-1" }},
+		{"relative path", func(l *Lock) { l.Path = "a" }},
+		{"bad scope", func(l *Lock) { l.Scope = 9 }},
+		{"no principal", func(l *Lock) { l.Principal = "" }},
+		{"negative timeout", func(l *Lock) { l.Timeout = -time.Second }},
+	} {
+		l := good
+		tc.mod(&l)
+		if _, err := New(t0, Options{Store: newFakeStore(l)}); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s: got %v, want ErrInvalid", tc.name, err)
+		}
+	}
+	if _, err := New(t0, Options{Store: newFakeStore(good)}); err != nil {
+		t.Errorf("good document: %v", err)
+	}
+}
+
+func TestStoreLoadConflictingNewestWins(t *testing.T) {
+	old := Lock{Token: "urn:uuid:6ba7b810-9dad-41d1-80b4-00c04fd430c8", Path: "/a", Principal: "p", Created: t0, Refreshed: t0}
+	newer := Lock{Token: "urn:uuid:6ba7b811-9dad-41d1-80b4-00c04fd430c8", Path: "/a", Principal: "q",
+		Created: t0.Add(time.Second), Refreshed: t0.Add(time.Second)}
+	f := newFakeStore(old, newer)
+	s := openWithStore(t, f, t0.Add(2*time.Second))
+	if got := f.take(); !slices.Equal(got, []string{"del " + old.Token}) {
+		t.Errorf("got changes %q, want the older document deleted", got)
+	}
+	if _, ok := s.Get(t0, newer.Token); !ok {
+		t.Error("the newer lock was not loaded")
+	}
+}
+
+func TestTemporaryLocksNeverStored(t *testing.T) {
+	f := newFakeStore()
+	s := openWithStore(t, f, t0)
+	client, err := s.Lock(t0, Request{Path: "/a", Principal: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.take()
+	h := s.Handler()
+	tok, err := h.Create(t0, webdavDetails("/a"))
+	if err != nil {
+		t.Fatalf("temporary lock on a client-locked path: %v", err)
+	}
+	if got := s.Query(t0, Query{Depth: DepthInfinity}); len(got) != 1 || got[0].Token != client.Token {
+		t.Errorf("query shows %+v, want only the client lock", got)
+	}
+	if s.Len() != 1 || s.handler.temporary() != 1 {
+		t.Errorf("got Len %d temporary %d, want 1 and 1", s.Len(), s.handler.temporary())
+	}
+	if _, err := h.Refresh(t0, tok, time.Minute); err == nil {
+		t.Error("refresh of a temporary lock succeeded")
+	}
+	if err := h.Unlock(t0, tok); err != nil {
+		t.Errorf("unlock of a temporary lock: %v", err)
+	}
+	if err := h.Unlock(t0, tok); err == nil {
+		t.Error("second unlock of a temporary lock succeeded")
+	}
+	if got := f.take(); len(got) != 0 {
+		t.Errorf("temporary locks reached the store: %q", got)
+	}
+}
+
+func webdavDetails(root string) webdav.LockDetails {
+	return webdav.LockDetails{Root: root, Duration: -1, ZeroDepth: true}
+}
