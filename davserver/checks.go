@@ -1,0 +1,124 @@
+package davserver
+
+// Preconditions of a request: the If header (RFC 4918 §10.4) evaluated in full against the real
+// resources, and the lock requirements of RFC 4918 §7 (§7.4: a write to a locked resource needs
+// its lock token; §7.5: adding or removing a member needs the collection's token).
+
+import (
+	"errors"
+	"io/fs"
+	"net/http"
+	"strings"
+	"time"
+
+	davfs "github.com/lockdav/lockdav/fs"
+	"github.com/lockdav/lockdav/locksystem"
+)
+
+// check evaluates the request's preconditions for a request on target that touches needs, and
+// returns the lock tokens the request submitted. Lock requirements are checked first, so a
+// locked resource answers 423 even when the If header also fails (litmus
+// cond_put_corrupt_token); a false If header on an unlocked resource answers 412 (§10.4.1).
+func (h *Handler) check(r *http.Request, now time.Time, target string, needs ...locksystem.Need) ([]string, error) {
+	ih, present, err := ifOf(r)
+	if err != nil {
+		return nil, err
+	}
+	tokens := ih.tokens()
+	if missing := h.locks.Missing(now, principal(r), tokens, needs...); len(missing) > 0 {
+		return nil, lockedError(target, needs, missing)
+	}
+	if present && !ih.eval(h.ifResources(r, now, target)) {
+		return nil, fail(http.StatusPreconditionFailed, "If header precondition failed")
+	}
+	return tokens, nil
+}
+
+// ifOf parses the request's If header; present is false when there is none.
+func ifOf(r *http.Request) (ih ifHeader, present bool, err error) {
+	v := strings.TrimSpace(strings.Join(r.Header.Values("If"), " "))
+	if v == "" {
+		return ifHeader{}, false, nil
+	}
+	ih, err = parseIf(v)
+	if err != nil {
+		return ifHeader{}, true, failWith(http.StatusBadRequest, "malformed If header", err)
+	}
+	return ih, true, nil
+}
+
+// ifResources resolves the resources an If header names: "" is the Request-URI (target), a tag
+// is resolved to a path on this server.
+func (h *Handler) ifResources(r *http.Request, now time.Time, target string) func(tag string) (ifResource, bool) {
+	return func(tag string) (ifResource, bool) {
+		p := target
+		if tag != "" {
+			var ok bool
+			if p, ok = tagPath(tag, r.Host); !ok {
+				return ifResource{}, false
+			}
+		}
+		res := ifResource{hasLock: func(token string) bool {
+			l, ok := h.locks.Get(now, token)
+			return ok && covers(l, p)
+		}}
+		if fi, err := h.fs.Stat(r.Context(), p); err == nil {
+			res.exists, res.etag = true, etagOf(fi)
+		}
+		return res, true
+	}
+}
+
+// covers reports whether lock l's scope includes path p.
+func covers(l locksystem.Lock, p string) bool {
+	return l.Path == p || (l.Depth == locksystem.DepthInfinity && isBelow(p, l.Path))
+}
+
+// isBelow reports whether p is strictly inside collection dir.
+func isBelow(p, dir string) bool {
+	if dir == "/" {
+		return p != "/"
+	}
+	return strings.HasPrefix(p, dir+"/")
+}
+
+// lockedError is the answer to a write that lacks lock tokens. When the missing locks are all on
+// members of a collection being deleted or moved, RFC 4918 §9.6.1 and §9.9.4 want a 207 that
+// names each locked member (423) and the collection (424); otherwise it is 423 with the
+// DAV:lock-token-submitted precondition naming the lock roots (§16).
+func lockedError(target string, needs []locksystem.Need, missing []locksystem.Lock) error {
+	deep := false
+	for _, n := range needs {
+		deep = deep || (n.Path == target && n.Depth == locksystem.DepthInfinity)
+	}
+	var hrefs []string
+	var members []msResponse
+	for _, l := range missing {
+		hrefs = append(hrefs, href(l.Path))
+		if deep && isBelow(l.Path, target) {
+			members = append(members, msResponse{href: href(l.Path), status: http.StatusLocked, condition: "lock-token-submitted"})
+		}
+	}
+	if len(members) == len(missing) {
+		members = append(members, msResponse{href: href(target), status: http.StatusFailedDependency})
+		return &multiStatusError{responses: members}
+	}
+	return failXML(http.StatusLocked, errorBody("lock-token-submitted", hrefs...))
+}
+
+// multiStatusError is a failure reported as 207 Multi-Status (RFC 4918 §13).
+type multiStatusError struct {
+	responses []msResponse
+}
+
+func (e *multiStatusError) Error() string { return "locked members" }
+
+// asMultiStatus reports whether err is answered with a 207 body.
+func asMultiStatus(err error) (*multiStatusError, bool) {
+	var me *multiStatusError
+	ok := errors.As(err, &me)
+	return me, ok
+}
+
+// etagOf is the entity tag of a resource, the same one GET and PROPFIND report.
+func etagOf(fi fs.FileInfo) string { return davfs.ETag(fi) }

@@ -1,0 +1,103 @@
+package davserver
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"net/http"
+
+	davfs "github.com/lockdav/lockdav/fs"
+	"github.com/lockdav/lockdav/locksystem"
+)
+
+// statusError is an error with the HTTP answer it deserves. reason is the short text the client
+// sees; body, when set, is an XML body (RFC 4918 §16 precondition elements) sent instead of it.
+// err is the detail for the log, never for the client.
+type statusError struct {
+	status int
+	reason string
+	body   []byte
+	err    error
+}
+
+func (e *statusError) Error() string {
+	if e.err != nil {
+		return e.reason + ": " + e.err.Error()
+	}
+	return e.reason
+}
+
+func (e *statusError) Unwrap() error { return e.err }
+
+// fail returns a statusError with a short reason.
+func fail(status int, reason string) error {
+	return &statusError{status: status, reason: reason}
+}
+
+// failWith returns a statusError that logs cause.
+func failWith(status int, reason string, cause error) error {
+	return &statusError{status: status, reason: reason, err: cause}
+}
+
+// failXML returns a statusError whose body is an RFC 4918 §16 DAV:error element.
+func failXML(status int, body []byte) error {
+	return &statusError{status: status, reason: http.StatusText(status), body: body}
+}
+
+// statusOf maps any error to the answer the client gets: errors become statuses here, and only here.
+func statusOf(err error) *statusError {
+	var se *statusError
+	switch {
+	case errors.As(err, &se):
+		return se
+	case errors.Is(err, fs.ErrNotExist):
+		return &statusError{status: http.StatusNotFound, reason: "not found", err: err}
+	case errors.Is(err, fs.ErrExist):
+		return &statusError{status: http.StatusMethodNotAllowed, reason: "already exists", err: err}
+	case errors.Is(err, fs.ErrPermission), errors.Is(err, davfs.ErrOutsideRoot):
+		return &statusError{status: http.StatusForbidden, reason: "forbidden", err: err}
+	case errors.Is(err, davfs.ErrInvalidName):
+		return &statusError{status: http.StatusBadRequest, reason: "invalid name", err: err}
+	case errors.Is(err, davfs.ErrTooLarge):
+		return &statusError{status: http.StatusRequestEntityTooLarge, reason: "body too large", err: err}
+	case errors.Is(err, davfs.ErrIsDir):
+		return &statusError{status: http.StatusMethodNotAllowed, reason: "is a collection", err: err}
+	case errors.Is(err, locksystem.ErrTooMany):
+		return &statusError{status: http.StatusServiceUnavailable, reason: "too many locks held", err: err}
+	case errors.Is(err, context.Canceled):
+		return &statusError{status: 499, reason: "client closed request", err: err}
+	default:
+		return &statusError{status: http.StatusInternalServerError, reason: "internal error", err: err}
+	}
+}
+
+// writeError writes err's answer and logs its detail.
+func writeError(w http.ResponseWriter, r *http.Request, err error) {
+	if me, ok := asMultiStatus(err); ok {
+		logFor(r).Debug().Err(err).Int("status", http.StatusMultiStatus).Msg("request failed")
+		if werr := writeMultiStatus(w, me.responses); werr != nil {
+			logFor(r).Debug().Err(werr).Msg("write multistatus")
+		}
+		return
+	}
+	se := statusOf(err)
+	ev := logFor(r).Debug()
+	if se.status >= 500 {
+		ev = logFor(r).Error()
+	}
+	ev.Err(err).Int("status", se.status).Msg("request failed")
+	if se.status == 499 {
+		return // nobody is listening
+	}
+	h := w.Header()
+	if se.body != nil {
+		h.Set("Content-Type", "application/xml; charset=utf-8")
+		w.WriteHeader(se.status)
+		_, _ = w.Write(se.body)
+		return
+	}
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(se.status)
+	_, _ = w.Write([]byte(se.reason + "\n"))
+}

@@ -1,0 +1,167 @@
+package davserver
+
+// GET and HEAD (RFC 9110 §9.3.1, §9.3.2; RFC 4918 §9.4). Files are served by x/net through
+// http.ServeContent (ranges, If-Match, If-None-Match, ETag); a collection answers an HTML listing
+// instead of x/net's 405, so a browser pointed at the server shows something useful.
+
+import (
+	"html/template"
+	"io/fs"
+	"net/http"
+	"path"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/lockdav/lockdav/locksystem"
+)
+
+// handleGet serves a file, or lists a collection.
+func (h *Handler) handleGet(w http.ResponseWriter, r *http.Request) error {
+	p, err := requestPath(r)
+	if err != nil {
+		return err
+	}
+	now := h.now()
+	if _, err := h.check(r, now, p); err != nil {
+		return err
+	}
+	fi, err := h.fs.Stat(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	if fi.IsDir() {
+		return h.serveListing(w, r, now, p)
+	}
+	r.Header.Del("If") // evaluated above
+	h.dav.ServeHTTP(w, r)
+	return nil
+}
+
+// listingEntry is one row of a collection listing.
+type listingEntry struct {
+	Name     string
+	Href     string
+	Dir      bool
+	Size     int64
+	Modified string
+	Locks    []lockBadge
+}
+
+// lockBadge says who holds a lock, for people reading a listing.
+type lockBadge struct {
+	Principal, Scope, Depth, Since, Expires, Owner string
+}
+
+// serveListing writes an HTML page listing collection p.
+func (h *Handler) serveListing(w http.ResponseWriter, r *http.Request, now time.Time, p string) error {
+	f, err := h.fs.OpenFile(r.Context(), p, 0, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fis, err := f.Readdir(-1)
+	if err != nil {
+		return err
+	}
+	sort.Slice(fis, func(i, j int) bool { return fis[i].Name() < fis[j].Name() })
+	entries := make([]listingEntry, 0, len(fis))
+	for _, fi := range fis {
+		if p == "/" && fi.Name() == strings.Trim(Reserved, "/") {
+			continue
+		}
+		entries = append(entries, h.entry(now, p, fi))
+	}
+	page := listingPage{
+		Title:   p,
+		Crumbs:  crumbs(p),
+		Locks:   badges(h.locks.Covering(now, p), now),
+		Entries: entries,
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+	if r.Method == http.MethodHead {
+		return nil
+	}
+	return listingTemplate.Execute(w, page)
+}
+
+// entry describes one member of collection dir.
+func (h *Handler) entry(now time.Time, dir string, fi fs.FileInfo) listingEntry {
+	p := path.Join(dir, fi.Name())
+	e := listingEntry{
+		Name:     fi.Name(),
+		Href:     href(p),
+		Dir:      fi.IsDir(),
+		Size:     fi.Size(),
+		Modified: fi.ModTime().UTC().Format("2006-01-02 15:04:05 UTC"),
+		Locks:    badges(h.locks.Covering(now, p), now),
+	}
+	if e.Dir {
+		e.Href += "/"
+		e.Name += "/"
+	}
+	return e
+}
+
+// badges turns locks into listing badges.
+func badges(locks []locksystem.Lock, now time.Time) []lockBadge {
+	out := make([]lockBadge, 0, len(locks))
+	for _, l := range locks {
+		b := lockBadge{Principal: l.Principal, Scope: "exclusive", Depth: "0",
+			Since: l.Created.UTC().Format(time.RFC3339), Expires: "never", Owner: l.Owner}
+		if l.Scope == locksystem.Shared {
+			b.Scope = "shared"
+		}
+		if l.Depth == locksystem.DepthInfinity {
+			b.Depth = "infinity"
+		}
+		if !l.Expires.IsZero() {
+			b.Expires = "in " + l.Expires.Sub(now).Round(time.Second).String()
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
+type crumb struct{ Name, Href string }
+
+// crumbs is the breadcrumb trail of p.
+func crumbs(p string) []crumb {
+	out := []crumb{{Name: "/", Href: "/"}}
+	acc := ""
+	for _, seg := range strings.Split(strings.Trim(p, "/"), "/") {
+		if seg == "" {
+			continue
+		}
+		acc += "/" + seg
+		out = append(out, crumb{Name: seg, Href: href(acc) + "/"})
+	}
+	return out
+}
+
+type listingPage struct {
+	Title   string
+	Crumbs  []crumb
+	Locks   []lockBadge
+	Entries []listingEntry
+}
+
+// listingTemplate has no external assets; html/template escapes every name.
+var listingTemplate = template.Must(template.New("listing").Parse(`<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{{.Title}} — lockdav</title>
+<style>
+body{font:14px system-ui,sans-serif;margin:2em;color:#222}
+table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.3em .6em;border-bottom:1px solid #eee}
+td.size{text-align:right;font-variant-numeric:tabular-nums}
+.lock{display:inline-block;background:#fde8e8;border:1px solid #f5b5b5;border-radius:3px;padding:0 .4em;font-size:12px;margin-left:.4em}
+nav a{text-decoration:none}
+</style></head><body>
+<nav>{{range $i, $c := .Crumbs}}{{if $i}} / {{end}}<a href="{{$c.Href}}">{{$c.Name}}</a>{{end}}</nav>
+{{with .Locks}}<p>{{range .}}<span class="lock" title="owner: {{.Owner}}">locked by {{.Principal}} ({{.Scope}}, depth {{.Depth}}) since {{.Since}}, expires {{.Expires}}</span>{{end}}</p>{{end}}
+<table><thead><tr><th>Name</th><th>Size</th><th>Modified</th><th>Locks</th></tr></thead><tbody>
+{{range .Entries}}<tr><td><a href="{{.Href}}">{{.Name}}</a></td><td class="size">{{if not .Dir}}{{.Size}}{{end}}</td><td>{{.Modified}}</td>
+<td>{{range .Locks}}<span class="lock" title="owner: {{.Owner}}">{{.Principal}}: {{.Scope}}, since {{.Since}}, expires {{.Expires}}</span>{{end}}</td></tr>
+{{else}}<tr><td colspan="4">empty collection</td></tr>{{end}}
+</tbody></table></body></html>
+`))

@@ -1,0 +1,200 @@
+package davserver
+
+// LOCK (RFC 4918 §9.10) and UNLOCK (§9.11). lockdav serves both itself: x/net's Handler refuses
+// shared locks before any LockSystem sees them and has no notion of principals (DESIGN.md fact 1).
+
+import (
+	"bytes"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/lockdav/lockdav/locksystem"
+)
+
+// handleLock creates a lock, or refreshes one when the body is empty (§9.10.2).
+func (h *Handler) handleLock(w http.ResponseWriter, r *http.Request) error {
+	p, err := requestPath(r)
+	if err != nil {
+		return err
+	}
+	timeout, err := parseTimeout(r.Header.Get("Timeout"))
+	if err != nil {
+		return failWith(http.StatusBadRequest, "invalid Timeout header", err)
+	}
+	if _, err := h.bufferXML(r); err != nil {
+		return err
+	}
+	li, empty, err := parseLockInfo(r.Body)
+	if err != nil {
+		return lockInfoError(err)
+	}
+	now := h.now()
+	if empty {
+		return h.refreshLock(w, r, now, p, timeout)
+	}
+	depth, err := lockDepth(r)
+	if err != nil {
+		return err
+	}
+	return h.createLock(w, r, now, locksystem.Request{
+		Path: p, Scope: li.scope, Depth: depth, Owner: li.owner,
+		Principal: principal(r), Client: client(r), Timeout: timeout,
+	})
+}
+
+// lockDepth is a LOCK's Depth: 0 or infinity, infinity when absent (§9.10.3; Windows sends none).
+func lockDepth(r *http.Request) (locksystem.Depth, error) {
+	v := r.Header.Get("Depth")
+	if v == "" {
+		return locksystem.DepthInfinity, nil
+	}
+	d, err := parseDepth(v)
+	switch {
+	case err != nil || d == 1:
+		return 0, fail(http.StatusBadRequest, "LOCK Depth must be 0 or infinity")
+	case d == 0:
+		return locksystem.DepthZero, nil
+	default:
+		return locksystem.DepthInfinity, nil
+	}
+}
+
+// lockInfoError maps a lockinfo parse failure to its answer.
+func lockInfoError(err error) error {
+	if errors.Is(err, errLockType) {
+		return failWith(http.StatusUnprocessableEntity, "only write locks are supported", err)
+	}
+	return failWith(http.StatusBadRequest, "malformed lockinfo body", err)
+}
+
+// createLock grants a new lock and answers with its lockdiscovery (§9.10.1).
+func (h *Handler) createLock(w http.ResponseWriter, r *http.Request, now time.Time, req locksystem.Request) error {
+	tokens, err := h.check(r, now, req.Path) // the If header, if any, must hold (§10.4)
+	if err != nil {
+		return err
+	}
+	l, created, err := h.grant(r, now, req, tokens)
+	if err != nil {
+		return lockRefused(err)
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	w.Header().Set("Lock-Token", "<"+l.Token+">")
+	return writeLock(w, status, l, now)
+}
+
+// grant takes a lock for WebDAV LOCK and the JSON API alike. A lock on an unmapped URL creates an
+// empty resource (§7.3, §9.10.4), which adds a member to its parent: the parent must exist (409)
+// and its membership locks must be satisfied by tokens, as for any new member (§7.5).
+func (h *Handler) grant(r *http.Request, now time.Time, req locksystem.Request, tokens []string) (locksystem.Lock, bool, error) {
+	ctx := r.Context()
+	_, statErr := h.fs.Stat(ctx, req.Path)
+	exists := statErr == nil
+	if !exists {
+		if pfi, err := h.fs.Stat(ctx, parent(req.Path)); err != nil || !pfi.IsDir() {
+			return locksystem.Lock{}, false, fail(http.StatusConflict, "parent collection does not exist")
+		}
+		need := locksystem.Need{Path: parent(req.Path)}
+		if missing := h.locks.Missing(now, req.Principal, tokens, need); len(missing) > 0 {
+			return locksystem.Lock{}, false, lockedError(req.Path, []locksystem.Need{need}, missing)
+		}
+		req.LockNull = true
+	}
+	l, err := h.locks.Lock(now, req)
+	if err != nil {
+		logConflict(r, req, err)
+		return locksystem.Lock{}, false, err
+	}
+	if !exists {
+		if _, err := h.fs.Upload(ctx, req.Path, bytes.NewReader(nil), 0); err != nil {
+			_, _ = h.locks.Release(now, l.Token, l.Principal, "", true)
+			return locksystem.Lock{}, false, err
+		}
+	}
+	return l, !exists, nil
+}
+
+// lockRefused answers a LOCK refused for conflicts: 423 with DAV:no-conflicting-lock naming the
+// conflicting lock roots (§16).
+func lockRefused(err error) error {
+	var ce *locksystem.ConflictError
+	if !errors.As(err, &ce) {
+		return err
+	}
+	hrefs := make([]string, 0, len(ce.Conflicts))
+	for _, c := range ce.Conflicts {
+		hrefs = append(hrefs, href(c.Path))
+	}
+	return failXML(http.StatusLocked, errorBody("no-conflicting-lock", hrefs...))
+}
+
+// logConflict says in the log who holds the locks a request conflicted with.
+func logConflict(r *http.Request, req locksystem.Request, err error) {
+	var ce *locksystem.ConflictError
+	if !errors.As(err, &ce) {
+		return
+	}
+	for _, c := range ce.Conflicts {
+		logFor(r).Info().Str("path", req.Path).Str("principal", req.Principal).
+			Str("held_by", c.Principal).Str("held_at", c.Path).Str("holder_ip", c.Client.IP).
+			Time("held_since", c.Created).Msg("lock refused: conflicting lock")
+	}
+}
+
+// refreshLock refreshes the lock named in the If header (§9.10.2) and answers its lockdiscovery.
+func (h *Handler) refreshLock(w http.ResponseWriter, r *http.Request, now time.Time, p string, timeout time.Duration) error {
+	ih, present, err := ifOf(r)
+	if err != nil {
+		return err
+	}
+	if !present || len(ih.tokens()) == 0 {
+		return fail(http.StatusBadRequest, "lock refresh needs an If header with the lock token")
+	}
+	var lastErr error
+	for _, tok := range ih.tokens() {
+		l, err := h.locks.RefreshLock(now, tok, principal(r), p, timeout)
+		if err == nil {
+			return writeLock(w, http.StatusOK, l, now)
+		}
+		lastErr = err
+	}
+	if errors.Is(lastErr, locksystem.ErrForbidden) {
+		return failWith(http.StatusLocked, "lock token belongs to another principal", lastErr)
+	}
+	return failWith(http.StatusPreconditionFailed, "no lock to refresh matches the If header", lastErr)
+}
+
+// writeLock writes a LOCK answer: the lock's lockdiscovery in a DAV:prop (§9.10.1).
+func writeLock(w http.ResponseWriter, status int, l locksystem.Lock, now time.Time) error {
+	w.Header().Set("Content-Type", "application/xml; charset=utf-8")
+	w.WriteHeader(status)
+	return writeLockResponse(w, l, now)
+}
+
+// handleUnlock removes the lock named by the Lock-Token header (§9.11).
+func (h *Handler) handleUnlock(w http.ResponseWriter, r *http.Request) error {
+	p, err := requestPath(r)
+	if err != nil {
+		return err
+	}
+	tok, err := parseLockToken(r.Header.Get("Lock-Token"))
+	if err != nil {
+		return failWith(http.StatusBadRequest, "missing or malformed Lock-Token header", err)
+	}
+	_, err = h.locks.Release(h.now(), tok, principal(r), p, false)
+	switch {
+	case errors.Is(err, locksystem.ErrForbidden):
+		return failWith(http.StatusForbidden, "lock belongs to another principal", err)
+	case errors.Is(err, locksystem.ErrNoSuchLock), errors.Is(err, locksystem.ErrNotCovered):
+		// §9.11.1: 409 with the DAV:lock-token-matches-request-uri precondition.
+		return &statusError{status: http.StatusConflict, reason: "Conflict",
+			body: errorBody("lock-token-matches-request-uri"), err: err}
+	case err != nil:
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

@@ -1,0 +1,42 @@
+package davserver
+
+import (
+	"net/http"
+	"path"
+	"strings"
+)
+
+// requestPath is the request's cleaned absolute path. Traversal attempts (a ".." segment, a
+// backslash, a NUL byte — in any encoding, since net/http has already decoded the path) are
+// refused with 403 rather than cleaned into something else; other control characters are 400.
+func requestPath(r *http.Request) (string, error) {
+	return cleanPath(r.URL.Path)
+}
+
+func cleanPath(p string) (string, error) {
+	if p == "" || p[0] != '/' {
+		return "", fail(http.StatusBadRequest, "invalid path")
+	}
+	if strings.ContainsAny(p, "\\\x00") {
+		return "", fail(http.StatusForbidden, "invalid path")
+	}
+	for _, seg := range strings.Split(p, "/") {
+		if seg == ".." {
+			return "", fail(http.StatusForbidden, "invalid path")
+		}
+	}
+	for _, c := range p {
+		if c < 0x20 || c == 0x7f {
+			return "", fail(http.StatusBadRequest, "invalid path")
+		}
+	}
+	return path.Clean(p), nil
+}
+
+// parent is the collection that holds p ("/" for "/").
+func parent(p string) string { return path.Dir(p) }
+
+// isReserved reports whether p is the server's reserved namespace.
+func isReserved(p string) bool {
+	return p == strings.TrimSuffix(Reserved, "/") || strings.HasPrefix(p, Reserved)
+}

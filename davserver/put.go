@@ -1,0 +1,64 @@
+package davserver
+
+// PUT (RFC 4918 §9.7, RFC 9110 §9.3.4). lockdav serves PUT itself rather than through x/net,
+// whose PUT truncates the target in place: here the body goes to a temporary file that replaces
+// the target only once fully received (DESIGN.md fact 7), so a failed upload loses nothing.
+
+import (
+	"net/http"
+
+	"github.com/lockdav/lockdav/locksystem"
+)
+
+// handlePut stores the request body at the target, atomically.
+func (h *Handler) handlePut(w http.ResponseWriter, r *http.Request) error {
+	p, err := requestPath(r)
+	if err != nil {
+		return err
+	}
+	if r.Header.Get("Content-Range") != "" {
+		// RFC 9110 §14.5: a server that does not support partial PUT must answer 400.
+		return fail(http.StatusBadRequest, "partial PUT (Content-Range) is not supported")
+	}
+	if h.maxPut > 0 && r.ContentLength > h.maxPut {
+		return fail(http.StatusRequestEntityTooLarge, "upload too large")
+	}
+	ctx := r.Context()
+	if pfi, err := h.fs.Stat(ctx, parent(p)); err != nil || !pfi.IsDir() {
+		return fail(http.StatusConflict, "parent collection does not exist") // §9.7.1
+	}
+	fi, statErr := h.fs.Stat(ctx, p)
+	exists, etag := statErr == nil, ""
+	if exists {
+		if fi.IsDir() {
+			return fail(http.StatusMethodNotAllowed, "cannot PUT to a collection")
+		}
+		etag = etagOf(fi)
+	}
+	if err := checkConditional(r, exists, etag); err != nil {
+		return err
+	}
+	needs := []locksystem.Need{{Path: p}}
+	if !exists {
+		needs = append(needs, locksystem.Need{Path: parent(p)}) // a new member of the parent
+	}
+	now := h.now()
+	tokens, err := h.check(r, now, p, needs...)
+	if err != nil {
+		return err
+	}
+	created, err := h.fs.Upload(ctx, p, r.Body, h.maxPut)
+	if err != nil {
+		return err
+	}
+	h.locks.Updated(now, principal(r), tokens, p)
+	if fi, err := h.fs.Stat(ctx, p); err == nil {
+		w.Header().Set("ETag", etagOf(fi))
+	}
+	if created {
+		w.WriteHeader(http.StatusCreated)
+	} else {
+		w.WriteHeader(http.StatusNoContent)
+	}
+	return nil
+}

@@ -1,0 +1,141 @@
+// Package davserver is lockdav's HTTP face: middleware, the methods whose lock rules x/net's
+// webdav.Handler cannot keep (LOCK, UNLOCK, PUT and the If header of RFC 4918 §10.4), the lock
+// checks in front of every write (RFC 4918 §7), and the HTML listing. The other WebDAV methods
+// are delegated to golang.org/x/net/webdav.Handler once their locks have been checked.
+package davserver
+
+import (
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+	"golang.org/x/net/webdav"
+
+	davfs "github.com/lockdav/lockdav/fs"
+	"github.com/lockdav/lockdav/locksystem"
+)
+
+// Reserved is the URL prefix that belongs to the server, not to the served tree.
+const Reserved = "/.lockdav/"
+
+const defaultMaxXMLBody = 1 << 20
+
+// Options configure a Handler.
+type Options struct {
+	FS         *davfs.FS
+	Locks      *locksystem.System
+	Logger     zerolog.Logger
+	MaxXMLBody int64 // request XML bodies above this get 413; 0 means 1 MiB
+	MaxUpload  int64 // PUT bodies above this get 413; 0 means unlimited
+	// Now is the clock; nil means time.Now. Tests set it.
+	Now func() time.Time
+}
+
+// Handler serves the WebDAV tree. It is an http.Handler with its middleware built in.
+type Handler struct {
+	fs     *davfs.FS
+	locks  *locksystem.System
+	log    zerolog.Logger
+	maxXML int64
+	maxPut int64
+	now    func() time.Time
+	dav    *webdav.Handler // the delegate for PROPFIND, PROPPATCH, MKCOL, COPY, MOVE, DELETE, GET
+	chain  http.Handler
+}
+
+// New returns a Handler over o.FS whose locks live in o.Locks.
+func New(o Options) *Handler {
+	h := &Handler{fs: o.FS, locks: o.Locks, log: o.Logger, maxXML: o.MaxXMLBody, maxPut: o.MaxUpload, now: o.Now}
+	if h.maxXML <= 0 {
+		h.maxXML = defaultMaxXMLBody
+	}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	h.dav = &webdav.Handler{
+		FileSystem: &lockFS{FileSystem: o.FS, locks: o.Locks},
+		LockSystem: o.Locks.Handler(),
+		Logger:     h.logDelegate,
+	}
+	h.chain = h.middleware(http.HandlerFunc(h.route))
+	return h
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.chain.ServeHTTP(w, r)
+}
+
+// allowed is the Allow header for 405 answers and OPTIONS (RFC 4918 §10.1, §18).
+const allowed = "OPTIONS, GET, HEAD, POST, PUT, DELETE, MKCOL, COPY, MOVE, PROPFIND, PROPPATCH, LOCK, UNLOCK"
+
+// route sends each request to its method's handler.
+func (h *Handler) route(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == strings.TrimSuffix(Reserved, "/") || strings.HasPrefix(r.URL.Path, Reserved) {
+		h.serveReserved(w, r)
+		return
+	}
+	var err error
+	switch r.Method {
+	case http.MethodOptions:
+		err = h.handleOptions(w, r)
+	case http.MethodGet, http.MethodHead:
+		err = h.handleGet(w, r)
+	case http.MethodPut:
+		err = h.handlePut(w, r)
+	case "LOCK":
+		err = h.handleLock(w, r)
+	case "UNLOCK":
+		err = h.handleUnlock(w, r)
+	case "PROPFIND":
+		err = h.handlePropfind(w, r)
+	case http.MethodPost, http.MethodDelete, "MKCOL", "COPY", "MOVE", "PROPPATCH":
+		err = h.handleWrite(w, r)
+	default:
+		w.Header().Set("Allow", allowed)
+		err = fail(http.StatusMethodNotAllowed, "method not allowed")
+	}
+	if err != nil {
+		writeError(w, r, err)
+	}
+}
+
+// handleOptions answers OPTIONS (RFC 4918 §10.1: the DAV header names classes 1 and 2).
+func (h *Handler) handleOptions(w http.ResponseWriter, r *http.Request) error {
+	if _, err := requestPath(r); err != nil {
+		return err
+	}
+	hd := w.Header()
+	hd.Set("Allow", allowed)
+	hd.Set("DAV", "1, 2")
+	hd.Set("MS-Author-Via", "DAV") // Windows' WebDAV redirector wants it to treat us as DAV
+	hd.Set("Content-Length", "0")
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// serveReserved answers under /.lockdav/: the server's own endpoints, never WebDAV.
+func (h *Handler) serveReserved(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == Reserved+"healthz" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("ok\n"))
+		return
+	}
+	if h.serveAPI(w, r) {
+		return
+	}
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		writeError(w, r, fail(http.StatusNotFound, "not found"))
+	default:
+		writeError(w, r, fail(http.StatusForbidden, "reserved for the server"))
+	}
+}
+
+// logDelegate logs what the x/net Handler reports.
+func (h *Handler) logDelegate(r *http.Request, err error) {
+	if err != nil {
+		h.log.Debug().Err(err).Str("method", r.Method).Str("path", r.URL.Path).Msg("webdav delegate")
+	}
+}

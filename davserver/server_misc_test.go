@@ -1,0 +1,125 @@
+package davserver
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/lockdav/lockdav/locksystem"
+)
+
+// RFC 4918 §10.1, §18: OPTIONS advertises classes 1 and 2 and the lock methods.
+func TestOptions(t *testing.T) {
+	ts := newTestServer(t, locksystem.DefaultPolicy)
+	w := ts.do("OPTIONS", "/", "")
+	want(t, w, http.StatusOK, "OPTIONS")
+	if got := w.Header().Get("DAV"); got != "1, 2" {
+		t.Errorf("DAV: got %q, want %q", got, "1, 2")
+	}
+	for _, m := range []string{"LOCK", "UNLOCK", "PROPFIND"} {
+		if !strings.Contains(w.Header().Get("Allow"), m) {
+			t.Errorf("Allow %q lacks %s", w.Header().Get("Allow"), m)
+		}
+	}
+	if w.Header().Get("MS-Author-Via") != "DAV" {
+		t.Error("no MS-Author-Via: DAV")
+	}
+}
+
+func TestBadRequests(t *testing.T) {
+	ts := newTestServer(t, locksystem.DefaultPolicy)
+	ts.mkcol("/c")
+	ts.put("/c/f", "x")
+	cases := []struct {
+		name, method, target, body string
+		hdr                        []any
+		status                     int
+	}{
+		{"unknown method", "BREW", "/c", "", nil, http.StatusMethodNotAllowed},
+		{"bad depth", "PROPFIND", "/c", "", []any{"Depth", "2"}, http.StatusBadRequest},
+		{"oversize xml", "PROPFIND", "/c", "<a>" + strings.Repeat("x", 5000) + "</a>", nil, http.StatusRequestEntityTooLarge},
+		{"malformed propfind", "PROPFIND", "/c", "<D:propfind xmlns:D=\"DAV:\"><D:prop>", nil, http.StatusBadRequest},
+		{"malformed lockinfo", "LOCK", "/c/f", "<D:lockinfo xmlns:D=\"DAV:\">", nil, http.StatusBadRequest},
+		{"bad timeout", "LOCK", "/c/f", exclusiveBody, []any{"Timeout", "soon"}, http.StatusBadRequest},
+		{"reserved propfind", "PROPFIND", "/.lockdav/", "", nil, http.StatusForbidden},
+		{"reserved put", "PUT", "/.lockdav/x", "x", nil, http.StatusForbidden},
+		{"reserved destination", "COPY", "/c/f", "", []any{"Destination", "/.lockdav/x"}, http.StatusForbidden},
+		{"foreign destination", "COPY", "/c/f", "", []any{"Destination", "http://elsewhere.example/x"}, http.StatusBadGateway},
+		{"no destination", "MOVE", "/c/f", "", nil, http.StatusBadRequest},
+		{"traversal", "GET", "/c/../../etc/passwd", "", nil, http.StatusForbidden},
+		{"backslash", "GET", "/c\\..\\f", "", nil, http.StatusForbidden},
+		{"partial put", "PUT", "/c/f", "x", []any{"Content-Range", "bytes 0-0/10"}, http.StatusBadRequest},
+		{"put to collection", "PUT", "/c", "x", nil, http.StatusMethodNotAllowed},
+		{"put without parent", "PUT", "/nope/f", "x", nil, http.StatusConflict},
+		{"if-match mismatch", "PUT", "/c/f", "x", []any{"If-Match", `"stale"`}, http.StatusPreconditionFailed},
+		{"if-none-match star", "PUT", "/c/f", "x", []any{"If-None-Match", "*"}, http.StatusPreconditionFailed},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			w := ts.do(c.method, c.target, c.body, c.hdr...)
+			want(t, w, c.status, c.method+" "+c.target)
+			if strings.Contains(w.Body.String(), "/tmp") || strings.Contains(w.Body.String(), "goroutine") {
+				t.Fatalf("internal detail leaked: %s", w.Body.String())
+			}
+		})
+	}
+	if got, _ := ts.read("/c/f"); got != "x" {
+		t.Fatalf("refused writes changed /c/f to %q", got)
+	}
+	if w := ts.do("BREW", "/c", ""); w.Header().Get("Allow") == "" {
+		t.Error("405 without Allow")
+	}
+}
+
+// RFC 9110 §13.1.1: If-Match with the current ETag lets a PUT through (GNOME gvfs relies on it).
+func TestPutIfMatch(t *testing.T) {
+	ts := newTestServer(t, locksystem.DefaultPolicy)
+	ts.put("/f", "one")
+	etag := ts.do("GET", "/f", "").Header().Get("ETag")
+	want(t, ts.do("PUT", "/f", "two", "If-Match", etag), http.StatusNoContent, "PUT If-Match current")
+	if next := ts.do("GET", "/f", "").Header().Get("ETag"); next == etag {
+		t.Fatalf("ETag %s did not change with the content", etag)
+	}
+	want(t, ts.do("PUT", "/f", "three", "If-Match", etag), http.StatusPreconditionFailed, "PUT If-Match stale")
+	want(t, ts.do("PUT", "/n", "new", "If-None-Match", "*"), http.StatusCreated, "create If-None-Match *")
+}
+
+func TestListing(t *testing.T) {
+	ts := newTestServer(t, locksystem.DefaultPolicy)
+	ts.mkcol("/c")
+	ts.put("/c/<b>.txt", "x")
+	ts.lock("/c/<b>.txt", exclusiveBody, http.StatusOK)
+	w := ts.do("GET", "/c/", "")
+	want(t, w, http.StatusOK, "GET collection")
+	body := w.Body.String()
+	if strings.Contains(body, "<b>.txt") || !strings.Contains(body, "&lt;b&gt;.txt") {
+		t.Fatalf("listing does not escape names:\n%s", body)
+	}
+	if !strings.Contains(body, "locked by") && !strings.Contains(body, "anonymous: exclusive") {
+		t.Fatalf("listing shows no lock badge:\n%s", body)
+	}
+}
+
+// The reserved namespace never shows in listings.
+func TestReservedHidden(t *testing.T) {
+	ts := newTestServer(t, locksystem.DefaultPolicy)
+	if err := ts.fs.Mkdir(t.Context(), "/.lockdav", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ts.put("/visible", "x")
+	for _, m := range []string{"PROPFIND", "GET"} {
+		body := ts.do(m, "/", "", "Depth", "1").Body.String()
+		if strings.Contains(body, ".lockdav") || !strings.Contains(body, "visible") {
+			t.Errorf("%s / shows the reserved namespace or hides members:\n%s", m, body)
+		}
+	}
+	want(t, ts.do("GET", "/.lockdav/healthz", ""), http.StatusOK, "healthz")
+}
+
+// A panicking handler answers 500 and the server keeps serving.
+func TestRecover(t *testing.T) {
+	ts := newTestServer(t, locksystem.DefaultPolicy)
+	ts.h.chain = ts.h.middleware(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") }))
+	want(t, ts.do("GET", "/", ""), http.StatusInternalServerError, "panic")
+	want(t, ts.do("GET", "/", ""), http.StatusInternalServerError, "after panic")
+}

@@ -1,0 +1,141 @@
+package davserver
+
+// Writes delegated to x/net's Handler once their lock requirements hold: DELETE (RFC 4918 §9.6),
+// MKCOL (§9.3), COPY (§9.8), MOVE (§9.9), PROPPATCH (§9.2) and POST (§9.5). Locks end with their
+// resource (§7.7: DELETE and MOVE remove the source's locks; COPY copies none).
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/lockdav/lockdav/locksystem"
+)
+
+// handleWrite checks a write's locks and If header, delegates it, and updates the lock table.
+func (h *Handler) handleWrite(w http.ResponseWriter, r *http.Request) error {
+	src, err := requestPath(r)
+	if err != nil {
+		return err
+	}
+	if err := checkDepth(r); err != nil {
+		return err
+	}
+	dst, err := destination(r)
+	if err != nil {
+		return err
+	}
+	now := h.now()
+	tokens, err := h.check(r, now, src, h.writeNeeds(r, src, dst)...)
+	if err != nil {
+		return err
+	}
+	if r.Method == "PROPPATCH" {
+		if _, err := h.bufferXML(r); err != nil {
+			return err
+		}
+	}
+	r.Header.Del("If") // evaluated in full above; x/net's own If handling is token-only
+	sw := &statusWriter{ResponseWriter: w}
+	h.dav.ServeHTTP(sw, r)
+	if sw.status >= 200 && sw.status < 300 {
+		h.afterWrite(r, now, src, tokens)
+	}
+	return nil
+}
+
+// destination is the COPY or MOVE target path (RFC 4918 §10.3), "" for other methods.
+func destination(r *http.Request) (string, error) {
+	if r.Method != "COPY" && r.Method != "MOVE" {
+		return "", nil
+	}
+	d := r.Header.Get("Destination")
+	if d == "" {
+		return "", fail(http.StatusBadRequest, "missing Destination header")
+	}
+	p, err := parseDestination(d, r.Host)
+	switch {
+	case errors.Is(err, errForeignDestination):
+		return "", failWith(http.StatusBadGateway, "destination is on another server", err)
+	case err != nil:
+		return "", failWith(http.StatusBadRequest, "invalid Destination header", err)
+	}
+	if p, err = cleanPath(p); err != nil {
+		return "", err
+	}
+	if isReserved(p) {
+		return "", fail(http.StatusForbidden, "reserved for the server")
+	}
+	return p, nil
+}
+
+// checkDepth refuses a Depth header that is not one of RFC 4918 §10.2's values.
+func checkDepth(r *http.Request) error {
+	if d := r.Header.Get("Depth"); d != "" {
+		if _, err := parseDepth(d); err != nil {
+			return failWith(http.StatusBadRequest, "invalid Depth header", err)
+		}
+	}
+	return nil
+}
+
+// writeNeeds lists what a write touches, for the lock check (DESIGN.md "Locks").
+func (h *Handler) writeNeeds(r *http.Request, src, dst string) []locksystem.Need {
+	zero := func(p string) locksystem.Need { return locksystem.Need{Path: p, Depth: locksystem.DepthZero} }
+	deep := func(p string) locksystem.Need { return locksystem.Need{Path: p, Depth: locksystem.DepthInfinity} }
+	switch r.Method {
+	case http.MethodDelete:
+		return []locksystem.Need{deep(src), zero(parent(src))}
+	case "MKCOL":
+		return []locksystem.Need{zero(src), zero(parent(src))}
+	case "COPY":
+		return h.targetNeeds(r, dst)
+	case "MOVE":
+		return append([]locksystem.Need{deep(src), zero(parent(src))}, h.targetNeeds(r, dst)...)
+	default: // PROPPATCH, POST
+		return []locksystem.Need{zero(src)}
+	}
+}
+
+// targetNeeds is what writing a COPY or MOVE destination touches: the destination and what it
+// replaces, and its parent's membership when the destination is new.
+func (h *Handler) targetNeeds(r *http.Request, dst string) []locksystem.Need {
+	needs := []locksystem.Need{{Path: dst, Depth: locksystem.DepthInfinity}}
+	if _, err := h.fs.Stat(r.Context(), dst); err != nil {
+		needs = append(needs, locksystem.Need{Path: parent(dst), Depth: locksystem.DepthZero})
+	}
+	return needs
+}
+
+// afterWrite updates the lock table after a successful write.
+func (h *Handler) afterWrite(r *http.Request, now time.Time, src string, tokens []string) {
+	p := principal(r)
+	switch r.Method {
+	case http.MethodDelete, "MOVE":
+		// Locks stay with URLs, not content: the source's locks end (§7.7), and those on a
+		// MOVE destination stay, since only their holder could replace it.
+		h.locks.RemoveTree(now, src)
+	case "PROPPATCH", http.MethodPost:
+		h.locks.Updated(now, p, tokens, src)
+	}
+}
+
+// statusWriter remembers the status a delegate wrote.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
