@@ -1,0 +1,264 @@
+package davserver
+
+// The JSON lock API under the reserved prefix: lock documents for people and programs that ask
+// "what is locked under /projects, by whom, until when?", and lock/release over REST.
+//
+//	GET    /.lockdav/locks            query: path, depth (0|1|infinity), covering, owner, principal, scope
+//	GET    /.lockdav/locks/{token}    one document
+//	POST   /.lockdav/locks            take a lock: {"path","scope","depth","timeout_seconds","owner","release_on_update","tokens"}
+//	DELETE /.lockdav/locks/{token}    release (the lock's principal, or an admin)
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/lockdav/lockdav/locksystem"
+)
+
+const apiLocks = Reserved + "locks"
+
+// apiError is the JSON body of every API failure.
+type apiError struct {
+	Error     string            `json:"error"`
+	Detail    string            `json:"detail,omitempty"`
+	Conflicts []locksystem.Lock `json:"conflicts,omitempty"`
+}
+
+// serveAPI routes the JSON lock API; ok is false when the path is not the API's.
+func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request) bool {
+	var err error
+	switch {
+	case r.URL.Path == apiLocks || r.URL.Path == apiLocks+"/":
+		switch r.Method {
+		case http.MethodGet, http.MethodHead:
+			err = h.apiQuery(w, r)
+		case http.MethodPost:
+			err = h.apiLock(w, r)
+		default:
+			w.Header().Set("Allow", "GET, HEAD, POST")
+			err = apiFail(http.StatusMethodNotAllowed, "method not allowed", "")
+		}
+	case strings.HasPrefix(r.URL.Path, apiLocks+"/"):
+		token := strings.TrimPrefix(r.URL.Path, apiLocks+"/")
+		switch r.Method {
+		case http.MethodGet, http.MethodHead:
+			err = h.apiGet(w, r, token)
+		case http.MethodDelete:
+			err = h.apiRelease(w, r, token)
+		default:
+			w.Header().Set("Allow", "GET, HEAD, DELETE")
+			err = apiFail(http.StatusMethodNotAllowed, "method not allowed", "")
+		}
+	default:
+		return false
+	}
+	if err != nil {
+		writeAPIError(w, r, err)
+	}
+	return true
+}
+
+// apiStatusError is an API failure with its status and JSON body.
+type apiStatusError struct {
+	status int
+	body   apiError
+}
+
+func (e *apiStatusError) Error() string { return e.body.Error + ": " + e.body.Detail }
+
+func apiFail(status int, msg, detail string) error {
+	return &apiStatusError{status: status, body: apiError{Error: msg, Detail: detail}}
+}
+
+// writeAPIError writes err as JSON, mapping other errors the way WebDAV answers map them.
+func writeAPIError(w http.ResponseWriter, r *http.Request, err error) {
+	var ae *apiStatusError
+	if !errors.As(err, &ae) {
+		se := statusOf(err)
+		ae = &apiStatusError{status: se.status, body: apiError{Error: se.reason}}
+	}
+	ev := logFor(r).Debug()
+	if ae.status >= 500 {
+		ev = logFor(r).Error()
+	}
+	ev.Err(err).Int("status", ae.status).Msg("api request failed")
+	writeJSON(w, ae.status, ae.body)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+// apiQuery answers GET /.lockdav/locks.
+func (h *Handler) apiQuery(w http.ResponseWriter, r *http.Request) error {
+	q, err := parseQuery(r)
+	if err != nil {
+		return err
+	}
+	locks := h.locks.Query(h.now(), q)
+	if locks == nil {
+		locks = []locksystem.Lock{}
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Locks []locksystem.Lock `json:"locks"`
+		Count int               `json:"count"`
+	}{locks, len(locks)})
+	return nil
+}
+
+// parseQuery reads the query parameters of GET /.lockdav/locks.
+func parseQuery(r *http.Request) (locksystem.Query, error) {
+	v := r.URL.Query()
+	q := locksystem.Query{Path: "/", Depth: locksystem.DepthInfinity, Owner: v.Get("owner"), Principal: v.Get("principal")}
+	if p := v.Get("path"); p != "" {
+		cp, err := cleanPath(p)
+		if err != nil {
+			return q, apiFail(http.StatusBadRequest, "invalid parameter", "path must be an absolute path")
+		}
+		q.Path = cp
+	}
+	switch v.Get("depth") {
+	case "", "infinity":
+	case "0":
+		q.Depth = locksystem.DepthZero
+	case "1":
+		q.Depth, q.Members = locksystem.DepthZero, true
+	default:
+		return q, apiFail(http.StatusBadRequest, "invalid parameter", "depth must be 0, 1 or infinity")
+	}
+	switch v.Get("covering") {
+	case "", "false":
+	case "true":
+		q.Covering = true
+	default:
+		return q, apiFail(http.StatusBadRequest, "invalid parameter", "covering must be true or false")
+	}
+	if s := v.Get("scope"); s != "" {
+		sc, err := parseScope(s)
+		if err != nil {
+			return q, apiFail(http.StatusBadRequest, "invalid parameter", "scope must be exclusive or shared")
+		}
+		q.Scope = &sc
+	}
+	return q, nil
+}
+
+func parseScope(s string) (locksystem.Scope, error) {
+	switch s {
+	case "exclusive":
+		return locksystem.Exclusive, nil
+	case "shared":
+		return locksystem.Shared, nil
+	}
+	return 0, fmt.Errorf("unknown scope %q", s)
+}
+
+// apiGet answers GET /.lockdav/locks/{token}.
+func (h *Handler) apiGet(w http.ResponseWriter, r *http.Request, token string) error {
+	l, ok := h.locks.Get(h.now(), token)
+	if !ok {
+		return apiFail(http.StatusNotFound, "not found", "no live lock has this token")
+	}
+	writeJSON(w, http.StatusOK, l)
+	return nil
+}
+
+// apiRelease answers DELETE /.lockdav/locks/{token}: the lock's principal may release it; an
+// admin may force-release anyone's, which is logged as forced.
+func (h *Handler) apiRelease(w http.ResponseWriter, r *http.Request, token string) error {
+	_, err := h.locks.Release(h.now(), token, principal(r), "", isAdmin(r))
+	switch {
+	case errors.Is(err, locksystem.ErrNoSuchLock):
+		return apiFail(http.StatusNotFound, "not found", "no live lock has this token")
+	case errors.Is(err, locksystem.ErrForbidden):
+		return apiFail(http.StatusForbidden, "forbidden", "the lock belongs to another principal")
+	case err != nil:
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// lockBody is the body of POST /.lockdav/locks.
+type lockBody struct {
+	Path            string   `json:"path"`
+	Scope           string   `json:"scope"`
+	Depth           string   `json:"depth"`
+	TimeoutSeconds  *int64   `json:"timeout_seconds"`
+	Owner           string   `json:"owner"`
+	ReleaseOnUpdate bool     `json:"release_on_update"`
+	Tokens          []string `json:"tokens"` // lock tokens the caller holds (a locked parent's, to add a member)
+}
+
+// apiLock answers POST /.lockdav/locks.
+func (h *Handler) apiLock(w http.ResponseWriter, r *http.Request) error {
+	body, err := h.bufferXML(r) // the same size limit as XML bodies
+	if err != nil {
+		return err
+	}
+	req, tokens, err := parseLockBody(body)
+	if err != nil {
+		return err
+	}
+	req.Principal, req.Client = principal(r), client(r)
+	now := h.now()
+	l, _, err := h.grant(r, now, req, tokens)
+	var ce *locksystem.ConflictError
+	if errors.As(err, &ce) {
+		return &apiStatusError{status: http.StatusLocked, body: apiError{Error: "locked",
+			Detail: "the path is locked by someone else", Conflicts: ce.Conflicts}}
+	}
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, l)
+	return nil
+}
+
+// parseLockBody decodes and validates a POST /.lockdav/locks body, naming the field at fault.
+func parseLockBody(body []byte) (locksystem.Request, []string, error) {
+	var b lockBody
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&b); err != nil {
+		return locksystem.Request{}, nil, apiFail(http.StatusBadRequest, "invalid JSON", err.Error())
+	}
+	req := locksystem.Request{Owner: b.Owner, ReleaseOnUpdate: b.ReleaseOnUpdate, Depth: locksystem.DepthInfinity}
+	p, err := cleanPath(b.Path)
+	if err != nil || isReserved(p) {
+		return req, nil, apiFail(http.StatusBadRequest, "invalid field", "path: must be an absolute path in the served tree")
+	}
+	req.Path = p
+	if b.Scope == "" {
+		b.Scope = "exclusive"
+	}
+	if req.Scope, err = parseScope(b.Scope); err != nil {
+		return req, nil, apiFail(http.StatusBadRequest, "invalid field", "scope: must be exclusive or shared")
+	}
+	switch b.Depth {
+	case "", "infinity":
+	case "0":
+		req.Depth = locksystem.DepthZero
+	default:
+		return req, nil, apiFail(http.StatusBadRequest, "invalid field", "depth: must be 0 or infinity")
+	}
+	switch {
+	case b.TimeoutSeconds == nil:
+	case *b.TimeoutSeconds < 0:
+		return req, nil, apiFail(http.StatusBadRequest, "invalid field", "timeout_seconds: must be 0 (infinite) or positive")
+	case *b.TimeoutSeconds == 0:
+		req.Timeout = locksystem.Infinite
+	default:
+		req.Timeout = time.Duration(min(*b.TimeoutSeconds, int64(100*365*24*3600))) * time.Second
+	}
+	return req, b.Tokens, nil
+}
