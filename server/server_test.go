@@ -347,3 +347,37 @@ func TestNewRefusesBadTLSFiles(t *testing.T) {
 	}
 	s.Shutdown(context.Background())
 }
+
+// TestIdleTimeout: a keep-alive connection with no further request is closed.
+func TestIdleTimeout(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Limits.IdleTimeout = config.Duration(50 * time.Millisecond)
+	_, addr := start(t, cfg)
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := io.WriteString(conn, "GET /.lockdav/healthz HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("reading response: %v", err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.Close {
+		t.Fatalf("server closed the connection with the response; want keep-alive")
+	}
+	_, err = br.ReadByte()
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		t.Fatalf("idle connection still open after 10s, want it closed after the 50ms idle timeout")
+	}
+	if !errors.Is(err, io.EOF) {
+		t.Errorf("read on idle connection = %v, want EOF", err)
+	}
+}
