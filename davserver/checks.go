@@ -16,20 +16,21 @@ import (
 )
 
 // check evaluates the request's preconditions for a request on target that touches needs, and
-// returns the lock tokens the request submitted. Lock requirements are checked first, so a
-// locked resource answers 423 even when the If header also fails (litmus
-// cond_put_corrupt_token); a false If header on an unlocked resource answers 412 (§10.4.1).
+// returns the lock tokens the request submitted. The If header comes first: a false one answers
+// 412 (§10.4.1, litmus fail_cond_put). Then every lock the write touches must have its token
+// among those submitted, or the answer is 423 (§7.4; litmus cond_put_corrupt_token sends a bogus
+// token in a list beside a true one).
 func (h *Handler) check(r *http.Request, now time.Time, target string, needs ...locksystem.Need) ([]string, error) {
 	ih, present, err := ifOf(r)
 	if err != nil {
 		return nil, err
 	}
+	if present && !ih.eval(h.ifResources(r, now, target)) {
+		return nil, fail(http.StatusPreconditionFailed, "If header precondition failed")
+	}
 	tokens := ih.tokens()
 	if missing := h.locks.Missing(now, principal(r), tokens, needs...); len(missing) > 0 {
 		return nil, lockedError(target, needs, missing)
-	}
-	if present && !ih.eval(h.ifResources(r, now, target)) {
-		return nil, fail(http.StatusPreconditionFailed, "If header precondition failed")
 	}
 	return tokens, nil
 }

@@ -203,7 +203,9 @@ func TestWriteNeedsToken(t *testing.T) {
 	}
 	want(t, ts.do("PUT", "/f", "y", "If", ifToken(tok), as("mallory")), http.StatusLocked, "other principal's token")
 	want(t, ts.do("PUT", "/f", "y", "If", "(<urn:uuid:00000000-0000-4000-8000-000000000000>)"),
-		http.StatusLocked, "corrupt token on a locked resource")
+		http.StatusPreconditionFailed, "unknown token on a locked resource: the If header is false")
+	want(t, ts.do("PUT", "/f", "y", "If", "(<urn:uuid:00000000-0000-4000-8000-000000000000>) (Not <DAV:no-lock>)"),
+		http.StatusLocked, "unknown token beside a true list: the If header holds, the lock is not satisfied")
 	want(t, ts.do("PUT", "/f", "y", "If", ifToken(tok)), http.StatusNoContent, "PUT with token")
 	want(t, ts.do("PROPPATCH", "/f", proppatchBody), http.StatusLocked, "PROPPATCH without token")
 	want(t, ts.do("DELETE", "/f", ""), http.StatusLocked, "DELETE without token")
@@ -229,7 +231,8 @@ func TestIfHeader(t *testing.T) {
 		{"token and stale etag", "(<" + tok + "> [\"stale\"])", http.StatusPreconditionFailed},
 		{"Not no-lock with token", "(<" + tok + ">) (Not <DAV:no-lock>)", http.StatusNoContent},
 		{"tagged list", "</f> (<" + tok + ">)", http.StatusNoContent},
-		{"token negated", "(Not <" + tok + ">)", http.StatusLocked},
+		{"token negated", "(Not <" + tok + ">)", http.StatusPreconditionFailed},
+		{"no-lock and etag on a locked resource", "(<DAV:no-lock> [" + "\"x\"" + "])", http.StatusPreconditionFailed},
 		{"malformed", "(<" + tok, http.StatusBadRequest},
 	}
 	for _, c := range cases {

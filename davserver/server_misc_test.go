@@ -123,3 +123,10 @@ func TestRecover(t *testing.T) {
 	want(t, ts.do("GET", "/", ""), http.StatusInternalServerError, "panic")
 	want(t, ts.do("GET", "/", ""), http.StatusInternalServerError, "after panic")
 }
+
+// Namespaces in XML §3: xmlns:p="" is not a declaration a body may carry (litmus propfind_invalid2).
+func TestEmptyNamespaceDeclaration(t *testing.T) {
+	ts := newTestServer(t, locksystem.DefaultPolicy)
+	body := `<?xml version="1.0"?><propfind xmlns="DAV:"><prop><bar:foo xmlns:bar=""/></prop></propfind>`
+	want(t, ts.do("PROPFIND", "/", body, "Depth", "0"), http.StatusBadRequest, "PROPFIND with xmlns:bar=\"\"")
+}
