@@ -237,9 +237,21 @@ func (p *ifParser) rest() string {
 // matches. An entity tag matches only an existing resource (§10.4.11), by the weak comparison of
 // RFC 7232 §2.3.2: §10.4.4 lets the server choose, and the tags compared are this server's own,
 // which change with every write; clients echo ETag headers verbatim, W/ included.
+//
+// resource is called at most once per distinct tag: it may stat the file system.
 func (h ifHeader) eval(resource func(tag string) (ifResource, bool)) bool {
+	type resolved struct {
+		r  ifResource
+		ok bool
+	}
+	seen := map[string]resolved{}
 	for _, l := range h.lists {
-		if r, ok := resource(l.tag); ok && l.eval(r) {
+		res, done := seen[l.tag]
+		if !done {
+			res.r, res.ok = resource(l.tag)
+			seen[l.tag] = res
+		}
+		if res.ok && l.eval(res.r) {
 			return true
 		}
 	}
@@ -273,9 +285,11 @@ func weakEqual(a, b string) bool {
 // list is true). DAV:no-lock names no lock and is left out.
 func (h ifHeader) tokens() []string {
 	var toks []string
+	seen := map[string]bool{noLock: true}
 	for _, l := range h.lists {
 		for _, c := range l.conds {
-			if c.token != "" && !c.not && c.token != noLock && !contains(toks, c.token) {
+			if c.token != "" && !c.not && !seen[c.token] {
+				seen[c.token] = true
 				toks = append(toks, c.token)
 			}
 		}
@@ -286,21 +300,14 @@ func (h ifHeader) tokens() []string {
 // tags lists, once each and in order, the resource tags of the header's tagged lists.
 func (h ifHeader) tags() []string {
 	var tags []string
+	seen := map[string]bool{"": true}
 	for _, l := range h.lists {
-		if l.tag != "" && !contains(tags, l.tag) {
+		if !seen[l.tag] {
+			seen[l.tag] = true
 			tags = append(tags, l.tag)
 		}
 	}
 	return tags
-}
-
-func contains(ss []string, s string) bool {
-	for _, v := range ss {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // tagPath resolves a resource tag to a cleaned, unescaped absolute path on the server reached

@@ -3,6 +3,7 @@ package davserver
 import (
 	"errors"
 	"reflect"
+	"slices"
 	"testing"
 )
 
@@ -146,7 +147,7 @@ func fakeResources(rs map[string]fakeResource) func(string) (ifResource, bool) {
 			return ifResource{}, false
 		}
 		return ifResource{exists: r.exists, etag: r.etag, hasLock: func(tok string) bool {
-			return contains(r.locks, tok)
+			return slices.Contains(r.locks, tok)
 		}}, true
 	}
 }
@@ -218,6 +219,24 @@ func TestIfEvalNilHasLock(t *testing.T) {
 	got := h.eval(func(string) (ifResource, bool) { return ifResource{exists: true}, true })
 	if !got {
 		t.Errorf("eval with nil hasLock = false, want true (second list: Not a token that is not held)")
+	}
+}
+
+func TestIfEvalResolvesEachTagOnce(t *testing.T) {
+	h, err := parseIf(`</a> (["1"]) (["2"]) </b> (["3"]) </a> (["4"])`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := map[string]int{}
+	got := h.eval(func(tag string) (ifResource, bool) {
+		calls[tag]++
+		return ifResource{exists: true, etag: `"4"`}, true
+	})
+	if !got {
+		t.Errorf("eval = false, want true (last list matches)")
+	}
+	if calls["/a"] != 1 || calls["/b"] != 1 || len(calls) != 2 {
+		t.Errorf("resource calls = %v, want one per distinct tag", calls)
 	}
 }
 

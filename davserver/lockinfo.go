@@ -23,6 +23,11 @@ type lockInfo struct {
 	owner string
 }
 
+// maxOwner bounds the re-serialized DAV:owner. Declaring namespaces on every element makes it
+// longer than the body it came from (a long namespace declared once and used by many nested
+// elements, many times over); it is stored with the lock and sent in every lockdiscovery.
+const maxOwner = 64 << 10
+
 const (
 	nsDAV   = "DAV:"
 	nsXML   = "http://www.w3.org/XML/1998/namespace"
@@ -68,7 +73,7 @@ func readLockInfo(d *nsDecoder) (lockInfo, error) {
 		case xml.Name{Space: nsDAV, Local: "locktype"}:
 			err = once(&seen.typ, el, func() error { return readLockType(d) })
 		case xml.Name{Space: nsDAV, Local: "owner"}:
-			err = once(&seen.owner, el, func() (err error) { li.owner, err = d.innerXML(); return err })
+			err = once(&seen.owner, el, func() (err error) { li.owner, err = d.innerXML(maxOwner); return err })
 		default:
 			err = d.skip()
 		}
@@ -140,13 +145,21 @@ func readLockType(d *nsDecoder) error {
 // through what XML Namespaces 1.0 forbids: undeclared prefixes (left as the prefix), a prefix
 // bound to "" (xmlns:p=""), and rebinding xml or xmlns. It also checks that end tags match.
 type nsDecoder struct {
-	d      *xml.Decoder
-	scopes []map[string]string // per open element: prefix ("" for the default) → namespace
-	open   []xml.Name          // raw names of the open elements
+	d *xml.Decoder
+	// bindings maps a prefix ("" for the default namespace) to the namespaces bound to it by
+	// the open elements, innermost last, so resolving a name costs the same at any depth.
+	bindings map[string][]string
+	open     []openElement
+}
+
+// openElement is an element whose end tag has not been read yet.
+type openElement struct {
+	raw      xml.Name // as written, prefix in Space
+	declared []string // prefixes it binds
 }
 
 func newNSDecoder(r io.Reader) *nsDecoder {
-	return &nsDecoder{d: xml.NewDecoder(r)}
+	return &nsDecoder{d: xml.NewDecoder(r), bindings: map[string][]string{}}
 }
 
 // next returns the next element or text token, resolved; comments, processing instructions and
@@ -155,7 +168,7 @@ func (n *nsDecoder) next() (xml.Token, error) {
 	for {
 		t, err := n.d.RawToken()
 		if errors.Is(err, io.EOF) && len(n.open) > 0 {
-			return nil, fmt.Errorf("unexpected end of document inside <%s>", rawName(n.open[len(n.open)-1]))
+			return nil, fmt.Errorf("unexpected end of document inside <%s>", rawName(n.open[len(n.open)-1].raw))
 		}
 		if err != nil {
 			return nil, err
@@ -173,23 +186,24 @@ func (n *nsDecoder) next() (xml.Token, error) {
 
 // start opens a namespace scope with t's declarations and resolves t's names in it.
 func (n *nsDecoder) start(t xml.StartElement) (xml.StartElement, error) {
-	scope := map[string]string{}
+	el := openElement{raw: t.Name}
 	var attrs []xml.Attr
 	for _, a := range t.Attr {
 		switch {
 		case a.Name.Space == "" && a.Name.Local == "xmlns":
-			scope[""] = a.Value
+			el.declared = append(el.declared, "")
+			n.bindings[""] = append(n.bindings[""], a.Value)
 		case a.Name.Space == "xmlns":
 			if err := checkDeclaration(a.Name.Local, a.Value); err != nil {
 				return xml.StartElement{}, err
 			}
-			scope[a.Name.Local] = a.Value
+			el.declared = append(el.declared, a.Name.Local)
+			n.bindings[a.Name.Local] = append(n.bindings[a.Name.Local], a.Value)
 		default:
 			attrs = append(attrs, a)
 		}
 	}
-	n.scopes = append(n.scopes, scope)
-	n.open = append(n.open, t.Name)
+	n.open = append(n.open, el)
 	name, err := n.resolve(t.Name, true)
 	if err != nil {
 		return xml.StartElement{}, err
@@ -201,7 +215,7 @@ func (n *nsDecoder) start(t xml.StartElement) (xml.StartElement, error) {
 			return xml.StartElement{}, err
 		}
 		if seen[a.Name] {
-			return xml.StartElement{}, fmt.Errorf("attribute %s repeated on <%s>", rawName(a.Name), rawName(t.Name))
+			return xml.StartElement{}, fmt.Errorf("attribute {%s}%s repeated on <%s>", a.Name.Space, a.Name.Local, rawName(t.Name))
 		}
 		seen[a.Name] = true
 		out.Attr = append(out.Attr, a)
@@ -238,10 +252,8 @@ func (n *nsDecoder) resolve(raw xml.Name, element bool) (xml.Name, error) {
 	case raw.Space == "xmlns":
 		return xml.Name{}, fmt.Errorf("reserved prefix in %q", rawName(raw))
 	}
-	for i := len(n.scopes) - 1; i >= 0; i-- {
-		if uri, ok := n.scopes[i][raw.Space]; ok {
-			return xml.Name{Space: uri, Local: raw.Local}, nil
-		}
+	if uris := n.bindings[raw.Space]; len(uris) > 0 {
+		return xml.Name{Space: uris[len(uris)-1], Local: raw.Local}, nil
 	}
 	if raw.Space == "" {
 		return raw, nil // no default namespace declared: no namespace
@@ -251,11 +263,16 @@ func (n *nsDecoder) resolve(raw xml.Name, element bool) (xml.Name, error) {
 
 // endElement checks t closes the innermost open element, resolves it and closes its scope.
 func (n *nsDecoder) endElement(t xml.EndElement) (xml.EndElement, error) {
-	if len(n.open) == 0 || n.open[len(n.open)-1] != t.Name {
+	if len(n.open) == 0 || n.open[len(n.open)-1].raw != t.Name {
 		return xml.EndElement{}, fmt.Errorf("unexpected </%s>", rawName(t.Name))
 	}
 	name, err := n.resolve(t.Name, true)
-	n.open, n.scopes = n.open[:len(n.open)-1], n.scopes[:len(n.scopes)-1]
+	el := n.open[len(n.open)-1]
+	n.open = n.open[:len(n.open)-1]
+	for _, prefix := range el.declared {
+		uris := n.bindings[prefix]
+		n.bindings[prefix] = uris[:len(uris)-1]
+	}
 	return xml.EndElement{Name: name}, err
 }
 
@@ -322,18 +339,31 @@ func (n *nsDecoder) children(fn func(xml.StartElement) error) error {
 	}
 }
 
-// skip consumes the rest of the element just opened.
+// skip consumes the rest of the element just opened, however deep.
 func (n *nsDecoder) skip() error {
-	return n.children(func(xml.StartElement) error { return n.skip() })
+	for depth := 1; depth > 0; {
+		t, err := n.next()
+		if err != nil {
+			return err
+		}
+		switch t.(type) {
+		case xml.StartElement:
+			depth++
+		case xml.EndElement:
+			depth--
+		}
+	}
+	return nil
 }
 
 // innerXML consumes the rest of the element just opened and re-serializes its content so that
 // it stands alone: each element declares its namespace with xmlns="…" (xmlns="" for none), and
-// each namespaced attribute gets a prefix declared on its own element.
-func (n *nsDecoder) innerXML() (string, error) {
+// each namespaced attribute gets a prefix declared on its own element. A result longer than
+// limit bytes is an error.
+func (n *nsDecoder) innerXML(limit int) (string, error) {
 	var b strings.Builder
 	depth, pending := 0, false // pending: a start tag written without its closing ">"
-	for {
+	for b.Len() <= limit {
 		t, err := n.next()
 		if err != nil {
 			return "", err
@@ -360,6 +390,7 @@ func (n *nsDecoder) innerXML() (string, error) {
 			pending = false
 		}
 	}
+	return "", fmt.Errorf("content longer than %d bytes", limit)
 }
 
 // writeStart writes "<local xmlns="ns" attrs…" without the closing ">".

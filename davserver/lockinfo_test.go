@@ -196,6 +196,41 @@ func TestParseLockInfoErrors(t *testing.T) {
 	}
 }
 
+func TestParseLockInfoLimits(t *testing.T) {
+	const head = `<D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype>`
+	deep := func(n int, open, close string) string {
+		return strings.Repeat(open, n) + strings.Repeat(close, n)
+	}
+	t.Run("deep nesting outside the owner is read, not recursed", func(t *testing.T) {
+		body := head + `<E:x xmlns:E="urn:e">` + deep(100000, "<E:y>", "</E:y>") + `</E:x></D:lockinfo>`
+		if _, _, err := parseLockInfo(strings.NewReader(body)); err != nil {
+			t.Errorf("parseLockInfo: %v", err)
+		}
+	})
+	t.Run("owner at the limit", func(t *testing.T) {
+		body := head + `<D:owner>` + strings.Repeat("x", maxOwner) + `</D:owner></D:lockinfo>`
+		li, _, err := parseLockInfo(strings.NewReader(body))
+		if err != nil || len(li.owner) != maxOwner {
+			t.Errorf("parseLockInfo: owner of %d bytes, %v; want %d bytes", len(li.owner), err, maxOwner)
+		}
+	})
+	t.Run("owner over the limit", func(t *testing.T) {
+		body := head + `<D:owner>` + strings.Repeat("x", maxOwner+1) + `</D:owner></D:lockinfo>`
+		if _, _, err := parseLockInfo(strings.NewReader(body)); !errors.Is(err, errLockInfo) {
+			t.Errorf("parseLockInfo = %v, want errLockInfo", err)
+		}
+	})
+	t.Run("owner amplified by namespace declarations", func(t *testing.T) {
+		// 20 kB of body; each element would repeat the 1 kB namespace: 20 MB re-serialized.
+		ns := "urn:" + strings.Repeat("n", 1000)
+		body := `<D:lockinfo xmlns:D="DAV:" xmlns:L="` + ns + `">` + head[len(`<D:lockinfo xmlns:D="DAV:">`):] +
+			`<D:owner>` + deep(2000, "<L:a>", "</L:a>") + `</D:owner></D:lockinfo>`
+		if _, _, err := parseLockInfo(strings.NewReader(body)); !errors.Is(err, errLockInfo) {
+			t.Errorf("parseLockInfo = %v, want errLockInfo", err)
+		}
+	})
+}
+
 type failingReader struct{}
 
 func (failingReader) Read([]byte) (int, error) { return 0, errors.New("connection reset") }
