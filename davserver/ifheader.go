@@ -220,10 +220,10 @@ func (p *ifParser) peek() byte {
 
 // rest is what remains, shortened for error messages.
 func (p *ifParser) rest() string {
-	const max = 32
+	const shown = 32
 	r := p.s[p.i:]
-	if len(r) > max {
-		r = r[:max] + "…"
+	if len(r) > shown {
+		r = r[:shown] + "…"
 	}
 	return r
 }
