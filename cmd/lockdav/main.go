@@ -38,7 +38,8 @@ func rootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(serveCmd(), versionCmd())
+	root.AddCommand(serveCmd())
+	root.AddCommand(versionCmd())
 	return root
 }
 
