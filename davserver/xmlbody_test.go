@@ -128,7 +128,7 @@ func TestLockDiscoveryDecodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []struct {
-		shared                     bool
+		shared                      bool
 		depth, timeout, token, root string
 	}{
 		{false, "infinity", "Second-3500", "urn:uuid:e71d4fae-5dec-22d6-fea5-00a0c91e6be4", "/workspace/webdav/proposal.doc"},
