@@ -40,6 +40,7 @@ func rootCmd() *cobra.Command {
 	}
 	root.AddCommand(serveCmd())
 	root.AddCommand(versionCmd())
+	root.AddCommand(locksCmd())
 	return root
 }
 
