@@ -1,10 +1,10 @@
-# lockdav — make run | build | test | litmus | fuzz | lint | deps
+# lockdav — make run | build | test | litmus | bench | fuzz | lint | deps
 GO       ?= go
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   = -X main.version=$(VERSION)
 FUZZTIME ?= 60s
 
-.PHONY: run build test deps litmus fuzz lint
+.PHONY: run build test deps litmus bench fuzz lint
 
 ## run: serve ./data on 127.0.0.1:8080 with the default settings (state in ./state)
 run:
@@ -33,6 +33,10 @@ deps:
 ## litmus: the litmus conformance harness alone, verbose
 litmus: deps
 	$(GO) test -race -run TestLitmus -v ./litmus/
+
+## bench: lockdav against bare x/net/webdav, side by side (see BENCHMARKS.md)
+bench:
+	$(GO) run ./cmd/lockdav-bench $(BENCHFLAGS)
 
 ## fuzz: every native fuzz target, each for FUZZTIME (default 60s)
 fuzz:
