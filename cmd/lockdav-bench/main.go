@@ -1,13 +1,217 @@
 // Command lockdav-bench drives lockdav and a bare x/net/webdav reference side by side on
 // loopback and prints throughput and latency per workload (make bench).
+//
+// Both servers run in this process, each on its own 127.0.0.1 port over its own temporary
+// root: lockdav as users run it (default configuration, durable lock documents, logging to a
+// file in the temporary directory), and webdav.Handler with webdav.Dir and webdav.NewMemLS.
+// Every workload runs against them in alternating rounds with the same client settings.
+//
+// With -cpuprofile the whole process is profiled; server and client goroutines carry pprof
+// labels, so `go tool pprof -tagfocus server=lockdav` shows lockdav alone.
 package main
 
 import (
+	"context"
+	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime/pprof"
+	"strings"
+	"time"
+
+	"github.com/lockdav/lockdav/config"
 )
 
+// options are the command-line flags.
+type options struct {
+	plan
+	round      time.Duration
+	workloads  []string
+	jsonPath   string
+	cpuProfile string
+	keep       bool
+	progress   io.Writer // one line per workload as it starts
+}
+
 func main() {
-	fmt.Fprintln(os.Stderr, "lockdav-bench: not implemented yet")
-	os.Exit(2)
+	o, err := parseFlags(os.Args[1:])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "lockdav-bench:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	o.progress = os.Stderr
+	rp, err := run(ctx, o, os.Stdout)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "lockdav-bench:", err)
+		os.Exit(1)
+	}
+	if len(rp.Failures) > 0 {
+		os.Exit(1)
+	}
+}
+
+// parseFlags reads the flags; the defaults are what make bench runs, about two minutes and a
+// half on two cores.
+func parseFlags(args []string) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("lockdav-bench", flag.ContinueOnError)
+	fs.IntVar(&o.clients, "clients", 16, "concurrent workers")
+	fs.IntVar(&o.highClients, "contended-clients", 64,
+		"contended also runs at this many workers, for half the duration (0: not)")
+	fs.DurationVar(&o.duration, "duration", 8*time.Second, "time per workload per server")
+	fs.DurationVar(&o.round, "round", 2*time.Second, "length of one round before switching server")
+	fs.IntVar(&o.members, "members", 10000, "members of the propfind collection")
+	list := fs.String("workloads", strings.Join(workloadNames, ","), "comma-separated workloads to run")
+	fs.StringVar(&o.jsonPath, "json", "bench-results.json", "write the results as JSON to this file")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
+	fs.BoolVar(&o.keep, "keep", false, "keep the temporary roots, state and lockdav log")
+	if err := fs.Parse(args); err != nil {
+		return options{}, err
+	}
+	if fs.NArg() > 0 {
+		return options{}, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	o.workloads = strings.Split(*list, ",")
+	return o, o.validate()
+}
+
+func (o options) validate() error {
+	var errs []error
+	if o.clients < 1 {
+		errs = append(errs, fmt.Errorf("-clients %d: want at least 1", o.clients))
+	}
+	if o.highClients < 0 {
+		errs = append(errs, fmt.Errorf("-contended-clients %d: want 0 or more", o.highClients))
+	}
+	if o.duration <= 0 || o.round <= 0 {
+		errs = append(errs, fmt.Errorf("-duration %v, -round %v: want both positive", o.duration, o.round))
+	}
+	if o.members < 0 {
+		errs = append(errs, fmt.Errorf("-members %d: want 0 or more", o.members))
+	}
+	if o.jsonPath == "" {
+		errs = append(errs, errors.New("-json: want a file name"))
+	}
+	if _, err := workloads(o.workloads, o.plan); err != nil {
+		errs = append(errs, fmt.Errorf("-workloads: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// run sets both servers up, measures every workload, prints the report to out and writes its
+// JSON. The returned error is for a run that could not be made; a run with errors or lost
+// updates returns a report with Failures.
+func run(ctx context.Context, o options, out io.Writer) (rp *report, err error) {
+	ws, err := workloads(o.workloads, o.plan)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "lockdav-bench-")
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if o.keep {
+			fmt.Fprintln(out, "kept", dir)
+			return
+		}
+		err = errors.Join(err, os.RemoveAll(dir))
+	}()
+	ts, err := startTargets(dir, ws, o.clients)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { err = errors.Join(err, stopTargets(ts)) }()
+	rp, err = measureAll(ctx, o, ws, ts)
+	if err != nil {
+		return nil, err
+	}
+	if err := rp.print(out); err != nil {
+		return nil, err
+	}
+	if err := rp.writeJSON(o.jsonPath); err != nil {
+		return nil, err
+	}
+	fmt.Fprintln(out, "\nresults written to", o.jsonPath)
+	return rp, nil
+}
+
+// startTargets lays the workloads' files out under dir/lockdav/root and dir/reference/root,
+// then starts lockdav and the reference over them.
+func startTargets(dir string, ws []workload, clients int) ([]*target, error) {
+	for _, name := range []string{lockdavName, referenceName} {
+		for _, w := range ws {
+			if err := w.layout(filepath.Join(dir, name, "root")); err != nil {
+				return nil, fmt.Errorf("%s on %s: %w", w.name, name, err)
+			}
+		}
+	}
+	most := clients
+	for _, w := range ws {
+		most = max(most, w.clients)
+	}
+	ld, err := startLockdav(filepath.Join(dir, lockdavName), filepath.Join(dir, "lockdav.log"), most)
+	if err != nil {
+		return nil, err
+	}
+	ref, err := startReference(filepath.Join(dir, referenceName), most)
+	if err != nil {
+		return nil, errors.Join(err, stopTargets([]*target{ld}))
+	}
+	return []*target{ld, ref}, nil
+}
+
+func stopTargets(ts []*target) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var errs []error
+	for _, t := range ts {
+		t.http.CloseIdleConnections()
+		if err := t.stop(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stopping %s: %w", t.name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// measureAll runs every workload against both targets, under a CPU profile if asked.
+func measureAll(ctx context.Context, o options, ws []workload, ts []*target) (*report, error) {
+	def := config.Default().Log
+	rp := &report{Command: strings.Join(os.Args, " "), Machine: thisMachine(), Failures: []string{},
+		Settings: settings{Clients: o.clients, HighClients: o.highClients, DurationSec: o.duration.Seconds(),
+			RoundSec: o.round.Seconds(), Members: o.members, LogFormat: def.Format, LogLevel: def.Level}}
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			return nil, fmt.Errorf("cpuprofile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return nil, fmt.Errorf("cpuprofile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	for _, w := range ws {
+		if o.progress != nil {
+			fmt.Fprintf(o.progress, "%s at %d clients, %v per server\n", w.name, w.clients, w.duration)
+		}
+		results, err := measure(ctx, w, ts, o.round)
+		if results == nil {
+			return nil, err
+		}
+		rp.compare(results[0], results[1])
+		if err != nil {
+			rp.fail("%v", err)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		rp.fail("interrupted: %v", err)
+	}
+	return rp, nil
 }

@@ -1,0 +1,205 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"runtime"
+	"strings"
+	"text/tabwriter"
+)
+
+// report is everything one run prints, and its JSON.
+type report struct {
+	Command     string        `json:"command"`
+	Machine     machine       `json:"machine"`
+	Settings    settings      `json:"settings"`
+	Results     []*result     `json:"results"`
+	Comparisons []*comparison `json:"comparisons"`
+	// Failures are what makes the run exit non-zero: errors, lost updates, failed checks.
+	Failures []string `json:"failures"`
+}
+
+// machine names where the run happened.
+type machine struct {
+	CPUs       int    `json:"cpus"`
+	GOMAXPROCS int    `json:"gomaxprocs"`
+	OS         string `json:"os"`
+	Arch       string `json:"arch"`
+	GoVersion  string `json:"go_version"`
+	CPUModel   string `json:"cpu_model,omitempty"`
+}
+
+// settings are the client settings of the run.
+type settings struct {
+	Clients     int     `json:"clients"`
+	HighClients int     `json:"contended_high_clients"`
+	DurationSec float64 `json:"duration_per_workload_per_server_sec"`
+	RoundSec    float64 `json:"round_sec"`
+	Members     int     `json:"propfind_members"`
+	LogFormat   string  `json:"lockdav_log_format"`
+	LogLevel    string  `json:"lockdav_log_level"`
+}
+
+// comparison is lockdav's throughput over the reference's for one workload, with its target.
+type comparison struct {
+	Workload string   `json:"workload"`
+	Clients  int      `json:"clients"`
+	Ratio    *float64 `json:"ratio"`            // nil when the reference did no operation
+	Target   float64  `json:"target,omitempty"` // 0: no target
+	Met      *bool    `json:"met,omitempty"`
+}
+
+// targets is the least ratio lockdav/reference each workload must reach (issue: make bench).
+var targets = map[string]float64{"lockcycle": 1.0, "get": 0.9, "put": 0.9, "propfind": 0.9}
+
+// thisMachine describes the machine the run is on.
+func thisMachine() machine {
+	return machine{CPUs: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0), OS: runtime.GOOS,
+		Arch: runtime.GOARCH, GoVersion: runtime.Version(), CPUModel: cpuModel("/proc/cpuinfo")}
+}
+
+// cpuModel returns the first "model name" in a /proc/cpuinfo file, or "" if there is none.
+func cpuModel(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		k, v, ok := strings.Cut(s.Text(), ":")
+		if ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+// compare adds the comparison for a workload's pair of results, and the failures they show.
+func (rp *report) compare(lockdav, reference *result) {
+	c := &comparison{Workload: lockdav.Workload, Clients: lockdav.Clients, Target: targets[lockdav.Workload]}
+	if q := ratio(lockdav.OpsPerSec, reference.OpsPerSec); !math.IsNaN(q) {
+		c.Ratio = &q
+		if c.Target > 0 {
+			met := q >= c.Target
+			c.Met = &met
+		}
+	}
+	rp.Comparisons = append(rp.Comparisons, c)
+	for _, r := range []*result{lockdav, reference} {
+		rp.Results = append(rp.Results, r)
+		if r.Errors > 0 {
+			rp.fail("%s/%d on %s: %d errors, the first: %s", r.Workload, r.Clients, r.Server, r.Errors, r.FirstError)
+		}
+		if r.Ops == 0 {
+			rp.fail("%s/%d on %s: no operation completed", r.Workload, r.Clients, r.Server)
+		}
+		if r.Check != nil && r.Check.LostUpdates != 0 {
+			rp.fail("%s/%d on %s: %d lost updates (%d locks granted, counter %d)", r.Workload,
+				r.Clients, r.Server, r.Check.LostUpdates, r.Check.Locks, r.Check.Counter)
+		}
+	}
+}
+
+func (rp *report) fail(format string, args ...any) {
+	rp.Failures = append(rp.Failures, fmt.Sprintf(format, args...))
+}
+
+// print writes the machine, the table and the verdicts.
+func (rp *report) print(out io.Writer) error {
+	m := rp.Machine
+	fmt.Fprintf(out, "machine: %d CPUs (GOMAXPROCS %d), %s/%s, %s, CPU %q\n", m.CPUs, m.GOMAXPROCS,
+		m.OS, m.Arch, m.GoVersion, m.CPUModel)
+	s := rp.Settings
+	fmt.Fprintf(out, "client: %d workers (contended also at %d), %.3gs per workload per server in "+
+		"alternating rounds of %.3gs; propfind on %d members; lockdav log %s/%s to a file\n\n",
+		s.Clients, s.HighClients, s.DurationSec, s.RoundSec, s.Members, s.LogFormat, s.LogLevel)
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "workload\tclients\tserver\tops/s\tp50\tp99\terrors\tretries(423)\tlost updates\t")
+	for i, c := range rp.Comparisons {
+		for _, r := range rp.Results[2*i : 2*i+2] {
+			retries, lost := "", ""
+			if r.Check != nil {
+				retries, lost = fmt.Sprint(r.Check.Retries), fmt.Sprint(r.Check.LostUpdates)
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%.1f\t%.2fms\t%.2fms\t%d\t%s\t%s\t\n", r.Workload, r.Clients,
+				r.Server, r.OpsPerSec, r.P50Ms, r.P99Ms, r.Errors, retries, lost)
+		}
+		fmt.Fprintf(tw, "%s\t%d\tlockdav/reference\t%s\t\t\t\t\t\t\n", c.Workload, c.Clients, c.ratioText())
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "\ntargets:")
+	for _, c := range rp.Comparisons {
+		if line := c.verdict(); line != "" {
+			fmt.Fprintln(out, "  "+line)
+		}
+	}
+	for _, line := range rp.contendedVerdicts() {
+		fmt.Fprintln(out, "  "+line)
+	}
+	if len(rp.Failures) == 0 {
+		fmt.Fprintln(out, "\nno errors, no lost updates")
+		return nil
+	}
+	fmt.Fprintln(out, "\nFAILED:")
+	for _, f := range rp.Failures {
+		fmt.Fprintln(out, "  "+f)
+	}
+	return nil
+}
+
+func (c *comparison) ratioText() string {
+	if c.Ratio == nil {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.2fx", *c.Ratio)
+}
+
+// verdict is one line saying whether c meets its target; "" when c has none.
+func (c *comparison) verdict() string {
+	switch {
+	case c.Target == 0:
+		return ""
+	case c.Met == nil:
+		return fmt.Sprintf("%-10s ≥ %.2fx: no reference figure", c.Workload, c.Target)
+	case *c.Met:
+		return fmt.Sprintf("%-10s ≥ %.2fx: met (%s)", c.Workload, c.Target, c.ratioText())
+	default:
+		return fmt.Sprintf("%-10s ≥ %.2fx: MISSED (%s)", c.Workload, c.Target, c.ratioText())
+	}
+}
+
+// contendedVerdicts are the lost-update targets, one line per contended run.
+func (rp *report) contendedVerdicts() []string {
+	var lines []string
+	for _, r := range rp.Results {
+		if r.Check == nil || r.Server != lockdavName {
+			continue
+		}
+		state := "met"
+		if r.Check.LostUpdates != 0 {
+			state = "MISSED"
+		}
+		lines = append(lines, fmt.Sprintf("%-10s lost updates 0 at %d clients: %s (%d locks, counter %d)",
+			"contended", r.Clients, state, r.Check.Locks, r.Check.Counter))
+	}
+	return lines
+}
+
+// writeJSON writes rp to path.
+func (rp *report) writeJSON(path string) error {
+	data, err := json.MarshalIndent(rp, "", "  ")
+	if err != nil {
+		return fmt.Errorf("json: %w", err)
+	}
+	if err := os.WriteFile(path, append(data, '\n'), 0o644); err != nil {
+		return fmt.Errorf("json: %w", err)
+	}
+	return nil
+}

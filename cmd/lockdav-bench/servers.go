@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
+	"time"
+
+	"github.com/rs/zerolog"
+	"golang.org/x/net/webdav"
+
+	"github.com/lockdav/lockdav/config"
+	"github.com/lockdav/lockdav/server"
+)
+
+// Server names, as printed and written to JSON.
+const (
+	lockdavName   = "lockdav"
+	referenceName = "reference"
+)
+
+// target is one server under test, listening on loopback, with the client that drives it.
+type target struct {
+	name string
+	base string // "http://127.0.0.1:port"
+	root string // the directory it serves
+	http *http.Client
+	stop func(context.Context) error
+}
+
+// newClient is the client both servers get: keep-alive connections enough for every worker,
+// so no run measures connection set-up.
+func newClient(clients int) *http.Client {
+	return &http.Client{Transport: &http.Transport{
+		Proxy:               nil,
+		MaxIdleConns:        2 * clients,
+		MaxIdleConnsPerHost: 2 * clients,
+		IdleConnTimeout:     time.Minute,
+		DisableCompression:  true,
+		ForceAttemptHTTP2:   false,
+	}}
+}
+
+// listen opens a loopback listener on a free port.
+func listen() (net.Listener, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("listen: %w", err)
+	}
+	return ln, nil
+}
+
+// startLockdav runs lockdav in this process over dir/root with its state in dir/state and its
+// log in logPath: the default configuration, logging included, as users run it. Its
+// goroutines carry the pprof label server=lockdav, so one CPU profile of the whole run can be
+// narrowed to it with -tagfocus.
+func startLockdav(dir, logPath string, clients int) (*target, error) {
+	cfg := config.Default()
+	cfg.Root = filepath.Join(dir, "root")
+	cfg.StateDir = filepath.Join(dir, "state")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return nil, fmt.Errorf("lockdav log: %w", err)
+	}
+	log, err := newLogger(cfg.Log, logFile)
+	if err != nil {
+		return nil, errors.Join(err, logFile.Close())
+	}
+	ln, err := listen()
+	if err != nil {
+		return nil, errors.Join(err, logFile.Close())
+	}
+	cfg.Addr = ln.Addr().String()
+	var srv *server.Server
+	labels := pprof.Labels("server", lockdavName)
+	pprof.Do(context.Background(), labels, func(context.Context) { srv, err = server.New(cfg, log) })
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("lockdav: %w", err), ln.Close(), logFile.Close())
+	}
+	done := make(chan error, 1)
+	go pprof.Do(context.Background(), labels, func(context.Context) { done <- srv.Serve(ln) })
+	stop := func(ctx context.Context) error {
+		err := srv.Shutdown(ctx)
+		return errors.Join(err, <-done, logFile.Close())
+	}
+	return &target{name: lockdavName, base: "http://" + ln.Addr().String(), root: cfg.Root,
+		http: newClient(clients), stop: stop}, nil
+}
+
+// startReference runs the bare x/net/webdav handler with in-memory locks over dir/root, its
+// goroutines labelled server=reference.
+func startReference(dir string, clients int) (*target, error) {
+	root := filepath.Join(dir, "root")
+	if err := os.MkdirAll(root, 0o700); err != nil {
+		return nil, fmt.Errorf("reference root: %w", err)
+	}
+	ln, err := listen()
+	if err != nil {
+		return nil, err
+	}
+	def := config.Default().Limits
+	srv := &http.Server{
+		Handler:           &webdav.Handler{FileSystem: webdav.Dir(root), LockSystem: webdav.NewMemLS()},
+		ReadHeaderTimeout: time.Duration(def.ReadHeaderTimeout),
+		IdleTimeout:       time.Duration(def.IdleTimeout),
+	}
+	done := make(chan error, 1)
+	labels := pprof.Labels("server", referenceName)
+	go pprof.Do(context.Background(), labels, func(context.Context) { done <- srv.Serve(ln) })
+	stop := func(ctx context.Context) error {
+		err := srv.Shutdown(ctx)
+		if serveErr := <-done; !errors.Is(serveErr, http.ErrServerClosed) {
+			err = errors.Join(err, serveErr)
+		}
+		return err
+	}
+	return &target{name: referenceName, base: "http://" + ln.Addr().String(), root: root,
+		http: newClient(clients), stop: stop}, nil
+}
+
+// newLogger builds lockdav's logger from log.level and log.format the way cmd/lockdav does,
+// writing to w (a file, so no colours).
+func newLogger(c config.Log, w io.Writer) (zerolog.Logger, error) {
+	level, err := zerolog.ParseLevel(c.Level)
+	if err != nil || c.Level == "" {
+		return zerolog.Logger{}, fmt.Errorf("log.level %q: want debug, info, warn or error", c.Level)
+	}
+	switch c.Format {
+	case "json":
+	case "console":
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.RFC3339, NoColor: true}
+	default:
+		return zerolog.Logger{}, fmt.Errorf("log.format %q: want console or json", c.Format)
+	}
+	return zerolog.New(w).Level(level).With().Timestamp().Logger(), nil
+}

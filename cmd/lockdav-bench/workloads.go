@@ -1,0 +1,391 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync/atomic"
+	"time"
+)
+
+// A workload is one kind of operation, run by a number of concurrent workers against each
+// server in turn. Each worker uses its own paths except in contended.
+type workload struct {
+	name     string
+	clients  int
+	duration time.Duration // per server
+	// layout creates, directly on disk under a server's root and before any timing, the files
+	// the workload needs.
+	layout func(root string) error
+	// start prepares a run against t (untimed) and returns what the workers call.
+	start func(t *target) (runner, error)
+}
+
+// runner runs one workload against one server.
+type runner interface {
+	// op performs one operation as worker w. An op that waited past deadline for its turn may
+	// give up with errGaveUp: it counts neither as done nor as an error.
+	op(w int, deadline time.Time) error
+	// finish ends the run (untimed) and reports what it checks.
+	finish() (check, error)
+}
+
+// check is what contended verifies: every successful LOCK added one to the counter.
+type check struct {
+	Locks       int64 `json:"locks"`
+	Retries     int64 `json:"retries_on_423"`
+	Counter     int64 `json:"counter"`
+	LostUpdates int64 `json:"lost_updates"`
+}
+
+// errGaveUp: the round ended while the op waited for a lock held by another worker.
+var errGaveUp = errors.New("gave up waiting for the lock at the end of the round")
+
+// workloadNames lists every workload, in the order they run.
+var workloadNames = []string{"lockcycle", "contended", "get", "put", "propfind", "refresh"}
+
+// plan is what the flags ask for.
+type plan struct {
+	clients     int
+	highClients int // contended runs again at this many clients
+	duration    time.Duration
+	members     int // members of the propfind collection
+}
+
+// workloads returns the named workloads, configured by p, in the order of workloadNames.
+func workloads(names []string, p plan) ([]workload, error) {
+	want := map[string]bool{}
+	for _, n := range names {
+		if !slices.Contains(workloadNames, n) {
+			return nil, fmt.Errorf("unknown workload %q: want some of %v", n, workloadNames)
+		}
+		want[n] = true
+	}
+	var ws []workload
+	for _, n := range workloadNames {
+		if !want[n] {
+			continue
+		}
+		switch n {
+		case "lockcycle":
+			ws = append(ws, lockcycle(p.clients, p.duration))
+		case "contended":
+			ws = append(ws, contended(p.clients, p.duration))
+			if p.highClients > 0 && p.highClients != p.clients {
+				ws = append(ws, contended(p.highClients, p.duration/2))
+			}
+		case "get":
+			ws = append(ws, getFile(p.clients, p.duration))
+		case "put":
+			ws = append(ws, putFile(p.clients, p.duration))
+		case "propfind":
+			ws = append(ws, propfind(p.clients, p.duration, p.members))
+		case "refresh":
+			ws = append(ws, refresh(p.clients, p.duration))
+		}
+	}
+	return ws, nil
+}
+
+// workerPaths is dir/w<w><suffix>, built once per worker rather than per op.
+func workerPaths(dir, suffix string, clients int) []string {
+	ps := make([]string, clients)
+	for w := range ps {
+		ps[w] = dir + "/w" + strconv.Itoa(w) + suffix
+	}
+	return ps
+}
+
+// writeFiles creates dir under root and, in it, one file per name with body.
+func writeFiles(root, dir string, names []string, body []byte) error {
+	d := filepath.Join(root, filepath.FromSlash(dir))
+	if err := os.MkdirAll(d, 0o700); err != nil {
+		return fmt.Errorf("layout: %w", err)
+	}
+	for _, n := range names {
+		if err := os.WriteFile(filepath.Join(d, n), body, 0o600); err != nil {
+			return fmt.Errorf("layout: %w", err)
+		}
+	}
+	return nil
+}
+
+// workerNames is w0<suffix> … w<clients-1><suffix>.
+func workerNames(suffix string, clients int) []string {
+	ns := make([]string, clients)
+	for w := range ns {
+		ns[w] = "w" + strconv.Itoa(w) + suffix
+	}
+	return ns
+}
+
+// --- lockcycle: LOCK an unmapped URL, PUT with the token, UNLOCK -------------------------
+
+type lockcycleRun struct {
+	t    *target
+	dirs []string
+	seq  []paddedInt
+}
+
+// paddedInt keeps each worker's counter on its own cache line.
+type paddedInt struct {
+	n int64
+	_ [56]byte
+}
+
+func lockcycle(clients int, d time.Duration) workload {
+	dir := fmt.Sprintf("/lockcycle-%d", clients)
+	return workload{name: "lockcycle", clients: clients, duration: d,
+		layout: func(root string) error {
+			for _, p := range workerPaths(dir, "", clients) {
+				if err := writeFiles(root, p, nil, nil); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+		start: func(t *target) (runner, error) {
+			return &lockcycleRun{t: t, dirs: workerPaths(dir, "/", clients),
+				seq: make([]paddedInt, clients)}, nil
+		},
+	}
+}
+
+func (r *lockcycleRun) op(w int, _ time.Time) error {
+	r.seq[w].n++
+	path := r.dirs[w] + strconv.FormatInt(r.seq[w].n, 10)
+	tok, resp, err := r.t.lock(path)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusCreated {
+		return fmt.Errorf("LOCK %s: status %d, want 201 for an unmapped URL", path, resp.StatusCode)
+	}
+	if err := r.t.put(path, payload, tok); err != nil {
+		return errors.Join(err, r.t.unlock(path, tok))
+	}
+	return r.t.unlock(path, tok)
+}
+
+func (r *lockcycleRun) finish() (check, error) { return check{}, nil }
+
+// --- contended: every worker locks one counter file, reads it, writes it + 1, unlocks ------
+
+type contendedRun struct {
+	t       *target
+	path    string
+	locks   atomic.Int64
+	retries atomic.Int64
+	bufs    []bytes.Buffer
+}
+
+// Backoff after a 423, doubled on each retry up to the maximum, with jitter.
+const (
+	minBackoff = 50 * time.Microsecond
+	maxBackoff = 2 * time.Millisecond
+)
+
+func contended(clients int, d time.Duration) workload {
+	file := fmt.Sprintf("counter-%d", clients)
+	return workload{name: "contended", clients: clients, duration: d,
+		layout: func(root string) error {
+			return writeFiles(root, "/contended", []string{file}, []byte("0"))
+		},
+		start: func(t *target) (runner, error) {
+			return &contendedRun{t: t, path: "/contended/" + file,
+				bufs: make([]bytes.Buffer, clients)}, nil
+		},
+	}
+}
+
+func (r *contendedRun) op(w int, deadline time.Time) error {
+	tok, err := r.acquire(deadline)
+	if err != nil {
+		return err
+	}
+	r.locks.Add(1)
+	n, err := r.read(w)
+	if err != nil {
+		return errors.Join(err, r.t.unlock(r.path, tok))
+	}
+	if err := r.t.put(r.path, strconv.AppendInt(nil, n+1, 10), tok); err != nil {
+		return errors.Join(err, r.t.unlock(r.path, tok))
+	}
+	return r.t.unlock(r.path, tok)
+}
+
+// acquire locks the counter, retrying after 423 Locked until deadline.
+func (r *contendedRun) acquire(deadline time.Time) (string, error) {
+	backoff := minBackoff
+	for {
+		tok, resp, err := r.t.lock(r.path)
+		if err == nil {
+			return tok, nil
+		}
+		if resp == nil || resp.StatusCode != http.StatusLocked {
+			return "", err
+		}
+		if time.Now().After(deadline) {
+			return "", errGaveUp
+		}
+		r.retries.Add(1)
+		time.Sleep(backoff/2 + rand.N(backoff/2+1))
+		backoff = min(2*backoff, maxBackoff)
+	}
+}
+
+// read returns the counter's value.
+func (r *contendedRun) read(w int) (int64, error) {
+	if _, err := r.t.call("GET", r.path, nil, &r.bufs[w], okGet); err != nil {
+		return 0, err
+	}
+	n, err := strconv.ParseInt(r.bufs[w].String(), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("GET %s: counter %q: %w", r.path, r.bufs[w].String(), err)
+	}
+	return n, nil
+}
+
+func (r *contendedRun) finish() (check, error) {
+	n, err := r.read(0)
+	if err != nil {
+		return check{}, err
+	}
+	locks := r.locks.Load()
+	return check{Locks: locks, Retries: r.retries.Load(), Counter: n, LostUpdates: locks - n}, nil
+}
+
+// --- get and put: 4 KiB, each worker its own file ------------------------------------------
+
+type fileRun struct {
+	t     *target
+	paths []string
+	get   bool
+}
+
+func getFile(clients int, d time.Duration) workload { return fileWorkload("get", clients, d) }
+func putFile(clients int, d time.Duration) workload { return fileWorkload("put", clients, d) }
+
+func fileWorkload(name string, clients int, d time.Duration) workload {
+	dir := fmt.Sprintf("/%s-%d", name, clients)
+	return workload{name: name, clients: clients, duration: d,
+		layout: func(root string) error {
+			return writeFiles(root, dir, workerNames(".bin", clients), payload)
+		},
+		start: func(t *target) (runner, error) {
+			return &fileRun{t: t, paths: workerPaths(dir, ".bin", clients), get: name == "get"}, nil
+		},
+	}
+}
+
+func (r *fileRun) op(w int, _ time.Time) error {
+	if r.get {
+		_, err := r.t.call("GET", r.paths[w], nil, nil, okGet)
+		return err
+	}
+	return r.t.put(r.paths[w], payload, "")
+}
+
+func (r *fileRun) finish() (check, error) { return check{}, nil }
+
+// --- propfind: Depth 1, allprop, on one collection of many members ----------------------------
+
+type propfindRun struct {
+	t    *target
+	path string
+}
+
+// The propfind collection is read-only and shared by all workers: a copy per worker would put
+// members×clients files on disk for no difference in what the server does.
+func propfind(clients int, d time.Duration, members int) workload {
+	dir := fmt.Sprintf("/propfind-%d", members)
+	return workload{name: "propfind", clients: clients, duration: d,
+		layout: func(root string) error {
+			names := make([]string, members)
+			for i := range names {
+				names[i] = fmt.Sprintf("m%06d.txt", i)
+			}
+			return writeFiles(root, dir, names, []byte("member\n"))
+		},
+		start: func(t *target) (runner, error) {
+			r := &propfindRun{t: t, path: dir + "/"}
+			return r, r.verify(members)
+		},
+	}
+}
+
+// verify checks, once and untimed, that the listing names the collection and every member.
+func (r *propfindRun) verify(members int) error {
+	var body bytes.Buffer
+	if _, err := r.t.call("PROPFIND", r.path, allpropBody, &body, okMulti, "Depth", "1",
+		"Content-Type", "application/xml; charset=utf-8"); err != nil {
+		return err
+	}
+	got := bytes.Count(body.Bytes(), []byte(":response>")) / 2
+	if got != members+1 {
+		return fmt.Errorf("PROPFIND %s: %d responses, want %d", r.path, got, members+1)
+	}
+	return nil
+}
+
+func (r *propfindRun) op(int, time.Time) error {
+	_, err := r.t.call("PROPFIND", r.path, allpropBody, nil, okMulti, "Depth", "1",
+		"Content-Type", "application/xml; charset=utf-8")
+	return err
+}
+
+func (r *propfindRun) finish() (check, error) { return check{}, nil }
+
+// --- refresh: each worker holds one lock and refreshes it -----------------------------------
+
+type refreshRun struct {
+	t     *target
+	paths []string
+	ifs   []string // "(<token>)" per worker
+	toks  []string
+}
+
+func refresh(clients int, d time.Duration) workload {
+	dir := fmt.Sprintf("/refresh-%d", clients)
+	return workload{name: "refresh", clients: clients, duration: d,
+		layout: func(root string) error {
+			return writeFiles(root, dir, workerNames("", clients), nil)
+		},
+		start: func(t *target) (runner, error) {
+			r := &refreshRun{t: t, paths: workerPaths(dir, "", clients),
+				ifs: make([]string, clients), toks: make([]string, clients)}
+			for w, p := range r.paths {
+				tok, _, err := t.lock(p)
+				if err != nil {
+					return nil, errors.Join(err, r.release())
+				}
+				r.toks[w], r.ifs[w] = tok, "("+tok+")"
+			}
+			return r, nil
+		},
+	}
+}
+
+func (r *refreshRun) op(w int, _ time.Time) error {
+	_, err := r.t.call("LOCK", r.paths[w], nil, nil, okRefresh, "If", r.ifs[w], "Timeout", lockTimeout)
+	return err
+}
+
+func (r *refreshRun) finish() (check, error) { return check{}, r.release() }
+
+// release unlocks every lock taken.
+func (r *refreshRun) release() error {
+	var errs []error
+	for w, tok := range r.toks {
+		if tok != "" {
+			errs = append(errs, r.t.unlock(r.paths[w], tok))
+		}
+	}
+	return errors.Join(errs...)
+}
