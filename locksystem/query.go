@@ -181,13 +181,25 @@ func (s *System) Missing(now time.Time, principal string, tokens []string, needs
 	return out
 }
 
+// heldSet is the set of locks whose tokens a request submitted: a handful, so a slice.
+type heldSet []*entry
+
+func (h heldSet) has(e *entry) bool {
+	for _, x := range h {
+		if x == e {
+			return true
+		}
+	}
+	return false
+}
+
 // held returns the live locks of principal named by tokens. The caller holds s.mu.
-func (s *System) held(now int64, principal string, tokens []string) map[*entry]bool {
-	held := make(map[*entry]bool, len(tokens))
+func (s *System) held(now int64, principal string, tokens []string) heldSet {
+	var held heldSet
 	for _, t := range tokens {
 		if u, ok := parseToken(t); ok {
-			if e := s.byToken[u]; e != nil && e.live(now) && e.principal == principal {
-				held[e] = true
+			if e := s.byToken[u]; e != nil && e.live(now) && e.principal == principal && !held.has(e) {
+				held = append(held, e)
 			}
 		}
 	}
@@ -197,7 +209,7 @@ func (s *System) held(now int64, principal string, tokens []string) map[*entry]b
 // missing accumulates the unsatisfied locks of one Missing call.
 type missing struct {
 	now  int64
-	held map[*entry]bool
+	held heldSet
 	out  map[*entry]struct{}
 }
 
@@ -206,11 +218,11 @@ func (m *missing) check(cover []*entry) {
 	sharedOK, anyShared := false, false
 	for _, e := range cover {
 		switch {
-		case e.scope == Exclusive && !m.held[e]:
+		case e.scope == Exclusive && !m.held.has(e):
 			m.add(e)
 		case e.scope == Shared:
 			anyShared = true
-			sharedOK = sharedOK || m.held[e]
+			sharedOK = sharedOK || m.held.has(e)
 		}
 	}
 	if !anyShared || sharedOK {
@@ -327,7 +339,7 @@ func (s *System) Updated(now time.Time, principal string, tokens []string, path 
 	}
 	gone := s.expire(nowN)
 	var changes []Change
-	for e := range s.held(nowN, principal, tokens) {
+	for _, e := range s.held(nowN, principal, tokens) {
 		if e.flags&flagReleaseOnUpdate != 0 && e.covers(p) {
 			l := e.lock()
 			done = append(done, l)

@@ -329,7 +329,7 @@ func TestRemoveTreeAndUpdated(t *testing.T) {
 	r1 := lock("/u", true, "a")
 	r2 := lock("/u", true, "b")
 	plain := lock("/u", false, "a")
-	toks := []string{r1.Token, r2.Token, plain.Token}
+	toks := []string{r1.Token, r2.Token, plain.Token, r1.Token}
 	if got := s.Updated(t0, "a", toks, "/u/other"); len(got) != 0 {
 		t.Errorf("Updated on a path the locks do not cover: got %+v", got)
 	}

@@ -50,7 +50,7 @@ func (s *System) confirm(now int64, p string, tokens []string) bool {
 	matched := false
 	s.covering(now, p, func(e *entry) {
 		cover = append(cover, e)
-		matched = matched || m.held[e]
+		matched = matched || m.held.has(e)
 	})
 	m.check(cover)
 	return matched && len(m.out) == 0
