@@ -127,7 +127,8 @@ var (
 	ErrInvalid = errors.New("locksystem: invalid")
 )
 
-// ConflictError says which locks a refused request conflicts with.
+// ConflictError says which locks a refused request conflicts with: at most 64 of them, sorted by
+// path, so that refusing a lock over a million others stays cheap.
 type ConflictError struct {
 	Conflicts []Lock
 }

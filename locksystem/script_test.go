@@ -343,3 +343,17 @@ func TestRemoveTreeAndUpdated(t *testing.T) {
 		}
 	}
 }
+
+func TestConflictErrorBounded(t *testing.T) {
+	s := newTestSystem(t, Options{})
+	for i := 0; i < 2*maxConflicts; i++ {
+		if _, err := s.Lock(t0, Request{Path: "/big/" + string(rune('a'+i%26)) + string(rune('a'+i/26)), Principal: "p"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := s.Lock(t0, Request{Path: "/big", Depth: DepthInfinity, Principal: "q"})
+	var ce *ConflictError
+	if !errors.As(err, &ce) || len(ce.Conflicts) != maxConflicts {
+		t.Fatalf("got %v, want a ConflictError naming %d locks", err, maxConflicts)
+	}
+}

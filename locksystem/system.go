@@ -255,7 +255,7 @@ func (s *System) RefreshLock(now time.Time, token, principal, path string, timeo
 		s.mu.Unlock()
 		return Lock{}, fmt.Errorf("locksystem: refresh of %s not stored: %w", token, err)
 	}
-	event(s.log.Info(), &l).Dur("timeout", l.Timeout).Msg("lock refreshed")
+	event(s.log.Info(), &l).Int64("timeout_seconds", int64(l.Timeout/time.Second)).Msg("lock refreshed")
 	return l, nil
 }
 
