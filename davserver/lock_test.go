@@ -1,6 +1,7 @@
 package davserver
 
 import (
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -353,5 +354,32 @@ func TestCopyDoesNotStoreLockProps(t *testing.T) {
 	body := ts.do("PROPFIND", "/g", "", "Depth", "0").Body.String()
 	if strings.Contains(body, "activelock") {
 		t.Fatalf("the copy reports a lock:\n%s", body)
+	}
+}
+
+// Finder refreshes its lock every few minutes, also while a long PUT with the same token is
+// still uploading: the refresh must not wait for, or be refused because of, the upload.
+func TestRefreshDuringUpload(t *testing.T) {
+	ts := newTestServer(t, locksystem.DefaultPolicy)
+	ts.put("/big", "old")
+	tok := ts.lock("/big", exclusiveBody, http.StatusOK, "Timeout", "Second-600")
+	pr, pw := io.Pipe()
+	done := make(chan *httptest.ResponseRecorder)
+	go func() {
+		r := httptest.NewRequest("PUT", "/big", pr)
+		r.Header.Set("If", ifToken(tok))
+		w := httptest.NewRecorder()
+		ts.h.ServeHTTP(w, r)
+		done <- w
+	}()
+	if _, err := pw.Write([]byte("first half ")); err != nil { // the upload is under way
+		t.Fatal(err)
+	}
+	want(t, ts.do("LOCK", "/big", "", "If", ifToken(tok), "Timeout", "Second-600"), http.StatusOK, "refresh during upload")
+	_, _ = pw.Write([]byte("second half"))
+	_ = pw.Close()
+	want(t, <-done, http.StatusNoContent, "the upload")
+	if got, _ := ts.read("/big"); got != "first half second half" {
+		t.Fatalf("content after upload: %q", got)
 	}
 }

@@ -130,3 +130,23 @@ func TestEmptyNamespaceDeclaration(t *testing.T) {
 	body := `<?xml version="1.0"?><propfind xmlns="DAV:"><prop><bar:foo xmlns:bar=""/></prop></propfind>`
 	want(t, ts.do("PROPFIND", "/", body, "Depth", "0"), http.StatusBadRequest, "PROPFIND with xmlns:bar=\"\"")
 }
+
+// RFC 9110 §13.1, §14: GET honours If-None-Match, If-Match and Range, with the ETag PROPFIND reports.
+func TestGetConditionalAndRange(t *testing.T) {
+	ts := newTestServer(t, locksystem.DefaultPolicy)
+	ts.put("/f", "0123456789")
+	etag := ts.do("GET", "/f", "").Header().Get("ETag")
+	if etag == "" {
+		t.Fatal("GET without ETag")
+	}
+	if body := ts.do("PROPFIND", "/f", "", "Depth", "0").Body.String(); !strings.Contains(body, "<D:getetag>"+etag+"</D:getetag>") {
+		t.Fatalf("PROPFIND getetag differs from GET's %s:\n%s", etag, body)
+	}
+	want(t, ts.do("GET", "/f", "", "If-None-Match", etag), http.StatusNotModified, "If-None-Match current")
+	want(t, ts.do("GET", "/f", "", "If-Match", `"other"`), http.StatusPreconditionFailed, "If-Match other")
+	w := ts.do("GET", "/f", "", "Range", "bytes=2-4")
+	want(t, w, http.StatusPartialContent, "Range")
+	if w.Body.String() != "234" {
+		t.Fatalf("Range body %q, want %q", w.Body.String(), "234")
+	}
+}
