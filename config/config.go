@@ -29,6 +29,7 @@ type Config struct {
 	TLS      TLS    `yaml:"tls"`
 	Limits   Limits `yaml:"limits"`
 	Locks    Locks  `yaml:"locks"`
+	Auth     Auth   `yaml:"auth"`
 }
 
 // Log configures the server's log, written to stderr.
@@ -74,6 +75,30 @@ type Locks struct {
 	AllowInfinite bool `yaml:"allow_infinite"`
 	// MaxPerPrincipal is how many locks one principal may hold at once.
 	MaxPerPrincipal int `yaml:"max_per_principal"`
+}
+
+// Auth says who may use the server. See Config.AnonymousAccess for what an unset Anonymous means.
+type Auth struct {
+	// Anonymous is what requests without credentials may do: none, read or write. "" (unset)
+	// means none when Users is not empty; with no users it means write on a loopback Addr,
+	// and is refused on any other address.
+	Anonymous string `yaml:"anonymous"`
+	// Users may log in with HTTP Basic authentication.
+	Users []User `yaml:"users"`
+}
+
+// User is one account.
+type User struct {
+	// Name is the login name: unique, not "anonymous", no colon or control character.
+	Name string `yaml:"name"`
+	// PasswordHash is the bcrypt hash of the password, as printed by "lockdav hash-password".
+	PasswordHash string `yaml:"password_hash"`
+	// Access is read (OPTIONS, GET, HEAD, PROPFIND and the lock API's GETs) or write (everything).
+	Access string `yaml:"access"`
+	// Admin may release anyone's lock through the lock API and lists every lock there.
+	Admin bool `yaml:"admin"`
+	// Root confines the user to a subtree: URL /x is the served tree's Root/x. "" means "/".
+	Root string `yaml:"root"`
 }
 
 // Default returns the configuration of a server started without a file. It is the one place
@@ -126,6 +151,9 @@ func parse(data []byte) (Config, error) {
 	}
 	if err != nil {
 		return Config{}, err
+	}
+	if len(cfg.Auth.Users) == 0 {
+		cfg.Auth.Users = nil // "users: []" is the default, not a different value
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {

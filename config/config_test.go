@@ -116,7 +116,7 @@ func TestLoadErrors(t *testing.T) {
 	}{
 		{"unknown top-level key", "addr: x:1\nbogus: 1\n", []string{"line 2", "bogus"}},
 		{"unknown nested key", "log:\n  level: info\n  colour: true\n", []string{"line 3", "colour"}},
-		{"auth is not a key yet", "auth:\n  anonymous: read\n", []string{"line 1", "auth"}},
+		{"unknown user key", "auth:\n  users:\n    - name: a\n      password: x\n", []string{"line 4", "password"}},
 		{"bad duration", "limits:\n  idle_timeout: 90\n", []string{"line 2", `"90"`, "duration"}},
 		{"bad size", "limits:\n  max_xml_body: 1 megabyte\n", []string{"line 2", "1 megabyte"}},
 		{"size as mapping", "limits:\n  max_upload: {a: 1}\n", []string{"line 2", "size"}},

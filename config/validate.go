@@ -22,6 +22,7 @@ func (c Config) Validate() error {
 	c.validateServer(add)
 	c.Limits.validate(add)
 	c.Locks.validate(add)
+	c.Auth.validate(add)
 	return errors.Join(errs...)
 }
 

@@ -18,7 +18,36 @@ type ctxKey int
 const (
 	principalKey ctxKey = iota
 	adminKey
+	infoKey
 )
+
+// requestInfo is what inner middleware learns for the outer access log: the access log sees the
+// request as it was before authentication put the principal in its context.
+type requestInfo struct {
+	principal string // set once by authenticate, before the handler runs
+}
+
+// withInfo adds an empty requestInfo to the request's context.
+func withInfo(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), infoKey, &requestInfo{})))
+	})
+}
+
+// setInfoPrincipal records the authenticated principal for the access log.
+func setInfoPrincipal(r *http.Request, name string) {
+	if ri, ok := r.Context().Value(infoKey).(*requestInfo); ok {
+		ri.principal = name
+	}
+}
+
+// logPrincipal is the principal the access log names.
+func logPrincipal(r *http.Request) string {
+	if ri, ok := r.Context().Value(infoKey).(*requestInfo); ok && ri.principal != "" {
+		return ri.principal
+	}
+	return principal(r)
+}
 
 // WithPrincipal returns ctx carrying the authenticated principal of a request.
 func WithPrincipal(ctx context.Context, name string) context.Context {
@@ -53,11 +82,13 @@ func client(r *http.Request) locksystem.Client {
 	return locksystem.Client{IP: ip, UserAgent: r.UserAgent()}
 }
 
-// middleware wraps next with, outermost first: the request logger and id, the access log, and
-// panic recovery (so a panic answers 500, is logged, and the server keeps serving).
+// middleware wraps next with, outermost first: the request logger and id, the access log, panic
+// recovery (so a panic answers 500, is logged, and the server keeps serving), and authentication.
 func (h *Handler) middleware(next http.Handler) http.Handler {
+	next = h.authenticate(next)
 	next = h.recoverer(next)
 	next = hlog.AccessHandler(h.accessLog)(next)
+	next = withInfo(next)
 	next = hlog.RequestIDHandler("request_id", "X-Request-Id")(next)
 	return hlog.NewHandler(h.log)(next)
 }
@@ -75,7 +106,7 @@ func (h *Handler) accessLog(r *http.Request, status, size int, d time.Duration) 
 		Dur("duration", d).
 		Str("remote", r.RemoteAddr).
 		Str("user_agent", r.UserAgent()).
-		Str("principal", principal(r))
+		Str("principal", logPrincipal(r))
 	if tok := r.Header.Get("Lock-Token"); tok != "" {
 		ev = ev.Str("lock_token", tok)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/net/webdav"
 
+	"github.com/lockdav/lockdav/auth"
 	davfs "github.com/lockdav/lockdav/fs"
 	"github.com/lockdav/lockdav/locksystem"
 )
@@ -28,6 +29,10 @@ type Options struct {
 	Logger     zerolog.Logger
 	MaxXMLBody int64 // request XML bodies above this get 413; 0 means 1 MiB
 	MaxUpload  int64 // PUT bodies above this get 413; 0 means unlimited
+	// Auth authenticates requests (HTTP Basic) and confines users to their roots; nil means
+	// every request is served with the principal, admin flag and root its context carries
+	// (WithPrincipal, WithAdmin, WithRoot), anonymous with write access by default.
+	Auth *auth.Authenticator
 	// Now is the clock; nil means time.Now. Tests set it.
 	Now func() time.Time
 }
@@ -40,13 +45,14 @@ type Handler struct {
 	maxXML int64
 	maxPut int64
 	now    func() time.Time
+	auth   *auth.Authenticator
 	dav    *webdav.Handler // the delegate for PROPFIND, PROPPATCH, MKCOL, COPY, MOVE, DELETE, GET
 	chain  http.Handler
 }
 
 // New returns a Handler over o.FS whose locks live in o.Locks.
 func New(o Options) *Handler {
-	h := &Handler{fs: o.FS, locks: o.Locks, log: o.Logger, maxXML: o.MaxXMLBody, maxPut: o.MaxUpload, now: o.Now}
+	h := &Handler{fs: o.FS, locks: o.Locks, log: o.Logger, maxXML: o.MaxXMLBody, maxPut: o.MaxUpload, now: o.Now, auth: o.Auth}
 	if h.maxXML <= 0 {
 		h.maxXML = defaultMaxXMLBody
 	}
@@ -54,7 +60,7 @@ func New(o Options) *Handler {
 		h.now = time.Now
 	}
 	h.dav = &webdav.Handler{
-		FileSystem: &lockFS{FileSystem: o.FS, locks: o.Locks},
+		FileSystem: rootFS{&lockFS{FileSystem: o.FS, locks: o.Locks}}, // x/net works in URL paths
 		LockSystem: o.Locks.Handler(),
 		Logger:     h.logDelegate,
 	}

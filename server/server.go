@@ -17,6 +17,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/lockdav/lockdav/auth"
 	"github.com/lockdav/lockdav/config"
 	"github.com/lockdav/lockdav/davserver"
 	davfs "github.com/lockdav/lockdav/fs"
@@ -50,6 +51,7 @@ type Server struct {
 	log     zerolog.Logger
 	http    *http.Server
 	handler http.Handler
+	auth    *auth.Authenticator
 	// closers release the stores, in order, at Shutdown.
 	closers []io.Closer
 }
@@ -60,12 +62,16 @@ func New(cfg config.Config, log zerolog.Logger) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	authn, err := newAuth(cfg)
+	if err != nil {
+		return nil, err
+	}
 	for _, dir := range []string{cfg.Root, cfg.StateDir} {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("server: %w", err)
 		}
 	}
-	s := &Server{cfg: cfg, log: log}
+	s := &Server{cfg: cfg, log: log, auth: authn}
 	if err := s.open(); err != nil {
 		return nil, errors.Join(err, s.closeStores())
 	}
@@ -114,12 +120,16 @@ func (s *Server) open() error {
 	if c, ok := any(fsys).(io.Closer); ok {
 		s.closers = append([]io.Closer{c}, s.closers...)
 	}
+	if err := makeUserRoots(fsys, s.cfg.Auth.Users); err != nil {
+		return err
+	}
 	s.handler = davserver.New(davserver.Options{
 		FS:         fsys,
 		Locks:      locks,
 		Logger:     s.log,
 		MaxXMLBody: int64(s.cfg.Limits.MaxXMLBody),
 		MaxUpload:  int64(s.cfg.Limits.MaxUpload),
+		Auth:       s.auth,
 	})
 	return nil
 }
