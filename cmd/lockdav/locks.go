@@ -57,10 +57,11 @@ type statusError struct {
 
 func (e *statusError) Error() string {
 	msg := fmt.Sprintf("%d %s", e.Status, http.StatusText(e.Status))
-	for _, s := range []string{e.Err, e.Detail} {
-		if s != "" {
-			msg += ": " + s
-		}
+	if e.Err != "" && !strings.EqualFold(e.Err, http.StatusText(e.Status)) {
+		msg += ": " + e.Err
+	}
+	if e.Detail != "" {
+		msg += ": " + e.Detail
 	}
 	switch e.Status {
 	case http.StatusUnauthorized:
@@ -387,7 +388,7 @@ func printTable(w io.Writer, body []byte, now time.Time) error {
 	fmt.Fprintln(tw, "PATH\tSCOPE\tDEPTH\tPRINCIPAL\tOWNER\tEXPIRES IN\tTOKEN")
 	for _, l := range list.Locks {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", printable(l.Path), l.Scope, l.Depth,
-			printable(l.Principal), orDash(shorten(ownerText(l.Owner), maxOwnerCell)),
+			printable(l.Principal), printable(orDash(shorten(ownerText(l.Owner), maxOwnerCell))),
 			expiresIn(l, now), printable(l.Token))
 	}
 	return tw.Flush()
@@ -440,7 +441,6 @@ func expiresIn(l locksystem.Lock, now time.Time) string {
 func ownerText(owner string) string {
 	var text strings.Builder
 	d := xml.NewDecoder(strings.NewReader(owner))
-	d.Strict = false
 	for {
 		tok, err := d.Token()
 		if err == io.EOF {
