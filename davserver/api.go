@@ -104,7 +104,7 @@ func (h *Handler) apiQuery(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	locks := h.locks.Query(h.now(), q)
+	locks := h.queryLocks(r, q)
 	if locks == nil {
 		locks = []locksystem.Lock{}
 	}
@@ -113,6 +113,30 @@ func (h *Handler) apiQuery(w http.ResponseWriter, r *http.Request) error {
 		Count int               `json:"count"`
 	}{locks, len(locks)})
 	return nil
+}
+
+// apiRoot is the root the lock API works under: the user's, except for admins, who see and
+// name every lock by its real path.
+func apiRoot(r *http.Request) string {
+	if isAdmin(r) {
+		return "/"
+	}
+	return rootOf(r)
+}
+
+// queryLocks runs q, whose path is in the request's URL space, and returns the locks with
+// their paths in that space: a user confined to a subtree sees the locks in it, and those
+// covering it from above at "/".
+func (h *Handler) queryLocks(r *http.Request, q locksystem.Query) []locksystem.Lock {
+	root := apiRoot(r)
+	q.Path = toReal(root, q.Path)
+	return locksInView(root, h.locks.Query(h.now(), q))
+}
+
+// visibleLock reports whether a lock shows to a user confined to root: it lies in the user's
+// tree, or covers it from above.
+func visibleLock(root string, l locksystem.Lock) bool {
+	return inTree(root, l.Path) || covers(l, root)
 }
 
 // parseQuery reads the query parameters of GET /.lockdav/locks.
@@ -165,10 +189,10 @@ func parseScope(s string) (locksystem.Scope, error) {
 // apiGet answers GET /.lockdav/locks/{token}.
 func (h *Handler) apiGet(w http.ResponseWriter, r *http.Request, token string) error {
 	l, ok := h.locks.Get(h.now(), token)
-	if !ok {
+	if !ok || !visibleLock(apiRoot(r), l) {
 		return apiFail(http.StatusNotFound, "not found", "no live lock has this token")
 	}
-	writeJSON(w, http.StatusOK, l)
+	writeJSON(w, http.StatusOK, lockInView(apiRoot(r), l))
 	return nil
 }
 
@@ -210,17 +234,19 @@ func (h *Handler) apiLock(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	req.Principal, req.Client = principal(r), client(r)
+	root := apiRoot(r)
+	req.Path = toReal(root, req.Path)
 	now := h.now()
 	l, _, err := h.grant(r, now, req, tokens)
 	var ce *locksystem.ConflictError
 	if errors.As(err, &ce) {
 		return &apiStatusError{status: http.StatusLocked, body: apiError{Error: "locked",
-			Detail: "the path is locked by someone else", Conflicts: ce.Conflicts}}
+			Detail: "the path is locked by someone else", Conflicts: locksInView(root, ce.Conflicts)}}
 	}
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, l)
+	writeJSON(w, http.StatusCreated, lockInView(root, l))
 	return nil
 }
 

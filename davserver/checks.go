@@ -30,7 +30,7 @@ func (h *Handler) check(r *http.Request, now time.Time, target string, needs ...
 	}
 	tokens := ih.tokens()
 	if missing := h.locks.Missing(now, principal(r), tokens, needs...); len(missing) > 0 {
-		return nil, lockedError(target, needs, missing)
+		return nil, lockedError(rootOf(r), target, needs, missing)
 	}
 	return tokens, nil
 }
@@ -58,6 +58,7 @@ func (h *Handler) ifResources(r *http.Request, now time.Time, target string) fun
 			if p, ok = tagPath(tag, r.Host); !ok {
 				return ifResource{}, false
 			}
+			p = toReal(rootOf(r), p)
 		}
 		res := ifResource{hasLock: func(token string) bool {
 			l, ok := h.locks.Get(now, token)
@@ -86,8 +87,10 @@ func isBelow(p, dir string) bool {
 // lockedError is the answer to a write that lacks lock tokens. When the missing locks are all on
 // members of a collection being deleted or moved, RFC 4918 §9.6.1 and §9.9.4 want a 207 that
 // names each locked member (423) and the collection (424); otherwise it is 423 with the
-// DAV:lock-token-submitted precondition naming the lock roots (§16).
-func lockedError(target string, needs []locksystem.Need, missing []locksystem.Lock) error {
+// DAV:lock-token-submitted precondition naming the lock roots (§16). Paths are real; the answer
+// names them in the URL space of root.
+func lockedError(root, target string, needs []locksystem.Need, missing []locksystem.Lock) error {
+	target, needs, missing = toURL(root, target), needsInView(root, needs), locksInView(root, missing)
 	deep := false
 	for _, n := range needs {
 		deep = deep || (n.Path == target && n.Depth == locksystem.DepthInfinity)

@@ -63,13 +63,23 @@ func statusOf(err error) *statusError {
 	case errors.Is(err, davfs.ErrIsDir):
 		return &statusError{status: http.StatusMethodNotAllowed, reason: "is a collection", err: err}
 	case errors.Is(err, locksystem.ErrTooMany):
-		return &statusError{status: http.StatusServiceUnavailable, reason: "too many locks held", err: err}
+		return &statusError{status: http.StatusLocked, reason: "too many locks held", body: tooManyLocksBody, err: err}
 	case errors.Is(err, context.Canceled):
 		return &statusError{status: 499, reason: "client closed request", err: err}
 	default:
 		return &statusError{status: http.StatusInternalServerError, reason: "internal error", err: err}
 	}
 }
+
+// tooManyLocksBody answers a LOCK past locks.max_per_principal. The status is 423, not 503: a
+// 503 with Retry-After is retried by clients without end, while a refused LOCK answered 423 is
+// what WebDAV clients already handle — Office and LibreOffice open the document read-only and
+// say it is locked, davfs2 and Finder fall back to read-only — and a principal holding that many
+// locks is almost always a runaway client that retrying would not help. RFC 4918 §16 lets a
+// server name its own condition in DAV:error: ours, in lockdav's namespace, says which limit.
+var tooManyLocksBody = []byte(xmlHeader + `<D:error xmlns:D="DAV:">` +
+	`<L:lock-limit-reached xmlns:L="urn:lockdav:">this principal holds the maximum number of locks (locks.max_per_principal)</L:lock-limit-reached>` +
+	`</D:error>`)
 
 // writeError writes err's answer and logs its detail.
 func writeError(w http.ResponseWriter, r *http.Request, err error) {

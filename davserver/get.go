@@ -65,16 +65,17 @@ func (h *Handler) serveListing(w http.ResponseWriter, r *http.Request, now time.
 		return err
 	}
 	sort.Slice(fis, func(i, j int) bool { return fis[i].Name() < fis[j].Name() })
+	up := toURL(rootOf(r), p) // the collection as the client names it
 	entries := make([]listingEntry, 0, len(fis))
 	for _, fi := range fis {
-		if p == "/" && fi.Name() == strings.Trim(Reserved, "/") {
+		if up == "/" && fi.Name() == strings.Trim(Reserved, "/") {
 			continue
 		}
-		entries = append(entries, h.entry(now, p, fi))
+		entries = append(entries, h.entry(now, p, up, fi))
 	}
 	page := listingPage{
-		Title:   p,
-		Crumbs:  crumbs(p),
+		Title:   up,
+		Crumbs:  crumbs(up),
 		Locks:   badges(h.locks.Covering(now, p), now),
 		Entries: entries,
 	}
@@ -86,12 +87,12 @@ func (h *Handler) serveListing(w http.ResponseWriter, r *http.Request, now time.
 	return listingTemplate.Execute(w, page)
 }
 
-// entry describes one member of collection dir.
-func (h *Handler) entry(now time.Time, dir string, fi fs.FileInfo) listingEntry {
+// entry describes one member of collection dir (a real path), whose URL path is urlDir.
+func (h *Handler) entry(now time.Time, dir, urlDir string, fi fs.FileInfo) listingEntry {
 	p := path.Join(dir, fi.Name())
 	e := listingEntry{
 		Name:     fi.Name(),
-		Href:     href(p),
+		Href:     href(path.Join(urlDir, fi.Name())),
 		Dir:      fi.IsDir(),
 		Size:     fi.Size(),
 		Modified: fi.ModTime().UTC().Format("2006-01-02 15:04:05 UTC"),

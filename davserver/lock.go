@@ -76,14 +76,14 @@ func (h *Handler) createLock(w http.ResponseWriter, r *http.Request, now time.Ti
 	}
 	l, created, err := h.grant(r, now, req, tokens)
 	if err != nil {
-		return lockRefused(err)
+		return lockRefused(rootOf(r), err)
 	}
 	status := http.StatusOK
 	if created {
 		status = http.StatusCreated
 	}
 	w.Header().Set("Lock-Token", "<"+l.Token+">")
-	return writeLock(w, status, l, now)
+	return writeLock(w, status, lockInView(rootOf(r), l), now)
 }
 
 // grant takes a lock for WebDAV LOCK and the JSON API alike. A lock on an unmapped URL creates an
@@ -99,11 +99,15 @@ func (h *Handler) grant(r *http.Request, now time.Time, req locksystem.Request, 
 		}
 		need := locksystem.Need{Path: parent(req.Path)}
 		if missing := h.locks.Missing(now, req.Principal, tokens, need); len(missing) > 0 {
-			return locksystem.Lock{}, false, lockedError(req.Path, []locksystem.Need{need}, missing)
+			return locksystem.Lock{}, false, lockedError(rootOf(r), req.Path, []locksystem.Need{need}, missing)
 		}
 		req.LockNull = true
 	}
 	l, err := h.locks.Lock(now, req)
+	if errors.Is(err, locksystem.ErrTooMany) {
+		logFor(r).Warn().Err(err).Str("path", req.Path).Str("principal", req.Principal).
+			Msg("lock refused: principal holds locks.max_per_principal locks")
+	}
 	if err != nil {
 		logConflict(r, req, err)
 		return locksystem.Lock{}, false, err
@@ -118,15 +122,15 @@ func (h *Handler) grant(r *http.Request, now time.Time, req locksystem.Request, 
 }
 
 // lockRefused answers a LOCK refused for conflicts: 423 with DAV:no-conflicting-lock naming the
-// conflicting lock roots (§16).
-func lockRefused(err error) error {
+// conflicting lock roots (§16), in the URL space of root.
+func lockRefused(root string, err error) error {
 	var ce *locksystem.ConflictError
 	if !errors.As(err, &ce) {
 		return err
 	}
 	hrefs := make([]string, 0, len(ce.Conflicts))
 	for _, c := range ce.Conflicts {
-		hrefs = append(hrefs, href(c.Path))
+		hrefs = append(hrefs, href(toURL(root, c.Path)))
 	}
 	return failXML(http.StatusLocked, errorBody("no-conflicting-lock", hrefs...))
 }
@@ -157,7 +161,7 @@ func (h *Handler) refreshLock(w http.ResponseWriter, r *http.Request, now time.T
 	for _, tok := range ih.tokens() {
 		l, err := h.locks.RefreshLock(now, tok, principal(r), p, timeout)
 		if err == nil {
-			return writeLock(w, http.StatusOK, l, now)
+			return writeLock(w, http.StatusOK, lockInView(rootOf(r), l), now)
 		}
 		lastErr = err
 	}

@@ -60,13 +60,14 @@ func (f *lockFS) OpenFile(ctx context.Context, name string, flag int, perm os.Fi
 	if !ok || flag != os.O_RDONLY {
 		return file, nil
 	}
-	return &lockFile{File: file, name: strings.TrimSuffix(name, "/"), locks: f.locks, st: st}, nil
+	return &lockFile{File: file, name: strings.TrimSuffix(name, "/"), root: rootCtx(ctx), locks: f.locks, st: st}, nil
 }
 
 // lockFile adds computed lock properties to a file's dead properties.
 type lockFile struct {
 	webdav.File
-	name  string
+	name  string // real path
+	root  string // the request's root: lock roots are shown in its URL space
 	locks *locksystem.System
 	st    *propfindState
 }
@@ -89,7 +90,7 @@ func (f *lockFile) DeadProps() (map[xml.Name]webdav.Property, error) {
 	}
 	props[nameLockDiscovery] = webdav.Property{
 		XMLName:  nameLockDiscovery,
-		InnerXML: []byte(lockDiscoveryXML(f.locks.Covering(f.st.now, name), f.st.now)),
+		InnerXML: []byte(lockDiscoveryXML(locksInView(f.root, f.locks.Covering(f.st.now, name)), f.st.now)),
 	}
 	f.st.calls[name]++
 	if !f.st.names || f.st.calls[name] > 1 {
@@ -122,10 +123,11 @@ func (f *lockFile) ContentType(ctx context.Context) (string, error) {
 	return "", webdav.ErrNotImplemented
 }
 
-// Readdir hides the reserved namespace from the root's listing.
+// Readdir hides the reserved namespace from the listing of the request's root (where its URL
+// would lead to the server's own endpoints).
 func (f *lockFile) Readdir(n int) ([]fs.FileInfo, error) {
 	fis, err := f.File.Readdir(n)
-	if f.name != "" && f.name != "/" {
+	if f.name != "" && f.name != "/" && f.name != f.root {
 		return fis, err
 	}
 	kept := fis[:0]

@@ -6,11 +6,16 @@ import (
 	"strings"
 )
 
-// requestPath is the request's cleaned absolute path. Traversal attempts (a ".." segment, a
-// backslash, a NUL byte — in any encoding, since net/http has already decoded the path) are
-// refused with 403 rather than cleaned into something else; other control characters are 400.
+// requestPath is the request's cleaned absolute path in the served tree: its URL path under the
+// request's root (see userroot.go). Traversal attempts (a ".." segment, a backslash, a NUL byte —
+// in any encoding, since net/http has already decoded the path) are refused with 403 rather than
+// cleaned into something else; other control characters are 400.
 func requestPath(r *http.Request) (string, error) {
-	return cleanPath(r.URL.Path)
+	p, err := cleanPath(r.URL.Path)
+	if err != nil {
+		return "", err
+	}
+	return toReal(rootOf(r), p), nil
 }
 
 func cleanPath(p string) (string, error) {
@@ -20,10 +25,8 @@ func cleanPath(p string) (string, error) {
 	if strings.ContainsAny(p, "\\\x00") {
 		return "", fail(http.StatusForbidden, "invalid path")
 	}
-	for _, seg := range strings.Split(p, "/") {
-		if seg == ".." {
-			return "", fail(http.StatusForbidden, "invalid path")
-		}
+	if hasDotDot(p) {
+		return "", fail(http.StatusForbidden, "invalid path")
 	}
 	for _, c := range p {
 		if c < 0x20 || c == 0x7f {
@@ -31,6 +34,16 @@ func cleanPath(p string) (string, error) {
 		}
 	}
 	return path.Clean(p), nil
+}
+
+// hasDotDot reports whether a slash path has a ".." segment.
+func hasDotDot(p string) bool {
+	for seg := range strings.SplitSeq(p, "/") {
+		if seg == ".." {
+			return true
+		}
+	}
+	return false
 }
 
 // parent is the collection that holds p ("/" for "/").

@@ -9,6 +9,7 @@ package davserver
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"os"
 	"path"
 	"strings"
@@ -108,4 +109,30 @@ func (f rootFS) Rename(ctx context.Context, oldName, newName string) error {
 
 func (f rootFS) Stat(ctx context.Context, name string) (os.FileInfo, error) {
 	return f.FileSystem.Stat(ctx, toReal(rootCtx(ctx), name))
+}
+
+// lockInView returns l with its path in the URL space of root.
+func lockInView(root string, l locksystem.Lock) locksystem.Lock {
+	l.Path = toURL(root, l.Path)
+	return l
+}
+
+// needsInView returns copies of needs with their paths in the URL space of root.
+func needsInView(root string, needs []locksystem.Need) []locksystem.Need {
+	if root == "/" {
+		return needs
+	}
+	out := make([]locksystem.Need, len(needs))
+	for i, n := range needs {
+		n.Path = toURL(root, n.Path)
+		out[i] = n
+	}
+	return out
+}
+
+// destDotDot reports whether a Destination header's path has a ".." segment in any encoding.
+// parseDestination would clean it away; it is refused instead, as a Request-URI with one is.
+func destDotDot(dest string) bool {
+	u, err := url.Parse(strings.TrimSpace(dest))
+	return err == nil && hasDotDot(u.Path)
 }

@@ -53,6 +53,9 @@ func destination(r *http.Request) (string, error) {
 	if d == "" {
 		return "", fail(http.StatusBadRequest, "missing Destination header")
 	}
+	if destDotDot(d) {
+		return "", fail(http.StatusForbidden, "invalid destination path") // as for a Request-URI
+	}
 	p, err := parseDestination(d, r.Host)
 	switch {
 	case errors.Is(err, errForeignDestination):
@@ -66,7 +69,7 @@ func destination(r *http.Request) (string, error) {
 	if isReserved(p) {
 		return "", fail(http.StatusForbidden, "reserved for the server")
 	}
-	return p, nil
+	return toReal(rootOf(r), p), nil
 }
 
 // checkDepth refuses a Depth header that is not one of RFC 4918 §10.2's values.
