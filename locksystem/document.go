@@ -71,7 +71,8 @@ func (d *Depth) UnmarshalText(b []byte) error {
 	return nil
 }
 
-// document is the JSON shape of a Lock (issue "Lock documents").
+// document is the JSON shape of a Lock (issue "Lock documents"). The API shows it and the
+// stores keep it, byte for byte: there is one encoding.
 type document struct {
 	Token           string     `json:"token"`
 	Path            string     `json:"path"`
@@ -88,42 +89,58 @@ type document struct {
 	LockNull        bool       `json:"lock_null"`
 }
 
-// MarshalJSON writes the lock document: times in RFC 3339, timeout in whole seconds (0 for
-// infinite), expires null for a lock that never expires.
+// unsetScope and unsetDepth mark a document that gave no scope or depth (or null): json leaves
+// a field alone when the key is absent, and a missing scope must not read as exclusive.
+const (
+	unsetScope Scope = 0xff
+	unsetDepth Depth = 0xff
+)
+
+// MarshalJSON writes the lock document: times in RFC 3339 with nanoseconds, in UTC; timeout in
+// whole seconds (0 for infinite); expires null for a lock that never expires.
 func (l Lock) MarshalJSON() ([]byte, error) {
+	if l.Timeout < 0 || l.Timeout > maxTimeout {
+		return nil, fmt.Errorf("%w: timeout %v", ErrInvalid, l.Timeout)
+	}
 	d := document{
 		Token: l.Token, Path: l.Path, Scope: l.Scope, Depth: l.Depth, Owner: l.Owner,
 		Principal: l.Principal, TimeoutSeconds: int64(l.Timeout / time.Second),
-		Created: l.Created, Refreshed: l.Refreshed, Client: l.Client,
+		Created: l.Created.UTC(), Refreshed: l.Refreshed.UTC(), Client: l.Client,
 		ReleaseOnUpdate: l.ReleaseOnUpdate, LockNull: l.LockNull,
 	}
 	if l.Timeout%time.Second != 0 {
-		d.TimeoutSeconds++ // never report less time than granted
+		d.TimeoutSeconds++ // never report less time than granted; the Policy grants whole seconds
 	}
 	if !l.Expires.IsZero() {
-		e := l.Expires
+		e := l.Expires.UTC()
 		d.Expires = &e
 	}
-	return json.Marshal(d)
+	return json.Marshal(&d)
 }
 
-// UnmarshalJSON reads a lock document.
+// UnmarshalJSON reads a lock document. Scope and depth are required; times come back in UTC,
+// and a null expires is the zero time.
 func (l *Lock) UnmarshalJSON(b []byte) error {
-	var d document
+	d := document{Scope: unsetScope, Depth: unsetDepth}
 	if err := json.Unmarshal(b, &d); err != nil {
 		return err
 	}
-	if d.TimeoutSeconds < 0 || d.TimeoutSeconds > int64(maxTimeout/time.Second) {
+	switch {
+	case d.Scope == unsetScope:
+		return fmt.Errorf("%w: scope missing", ErrInvalid)
+	case d.Depth == unsetDepth:
+		return fmt.Errorf("%w: depth missing", ErrInvalid)
+	case d.TimeoutSeconds < 0 || d.TimeoutSeconds > int64(maxTimeout/time.Second):
 		return fmt.Errorf("%w: timeout_seconds %d", ErrInvalid, d.TimeoutSeconds)
 	}
 	*l = Lock{
 		Token: d.Token, Path: d.Path, Scope: d.Scope, Depth: d.Depth, Owner: d.Owner,
 		Principal: d.Principal, Timeout: time.Duration(d.TimeoutSeconds) * time.Second,
-		Created: d.Created, Refreshed: d.Refreshed, Client: d.Client,
+		Created: d.Created.UTC(), Refreshed: d.Refreshed.UTC(), Client: d.Client,
 		ReleaseOnUpdate: d.ReleaseOnUpdate, LockNull: d.LockNull,
 	}
 	if d.Expires != nil {
-		l.Expires = *d.Expires
+		l.Expires = d.Expires.UTC()
 	}
 	return nil
 }

@@ -18,7 +18,8 @@ func writeFile(t *testing.T, path string, b []byte) {
 	}
 }
 
-// TestDocumentShape: the stored document has the lock-document fields of the JSON API.
+// TestDocumentShape: the stored document is the lock document of the JSON API, times in UTC
+// with nanoseconds, and nothing else.
 func TestDocumentShape(t *testing.T) {
 	zone := time.FixedZone("X", -5*3600)
 	l := locksystem.Lock{
@@ -33,7 +34,7 @@ func TestDocumentShape(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"version":1,"token":"urn:uuid:1","path":"/docs/a.odt","scope":"shared","depth":"infinity",` +
+	want := `{"token":"urn:uuid:1","path":"/docs/a.odt","scope":"shared","depth":"infinity",` +
 		`"owner":"\u003cD:href\u003eme\u003c/D:href\u003e","principal":"alice","timeout_seconds":600,` +
 		`"created":"2025-01-02T08:04:05.0000006Z","refreshed":"2025-01-02T08:04:05.0000006Z",` +
 		`"expires":"2025-01-02T08:14:05.0000006Z","client":{"ip":"127.0.0.1","user_agent":"ua"},` +
@@ -56,37 +57,61 @@ func TestDocumentShape(t *testing.T) {
 	}
 }
 
-func TestSecondsRoundTrip(t *testing.T) {
-	tests := []struct {
-		d    time.Duration
-		want string
-	}{
-		{0, "0"},
-		{time.Second, "1"},
-		{600 * time.Second, "600"},
-		{1500 * time.Millisecond, "1.5"},
-		{time.Nanosecond, "0.000000001"},
-		{24*time.Hour + 7, "86400.000000007"},
-		{1<<63 - 1, "9223372036.854775807"},
+// TestSameAsAPI: what the store writes is byte for byte what json.Marshal shows the API.
+func TestSameAsAPI(t *testing.T) {
+	l := locksystem.Lock{Token: "urn:uuid:1", Path: "/a b/ü", Scope: locksystem.Exclusive,
+		Principal: "bob", Timeout: time.Hour, Created: time.Unix(1700000000, 123456789),
+		Refreshed: time.Unix(1700000100, 1), Expires: time.Unix(1700003700, 1), ReleaseOnUpdate: true}
+	got, err := encode(&l)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, tt := range tests {
-		b, err := json.Marshal(seconds(tt.d))
-		if err != nil || string(b) != tt.want {
-			t.Errorf("Marshal(%v) = %s, %v; want %s", tt.d, b, err, tt.want)
-			continue
-		}
-		var got seconds
-		if err := json.Unmarshal(b, &got); err != nil || time.Duration(got) != tt.d {
-			t.Errorf("Unmarshal(%s) = %v, %v; want %v", b, time.Duration(got), err, tt.d)
-		}
+	want, err := json.Marshal(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Errorf("encode:\ngot  %s\nwant %s", got, want)
 	}
 }
 
-func TestSecondsUnmarshalErrors(t *testing.T) {
-	for _, in := range []string{`-1`, `"600"`, `null`, `1e3`, `true`, `99999999999999`, `{}`} {
-		var got seconds
-		if err := json.Unmarshal([]byte(in), &got); err == nil {
-			t.Errorf("Unmarshal(%s) = %v, nil; want an error", in, time.Duration(got))
+// TestRoundTrip: every field comes back, times exactly (to the nanosecond, in UTC), and a
+// lock that never expires comes back with the zero Expires.
+func TestRoundTrip(t *testing.T) {
+	zone := time.FixedZone("X", 5*3600+30*60)
+	at := time.Date(2025, 12, 31, 23, 59, 59, 999999999, zone)
+	tests := []struct {
+		name string
+		l    locksystem.Lock
+	}{
+		{"timed", locksystem.Lock{Token: "urn:uuid:1", Path: "/d/f", Scope: locksystem.Shared,
+			Depth: locksystem.DepthInfinity, Owner: `<D:href>x&amp;y</D:href>`, Principal: "alice",
+			Timeout: 600 * time.Second, Created: at, Refreshed: at.Add(time.Nanosecond),
+			Expires: at.Add(600*time.Second + time.Nanosecond),
+			Client:  locksystem.Client{IP: "::1", UserAgent: "ua"}, ReleaseOnUpdate: true, LockNull: true}},
+		{"infinite", locksystem.Lock{Token: "urn:uuid:1", Path: "/", Principal: locksystem.Anonymous,
+			Created: time.Unix(0, 1), Refreshed: time.Unix(0, 1)}},
+		{"zero times", locksystem.Lock{Token: "urn:uuid:1", Path: "/z", Timeout: time.Second}},
+	}
+	for _, tt := range tests {
+		b, err := encode(&tt.l)
+		if err != nil {
+			t.Fatalf("%s: encode: %v", tt.name, err)
+		}
+		got, err := decode([]byte(tt.l.Token), b)
+		if err != nil {
+			t.Fatalf("%s: decode %s: %v", tt.name, b, err)
+		}
+		want := tt.l
+		want.Created, want.Refreshed = want.Created.UTC(), want.Refreshed.UTC()
+		if !want.Expires.IsZero() {
+			want.Expires = want.Expires.UTC()
+		}
+		if got != want {
+			t.Errorf("%s: round trip:\ngot  %+v\nwant %+v", tt.name, got, want)
+		}
+		if got.Created.Location() != time.UTC || got.Created.Nanosecond() != want.Created.Nanosecond() {
+			t.Errorf("%s: created = %v, want %v in UTC", tt.name, got.Created, want.Created)
 		}
 	}
 }
@@ -99,9 +124,9 @@ func TestEncodeErrors(t *testing.T) {
 		want string
 	}{
 		{"empty token", func(l *locksystem.Lock) { l.Token = "" }, "empty token"},
-		{"negative timeout", func(l *locksystem.Lock) { l.Timeout = -time.Second }, "negative timeout"},
-		{"unknown scope", func(l *locksystem.Lock) { l.Scope = 9 }, "unknown scope"},
-		{"unknown depth", func(l *locksystem.Lock) { l.Depth = 9 }, "unknown depth"},
+		{"negative timeout", func(l *locksystem.Lock) { l.Timeout = -time.Second }, "timeout -1s"},
+		{"unknown scope", func(l *locksystem.Lock) { l.Scope = 9 }, "scope 9"},
+		{"unknown depth", func(l *locksystem.Lock) { l.Depth = 9 }, "depth 9"},
 		{"year out of range", func(l *locksystem.Lock) { l.Created = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC) }, "year"},
 	}
 	for _, tt := range tests {
@@ -115,7 +140,7 @@ func TestEncodeErrors(t *testing.T) {
 }
 
 func TestDecodeErrors(t *testing.T) {
-	good := `{"version":1,"token":"urn:uuid:1","path":"/a","scope":"exclusive","depth":"0","owner":"",` +
+	good := `{"token":"urn:uuid:1","path":"/a","scope":"exclusive","depth":"0","owner":"",` +
 		`"principal":"p","timeout_seconds":60,"created":"2025-01-02T03:04:05Z","refreshed":"2025-01-02T03:04:05Z",` +
 		`"expires":null,"client":{"ip":"","user_agent":""},"release_on_update":false,"lock_null":false}`
 	if _, err := decode([]byte("urn:uuid:1"), []byte(good)); err != nil {
@@ -124,12 +149,18 @@ func TestDecodeErrors(t *testing.T) {
 	tests := []struct {
 		name, old, new, want string
 	}{
-		{"version", `"version":1`, `"version":0`, "version 0"},
 		{"token", `"token":"urn:uuid:1"`, `"token":"urn:uuid:2"`, "stored under key"},
 		{"path", `"path":"/a"`, `"path":"a"`, "not absolute"},
-		{"scope", `"scope":"exclusive"`, `"scope":"Exclusive"`, "unknown scope"},
-		{"depth", `"depth":"0"`, `"depth":"1"`, "unknown depth"},
-		{"timeout", `"timeout_seconds":60`, `"timeout_seconds":-60`, "timeout_seconds"},
+		{"scope", `"scope":"exclusive"`, `"scope":"Exclusive"`, "want exclusive or shared"},
+		{"scope number", `"scope":"exclusive"`, `"scope":0`, "cannot unmarshal number"},
+		{"scope null", `"scope":"exclusive"`, `"scope":null`, "scope missing"},
+		{"scope absent", `"scope":"exclusive",`, ``, "scope missing"},
+		{"depth", `"depth":"0"`, `"depth":"1"`, "want 0 or infinity"},
+		{"depth absent", `"depth":"0",`, ``, "depth missing"},
+		{"timeout", `"timeout_seconds":60`, `"timeout_seconds":-60`, "timeout_seconds -60"},
+		{"fractional timeout", `"timeout_seconds":60`, `"timeout_seconds":1.5`, "cannot unmarshal number 1.5"},
+		{"huge timeout", `"timeout_seconds":60`, `"timeout_seconds":99999999999999`, "timeout_seconds 99999999999999"},
+		{"not an object", good, `[1]`, "cannot unmarshal array"},
 		{"created", `"created":"2025-01-02T03:04:05Z"`, `"created":"yesterday"`, "cannot parse"},
 		{"truncated", `"lock_null":false}`, `"lock_null":fa`, "in literal false"},
 	}
@@ -143,9 +174,9 @@ func TestDecodeErrors(t *testing.T) {
 }
 
 // FuzzDecode: no document, however broken, panics, and what decodes encodes back to a
-// document that decodes to the same lock.
+// document that decodes to the same lock (times compared as instants).
 func FuzzDecode(f *testing.F) {
-	l := locksystem.Lock{Token: "urn:uuid:1", Path: "/a", Timeout: 1500 * time.Millisecond,
+	l := locksystem.Lock{Token: "urn:uuid:1", Path: "/a", Timeout: 2 * time.Second,
 		Created: time.Unix(1, 2).UTC(), Expires: time.Unix(3, 4).UTC()}
 	b, err := encode(&l)
 	if err != nil {
@@ -153,7 +184,7 @@ func FuzzDecode(f *testing.F) {
 	}
 	f.Add(b)
 	f.Add([]byte(`{}`))
-	f.Add([]byte(`{"version":1,"token":"urn:uuid:1","path":"/","timeout_seconds":1.000000001}`))
+	f.Add([]byte(`{"token":"urn:uuid:1","path":"/","scope":"shared","depth":"infinity","timeout_seconds":1,"expires":"2025-01-02T03:04:05.000000001+01:00"}`))
 	f.Fuzz(func(t *testing.T, doc []byte) {
 		got, err := decode([]byte("urn:uuid:1"), doc)
 		if err != nil {
@@ -164,8 +195,15 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("decoded %+v does not encode: %v", got, err)
 		}
 		back, err := decode([]byte("urn:uuid:1"), again)
-		if err != nil || back != got {
+		if err != nil || !sameLock(back, got) {
 			t.Fatalf("round trip: got %+v, %v; want %+v", back, err, got)
 		}
 	})
+}
+
+// sameLock compares locks field by field, times with Equal.
+func sameLock(a, b locksystem.Lock) bool {
+	times := a.Created.Equal(b.Created) && a.Refreshed.Equal(b.Refreshed) && a.Expires.Equal(b.Expires)
+	a.Created, a.Refreshed, a.Expires = b.Created, b.Refreshed, b.Expires
+	return times && a == b
 }

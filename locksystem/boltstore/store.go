@@ -21,7 +21,8 @@ import (
 	"github.com/lockdav/lockdav/locksystem"
 )
 
-// schemaVersion is the layout of the buckets, kept under meta/schema.
+// schemaVersion is the layout of the buckets and of the lock documents in them (the JSON API's
+// lock document, locksystem.Lock's MarshalJSON), kept under meta/schema.
 const schemaVersion = "1"
 
 var (

@@ -132,7 +132,7 @@ func TestLoadSkipsBadDocuments(t *testing.T) {
 		"urn:uuid:truncated":   string(goodDoc[:len(goodDoc)/2]),
 		"urn:uuid:not-json":    "\x00\x01garbage",
 		"urn:uuid:other-token": string(goodDoc), // the document names urn:uuid:good
-		"urn:uuid:version-2":   strings.Replace(strings.Replace(string(goodDoc), `"version":1`, `"version":2`, 1), "urn:uuid:good", "urn:uuid:version-2", 1),
+		"urn:uuid:sub-second":  strings.Replace(strings.Replace(string(goodDoc), `"timeout_seconds":60`, `"timeout_seconds":60.5`, 1), "urn:uuid:good", "urn:uuid:sub-second", 1),
 		"urn:uuid:bad-scope":   strings.Replace(strings.Replace(string(goodDoc), `"exclusive"`, `"weird"`, 1), "urn:uuid:good", "urn:uuid:bad-scope", 1),
 	}
 	boltUpdate(t, path, func(tx *bolt.Tx) error {

@@ -173,9 +173,9 @@ func testPutLoad(t *testing.T, h *harness) {
 	plain := lock(1, 0)
 	infinite := lock(2, 0) // never expires
 	infinite.Timeout, infinite.Expires = 0, time.Time{}
-	odd := lock(3, 0) // sub-second timeout, empty owner, unicode, flags, expired long ago
+	odd := lock(3, 0) // short timeout, nanosecond times, empty owner, unicode, flags, expired long ago
 	odd.Owner, odd.Principal, odd.Path = "", locksystem.Anonymous, "/ünïcødé/\"quoted\" <x>"
-	odd.Timeout = 1500*time.Millisecond + 7
+	odd.Timeout = time.Second
 	odd.Created = time.Date(2001, 2, 3, 4, 5, 6, 7, time.UTC)
 	odd.Refreshed = odd.Created
 	odd.Expires = odd.Created.Add(odd.Timeout)
