@@ -41,6 +41,7 @@ func rootCmd() *cobra.Command {
 	root.AddCommand(serveCmd())
 	root.AddCommand(versionCmd())
 	root.AddCommand(locksCmd())
+	root.AddCommand(hashPasswordCmd())
 	return root
 }
 
