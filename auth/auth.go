@@ -116,7 +116,8 @@ const (
 type Authenticator struct {
 	users     map[string]User
 	anonymous Access
-	// dummy is verified against for unknown users, so that they cost what a wrong password costs.
+	// dummy is verified against for unknown users, so that they cost what a wrong password
+	// costs; nil when there are no users.
 	dummy   []byte
 	limiter *limiter
 	cache   *cache
@@ -143,14 +144,13 @@ func New(o Options) (*Authenticator, error) {
 		a.users[u.Name] = u
 		cost = max(cost, c)
 	}
-	if cost == 0 {
-		cost = bcrypt.DefaultCost
+	if cost > 0 { // with no users there is no name to find out, and nothing to compare
+		dummy, err := dummyHash(cost)
+		if err != nil {
+			return nil, err
+		}
+		a.dummy = dummy
 	}
-	dummy, err := dummyHash(cost)
-	if err != nil {
-		return nil, err
-	}
-	a.dummy = dummy
 	burst, every := o.FailBurst, o.FailEvery
 	if burst <= 0 {
 		burst = DefaultFailBurst
@@ -211,7 +211,10 @@ func (a *Authenticator) Authenticate(now time.Time, remote, user, password strin
 	if known {
 		hash = []byte(u.Hash)
 	}
-	err := bcrypt.CompareHashAndPassword(hash, []byte(password))
+	err := ErrBadCredentials
+	if hash != nil {
+		err = bcrypt.CompareHashAndPassword(hash, []byte(password))
+	}
 	if !known || err != nil {
 		a.limiter.fail(now, remote)
 		return Identity{}, ErrBadCredentials

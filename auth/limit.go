@@ -19,7 +19,7 @@ type limiter struct {
 	byAddr map[string]*rate.Limiter
 }
 
-// maxTracked bounds how many addresses are remembered. Past it, addresses whose bucket has
+// maxTracked bounds how many addresses are remembered (the overflow bucket comes on top). Past it, addresses whose bucket has
 // refilled are forgotten; if all are still limited, the newcomer shares one overflow bucket, so
 // an attacker with many addresses can neither exhaust memory nor escape the limit.
 const maxTracked = 10000
@@ -45,8 +45,9 @@ func (l *limiter) wait(now time.Time, remote string) time.Duration {
 	if tokens >= 1 {
 		return 0
 	}
-	secs := (1 - tokens) / float64(l.every)
-	return time.Duration(math.Ceil(secs * float64(time.Second)))
+	// Whole milliseconds, rounded up; the epsilon keeps float error from adding one.
+	ms := (1 - tokens) / float64(l.every) * 1000
+	return time.Duration(math.Ceil(ms-1e-6)) * time.Millisecond
 }
 
 // fail takes a token from remote's bucket.
