@@ -208,3 +208,46 @@ func FuzzParseSize(f *testing.F) {
 		}
 	})
 }
+
+// TestExampleUserBlock: the commented example user in config.example.yaml, uncommented, is a
+// valid configuration with every User key.
+func TestExampleUserBlock(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "config.example.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var block []string
+	in := false
+	for _, line := range strings.Split(string(data), "\n") {
+		switch {
+		case strings.HasPrefix(line, "  # users:"):
+			in = true
+		case in && !strings.HasPrefix(line, "  #   "):
+			in = false
+		}
+		if in {
+			block = append(block, "  "+strings.TrimPrefix(line, "  # "))
+		}
+	}
+	if len(block) == 0 {
+		t.Fatal("no commented example starting with \"  # users:\" in config.example.yaml")
+	}
+	text := "auth:\n" + strings.Join(block, "\n") + "\n"
+	c, err := Load(writeFile(t, text))
+	if err != nil {
+		t.Fatalf("Load(example user block):\n%s\nerror: %v", text, err)
+	}
+	if len(c.Auth.Users) != 1 {
+		t.Fatalf("example block has %d users, want 1", len(c.Auth.Users))
+	}
+	dir := t.TempDir()
+	c.Root, c.StateDir = filepath.Join(dir, "data"), filepath.Join(dir, "state")
+	if err := c.Validate(); err != nil {
+		t.Errorf("example user block does not validate: %v", err)
+	}
+	for _, key := range []string{"name", "password_hash", "access", "admin", "root"} {
+		if !strings.Contains(text, " "+key+": ") {
+			t.Errorf("example user has no %q", key)
+		}
+	}
+}

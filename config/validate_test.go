@@ -143,3 +143,104 @@ func mustSymlink(t *testing.T, target, link string) {
 		t.Fatal(err)
 	}
 }
+
+// bcryptHash is a well-formed bcrypt hash (of "pw", cost 4).
+const bcryptHash = "$2a$04$0JkgK7JPvHJ.CsCHlc/TxeHoFsbm5JpX7lu3PX2SQeUPhKZrrDpEm"
+
+func TestValidateAuth(t *testing.T) {
+	user := func(mod func(u *User)) func(c *Config) {
+		return func(c *Config) {
+			u := User{Name: "alice", PasswordHash: bcryptHash, Access: "write", Root: "/alice"}
+			mod(&u)
+			c.Auth.Users = []User{u}
+		}
+	}
+	tests := []struct {
+		name   string
+		modify func(c *Config)
+		key    string // "" means valid
+	}{
+		{"a user", user(func(u *User) {}), ""},
+		{"read access", user(func(u *User) { u.Access = "read" }), ""},
+		{"no root", user(func(u *User) { u.Root = "" }), ""},
+		{"root /", user(func(u *User) { u.Root = "/" }), ""},
+		{"$2b$ hash", user(func(u *User) { u.PasswordHash = "$2b$" + bcryptHash[4:] }), ""},
+		{"anonymous read", func(c *Config) { c.Auth.Anonymous = "read" }, ""},
+		{"anonymous bogus", func(c *Config) { c.Auth.Anonymous = "rw" }, "auth.anonymous"},
+		{"empty name", user(func(u *User) { u.Name = "" }), "auth.users[0].name"},
+		{"name anonymous", user(func(u *User) { u.Name = "anonymous" }), ".name"},
+		{"name with colon", user(func(u *User) { u.Name = "a:b" }), ".name"},
+		{"name with newline", user(func(u *User) { u.Name = "a\nb" }), ".name"},
+		{"plain-text password", user(func(u *User) { u.PasswordHash = "hunter2" }), ".password_hash"},
+		{"empty hash", user(func(u *User) { u.PasswordHash = "" }), ".password_hash"},
+		{"hash cost too low", user(func(u *User) { u.PasswordHash = "$2a$03" + bcryptHash[6:] }), ".password_hash"},
+		{"hash bad character", user(func(u *User) { u.PasswordHash = bcryptHash[:59] + "!" }), ".password_hash"},
+		{"md5 crypt", user(func(u *User) { u.PasswordHash = "$1$abc$" + strings.Repeat("x", 53) }), ".password_hash"},
+		{"no access", user(func(u *User) { u.Access = "" }), ".access"},
+		{"admin access", user(func(u *User) { u.Access = "admin" }), ".access"},
+		{"relative root", user(func(u *User) { u.Root = "alice" }), ".root"},
+		{"unclean root", user(func(u *User) { u.Root = "/a/../b" }), ".root"},
+		{"trailing slash root", user(func(u *User) { u.Root = "/alice/" }), ".root"},
+		{"reserved root", user(func(u *User) { u.Root = "/.lockdav/x" }), ".root"},
+		{"duplicate names", func(c *Config) {
+			u := User{Name: "bob", PasswordHash: bcryptHash, Access: "read"}
+			c.Auth.Users = []User{u, u}
+		}, "auth.users[1] (bob).name"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := valid(t)
+			tt.modify(&c)
+			err := c.Validate()
+			if tt.key == "" {
+				if err != nil {
+					t.Fatalf("Validate() = %v, want nil", err)
+				}
+				return
+			}
+			if err == nil || !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tt.key) {
+				t.Fatalf("Validate() = %v, want an ErrInvalid naming %q", err, tt.key)
+			}
+		})
+	}
+}
+
+// TestAnonymousAccess: the safe default — anonymous write only on loopback when nothing is set.
+func TestAnonymousAccess(t *testing.T) {
+	someone := []User{{Name: "a", PasswordHash: bcryptHash, Access: "read"}}
+	tests := []struct {
+		addr, anonymous string
+		users           []User
+		want            string // "" means ErrAnonymousUnset
+	}{
+		{"127.0.0.1:8080", "", nil, AccessWrite},
+		{"[::1]:8080", "", nil, AccessWrite},
+		{"localhost:8080", "", nil, AccessWrite},
+		{"127.1.2.3:8080", "", nil, AccessWrite},
+		{"0.0.0.0:8080", "", nil, ""},
+		{":8080", "", nil, ""},
+		{"[::]:8080", "", nil, ""},
+		{"192.0.2.1:8080", "", nil, ""},
+		{"example.com:8080", "", nil, ""},
+		{"0.0.0.0:8080", "read", nil, AccessRead},
+		{"0.0.0.0:8080", "write", nil, AccessWrite},
+		{"0.0.0.0:8080", "none", nil, AccessNone},
+		{"0.0.0.0:8080", "", someone, AccessNone},
+		{"127.0.0.1:8080", "", someone, AccessNone},
+		{"127.0.0.1:8080", "read", someone, AccessRead},
+	}
+	for _, tt := range tests {
+		c := Default()
+		c.Addr, c.Auth.Anonymous, c.Auth.Users = tt.addr, tt.anonymous, tt.users
+		got, err := c.AnonymousAccess()
+		if tt.want == "" {
+			if !errors.Is(err, ErrAnonymousUnset) || !strings.Contains(err.Error(), "auth.anonymous") {
+				t.Errorf("AnonymousAccess(%s, %q, %d users) = %q, %v; want ErrAnonymousUnset", tt.addr, tt.anonymous, len(tt.users), got, err)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("AnonymousAccess(%s, %q, %d users) = %q, %v; want %q", tt.addr, tt.anonymous, len(tt.users), got, err, tt.want)
+		}
+	}
+}
