@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"strings"
 	"time"
@@ -29,12 +30,13 @@ import (
 // options are the command-line flags.
 type options struct {
 	plan
-	round      time.Duration
-	workloads  []string
-	jsonPath   string
-	cpuProfile string
-	keep       bool
-	progress   io.Writer // one line per workload as it starts
+	round        time.Duration
+	workloads    []string
+	jsonPath     string
+	cpuProfile   string
+	mutexProfile string
+	keep         bool
+	progress     io.Writer // one line per workload as it starts
 }
 
 func main() {
@@ -70,6 +72,7 @@ func parseFlags(args []string) (options, error) {
 	list := fs.String("workloads", strings.Join(workloadNames, ","), "comma-separated workloads to run")
 	fs.StringVar(&o.jsonPath, "json", "bench-results.json", "write the results as JSON to this file")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
+	fs.StringVar(&o.mutexProfile, "mutexprofile", "", "write a mutex contention profile of the whole run to this file")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary roots, state and lockdav log")
 	if err := fs.Parse(args); err != nil {
 		return options{}, err
@@ -180,10 +183,10 @@ func stopTargets(ts []*target) error {
 	return errors.Join(errs...)
 }
 
-// measureAll runs every workload against both targets, under a CPU profile if asked.
-func measureAll(ctx context.Context, o options, ws []workload, ts []*target) (*report, error) {
+// measureAll runs every workload against both targets, under the profiles asked for.
+func measureAll(ctx context.Context, o options, ws []workload, ts []*target) (rp *report, err error) {
 	def := config.Default().Log
-	rp := &report{Command: strings.Join(os.Args, " "), Machine: thisMachine(), Failures: []string{},
+	rp = &report{Command: strings.Join(os.Args, " "), Machine: thisMachine(), Failures: []string{},
 		Settings: settings{Clients: o.clients, HighClients: o.highClients, DurationSec: o.duration.Seconds(),
 			RoundSec: o.round.Seconds(), Members: o.members, LogFormat: def.Format, LogLevel: def.Level}}
 	if o.cpuProfile != "" {
@@ -196,6 +199,13 @@ func measureAll(ctx context.Context, o options, ws []workload, ts []*target) (*r
 			return nil, fmt.Errorf("cpuprofile: %w", err)
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if o.mutexProfile != "" {
+		prev := runtime.SetMutexProfileFraction(1)
+		defer func() {
+			err = errors.Join(err, writeProfile("mutex", o.mutexProfile))
+			runtime.SetMutexProfileFraction(prev)
+		}()
 	}
 	for _, w := range ws {
 		if o.progress != nil {
@@ -214,4 +224,20 @@ func measureAll(ctx context.Context, o options, ws []workload, ts []*target) (*r
 		rp.fail("interrupted: %v", err)
 	}
 	return rp, nil
+}
+
+// writeProfile writes the named runtime profile to path.
+func writeProfile(name, path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("%s profile: %w", name, err)
+	}
+	err = pprof.Lookup(name).WriteTo(f, 0)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("%s profile: %w", name, err)
+	}
+	return nil
 }

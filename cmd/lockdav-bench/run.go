@@ -49,6 +49,9 @@ func measure(ctx context.Context, w workload, targets []*target, round time.Dura
 		results[i] = &result{Workload: w.name, Server: t.name, Clients: w.clients}
 	}
 	tallies := make([]tally, w.clients)
+	if w.single {
+		round = w.duration
+	}
 	for left := w.duration; left > 0 && ctx.Err() == nil; left -= round {
 		for i, t := range targets {
 			elapsed := runRound(ctx, runners[i], t.name, tallies, min(round, left))
