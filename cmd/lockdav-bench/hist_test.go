@@ -188,3 +188,17 @@ func TestCPUModel(t *testing.T) {
 		t.Errorf("cpuModel of a missing file = %q, want \"\"", got)
 	}
 }
+
+func TestLoadAvg(t *testing.T) {
+	dir := t.TempDir()
+	path := dir + "/loadavg"
+	if err := os.WriteFile(path, []byte("6.60 6.35 5.49 3/412 19561\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := loadAvg(path), "6.60 6.35 5.49"; got != want {
+		t.Errorf("loadAvg = %q, want %q", got, want)
+	}
+	if got := loadAvg(dir + "/missing"); got != "" {
+		t.Errorf("loadAvg of a missing file = %q, want \"\"", got)
+	}
+}

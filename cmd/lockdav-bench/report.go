@@ -31,6 +31,9 @@ type machine struct {
 	Arch       string `json:"arch"`
 	GoVersion  string `json:"go_version"`
 	CPUModel   string `json:"cpu_model,omitempty"`
+	// LoadAvg is /proc/loadavg's 1, 5 and 15 minute load when the run started: other work on
+	// the machine moves absolute figures (the alternation keeps ratios fairer).
+	LoadAvg string `json:"load_avg_at_start,omitempty"`
 }
 
 // settings are the client settings of the run.
@@ -59,7 +62,8 @@ var targets = map[string]float64{"lockcycle": 1.0, "get": 0.9, "put": 0.9, "prop
 // thisMachine describes the machine the run is on.
 func thisMachine() machine {
 	return machine{CPUs: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0), OS: runtime.GOOS,
-		Arch: runtime.GOARCH, GoVersion: runtime.Version(), CPUModel: cpuModel("/proc/cpuinfo")}
+		Arch: runtime.GOARCH, GoVersion: runtime.Version(), CPUModel: cpuModel("/proc/cpuinfo"),
+		LoadAvg: loadAvg("/proc/loadavg")}
 }
 
 // cpuModel returns the first "model name" in a /proc/cpuinfo file, or "" if there is none.
@@ -77,6 +81,19 @@ func cpuModel(path string) string {
 		}
 	}
 	return ""
+}
+
+// loadAvg returns the three load averages of a /proc/loadavg file, or "" if it is unreadable.
+func loadAvg(path string) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(data))
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], " ")
 }
 
 // compare adds the comparison for a workload's pair of results, and the failures they show.
@@ -112,8 +129,8 @@ func (rp *report) fail(format string, args ...any) {
 // print writes the machine, the table and the verdicts.
 func (rp *report) print(out io.Writer) error {
 	m := rp.Machine
-	fmt.Fprintf(out, "machine: %d CPUs (GOMAXPROCS %d), %s/%s, %s, CPU %q\n", m.CPUs, m.GOMAXPROCS,
-		m.OS, m.Arch, m.GoVersion, m.CPUModel)
+	fmt.Fprintf(out, "machine: %d CPUs (GOMAXPROCS %d), %s/%s, %s, CPU %q, load average %s at start\n",
+		m.CPUs, m.GOMAXPROCS, m.OS, m.Arch, m.GoVersion, m.CPUModel, m.LoadAvg)
 	s := rp.Settings
 	fmt.Fprintf(out, "client: %d workers (contended also at %d), %.3gs per workload per server in "+
 		"alternating rounds of %.3gs; propfind on %d members; lockdav log %s/%s to a file\n\n",
