@@ -1,0 +1,85 @@
+package main
+
+import (
+	"math"
+	"os"
+	"testing"
+)
+
+func TestCompareVerdicts(t *testing.T) {
+	tests := []struct {
+		workload     string
+		lockdav, ref float64
+		wantMet      *bool
+		wantRatio    float64
+	}{
+		{"lockcycle", 3700, 3700, ptr(true), 1},
+		{"lockcycle", 3600, 3700, ptr(false), 3600.0 / 3700},
+		{"get", 900, 1000, ptr(true), 0.9},
+		{"put", 899, 1000, ptr(false), 0.899},
+		{"refresh", 10, 1000, nil, 0.01}, // no target
+	}
+	for _, tt := range tests {
+		rp := &report{}
+		rp.compare(&result{Workload: tt.workload, Server: lockdavName, OpsPerSec: tt.lockdav, Ops: 1},
+			&result{Workload: tt.workload, Server: referenceName, OpsPerSec: tt.ref, Ops: 1})
+		c := rp.Comparisons[0]
+		if c.Ratio == nil || math.Abs(*c.Ratio-tt.wantRatio) > 1e-9 {
+			t.Errorf("%s %v/%v: ratio %v, want %v", tt.workload, tt.lockdav, tt.ref, c.Ratio, tt.wantRatio)
+		}
+		if (c.Met == nil) != (tt.wantMet == nil) || (c.Met != nil && *c.Met != *tt.wantMet) {
+			t.Errorf("%s %v/%v: met %v, want %v", tt.workload, tt.lockdav, tt.ref, deref(c.Met), deref(tt.wantMet))
+		}
+		if len(rp.Failures) != 0 {
+			t.Errorf("%s: failures %q, want none: a missed ratio is reported, not a failure", tt.workload, rp.Failures)
+		}
+	}
+}
+
+func TestCompareFailsOnErrorsAndLostUpdates(t *testing.T) {
+	rp := &report{}
+	rp.compare(
+		&result{Workload: "contended", Server: lockdavName, Ops: 10, Check: &check{Locks: 10, Counter: 9, LostUpdates: 1}},
+		&result{Workload: "contended", Server: referenceName, Ops: 10, Errors: 2, FirstError: "boom", Check: &check{}})
+	if len(rp.Failures) != 2 {
+		t.Errorf("failures %q, want one for the lost update and one for the errors", rp.Failures)
+	}
+}
+
+func TestCPUModel(t *testing.T) {
+	dir := t.TempDir()
+	path := dir + "/cpuinfo"
+	text := "processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC 7B13\nflags\t\t: fpu\n"
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := cpuModel(path), "AMD EPYC 7B13"; got != want {
+		t.Errorf("cpuModel = %q, want %q", got, want)
+	}
+	if got := cpuModel(dir + "/missing"); got != "" {
+		t.Errorf("cpuModel of a missing file = %q, want \"\"", got)
+	}
+}
+
+func TestLoadAvg(t *testing.T) {
+	dir := t.TempDir()
+	path := dir + "/loadavg"
+	if err := os.WriteFile(path, []byte("6.60 6.35 5.49 3/412 19561\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := loadAvg(path), "6.60 6.35 5.49"; got != want {
+		t.Errorf("loadAvg = %q, want %q", got, want)
+	}
+	if got := loadAvg(dir + "/missing"); got != "" {
+		t.Errorf("loadAvg of a missing file = %q, want \"\"", got)
+	}
+}
+
+func ptr(b bool) *bool { return &b }
+
+func deref(b *bool) any {
+	if b == nil {
+		return nil
+	}
+	return *b
+}
