@@ -3,7 +3,8 @@ package davserver
 // The locks page: GET /.lockdav/ (and /.lockdav) shows every active lock as an HTML page, for a
 // person with a browser. It takes the query parameters of GET /.lockdav/locks (path, depth,
 // covering, owner, principal, scope), so /.lockdav/?path=/docs&principal=alice is a bookmarkable
-// filter, and links to the same query as JSON. Like the collection listing it loads no external
+// filter, and links to the same query as JSON. It shows what the JSON API shows the same user:
+// a user confined to a subtree sees the locks in it, with paths in that user's URL space. Like the collection listing it loads no external
 // assets and html/template escapes every value.
 
 import (
@@ -33,7 +34,7 @@ func (h *Handler) serveLocksPage(w http.ResponseWriter, r *http.Request) error {
 	case err != nil:
 		return err
 	default:
-		page.Rows = lockRows(h.locks.Query(now, q), now)
+		page.Rows = lockRows(h.queryLocks(r, q), now) // as the JSON API: a user's own tree, in its URL space
 		page.Filtered = r.URL.RawQuery != ""
 		page.JSON = apiLocks
 		if r.URL.RawQuery != "" {

@@ -11,10 +11,13 @@ import (
 )
 
 // locksPage gets the locks page for query (e.g. "?path=/docs") straight from the hook that
-// serveReserved calls for GET /.lockdav/.
-func (ts *testServer) locksPage(method, query string) *httptest.ResponseRecorder {
+// serveReserved calls for GET /.lockdav/, for a user confined to root when one is given.
+func (ts *testServer) locksPage(method, query string, root ...string) *httptest.ResponseRecorder {
 	ts.t.Helper()
 	r := httptest.NewRequest(method, "/.lockdav/"+query, nil)
+	if len(root) > 0 {
+		r = r.WithContext(WithRoot(r.Context(), root[0]))
+	}
 	w := httptest.NewRecorder()
 	if err := ts.h.serveLocksPage(w, r); err != nil {
 		ts.t.Fatalf("serveLocksPage(%q): %v", query, err)
@@ -186,6 +189,24 @@ func TestLocksPageExpiry(t *testing.T) {
 	if strings.Contains(body, tokens["alice"]) || !strings.Contains(body, tokens["bob"]) {
 		t.Errorf("after 11 minutes: alice listed %v (want false), bob listed %v (want true)",
 			strings.Contains(body, tokens["alice"]), strings.Contains(body, tokens["bob"]))
+	}
+}
+
+// A user confined to a subtree sees what the JSON API shows that user: the locks in the tree,
+// with paths in the user's URL space.
+func TestLocksPageUserRoot(t *testing.T) {
+	ts, tokens := lockedTree(t)
+	body := ts.locksPage("GET", "", "/docs").Body.String()
+	if strings.Contains(body, tokens["carol"]) || !strings.Contains(body, tokens["alice"]) || !strings.Contains(body, tokens["bob"]) {
+		t.Errorf("confined to /docs: want alice's and bob's locks and not carol's\n%s", body)
+	}
+	for _, s := range []string{`<a href="/a.txt">/a.txt</a>`, `<a href="/sub">/sub</a>`} {
+		if !strings.Contains(body, s) {
+			t.Errorf("confined to /docs: page lacks %q (paths in the user's URL space)", s)
+		}
+	}
+	if strings.Contains(body, "/docs/a.txt") {
+		t.Errorf("confined to /docs: page shows the real path /docs/a.txt")
 	}
 }
 
