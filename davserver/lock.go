@@ -94,8 +94,8 @@ func (h *Handler) grant(r *http.Request, now time.Time, req locksystem.Request, 
 	_, statErr := h.fs.Stat(ctx, req.Path)
 	exists := statErr == nil
 	if !exists {
-		if pfi, err := h.fs.Stat(ctx, parent(req.Path)); err != nil || !pfi.IsDir() {
-			return locksystem.Lock{}, false, fail(http.StatusConflict, "parent collection does not exist")
+		if err := h.checkParent(ctx, req.Path); err != nil {
+			return locksystem.Lock{}, false, err
 		}
 		need := locksystem.Need{Path: parent(req.Path)}
 		if missing := h.locks.Missing(now, req.Principal, tokens, need); len(missing) > 0 {

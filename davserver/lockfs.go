@@ -152,6 +152,9 @@ func (h *Handler) handlePropfind(w http.ResponseWriter, r *http.Request) error {
 	if _, err := h.check(r, now, p); err != nil {
 		return err
 	}
+	if _, err := h.fs.Stat(r.Context(), p); err != nil {
+		return err // x/net would answer 405 to anything but not-found: a symlink out of the root is 403
+	}
 	body, err := h.bufferXML(r)
 	if err != nil {
 		return err

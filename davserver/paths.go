@@ -1,7 +1,11 @@
 package davserver
 
 import (
+	"context"
+	"errors"
+	"io/fs"
 	"net/http"
+	"syscall"
 	"path"
 	"strings"
 )
@@ -44,6 +48,21 @@ func hasDotDot(p string) bool {
 		}
 	}
 	return false
+}
+
+// checkParent answers a request that creates p when p's parent cannot hold it: 409 when the
+// parent does not exist or is not a collection (RFC 4918 §9.7.1), else the parent's own error —
+// 403 when a symlink leads it outside the root, 400 for a name the tree cannot hold — rather
+// than a 409 that would send a client looking for a missing collection.
+func (h *Handler) checkParent(ctx context.Context, p string) error {
+	pfi, err := h.fs.Stat(ctx, parent(p))
+	switch {
+	case err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR):
+		return err
+	case err != nil || !pfi.IsDir():
+		return fail(http.StatusConflict, "parent collection does not exist")
+	}
+	return nil
 }
 
 // parent is the collection that holds p ("/" for "/").

@@ -24,8 +24,8 @@ func (h *Handler) handlePut(w http.ResponseWriter, r *http.Request) error {
 		return fail(http.StatusRequestEntityTooLarge, "upload too large")
 	}
 	ctx := r.Context()
-	if pfi, err := h.fs.Stat(ctx, parent(p)); err != nil || !pfi.IsDir() {
-		return fail(http.StatusConflict, "parent collection does not exist") // §9.7.1
+	if err := h.checkParent(ctx, p); err != nil {
+		return err
 	}
 	fi, statErr := h.fs.Stat(ctx, p)
 	exists, etag := statErr == nil, ""
