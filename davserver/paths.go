@@ -5,9 +5,9 @@ import (
 	"errors"
 	"io/fs"
 	"net/http"
-	"syscall"
 	"path"
 	"strings"
+	"syscall"
 )
 
 // requestPath is the request's cleaned absolute path in the served tree: its URL path under the
