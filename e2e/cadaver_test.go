@@ -142,7 +142,7 @@ func TestCadaverSecondSessionRefused(t *testing.T) {
 // it in its session; lockdav still refuses the writes (423) and the UNLOCK (403), because a
 // token is usable only by the principal that created it.
 func TestCadaverStealRefused(t *testing.T) {
-	l := startLive(t, liveOptions{basicPrincipals: true})
+	l := startLive(t, liveOptions{users: []string{"alice", "bob"}})
 	l.writeFile(t, "/report.txt", "alice's report\n")
 	r := l.do(t, "LOCK", "/report.txt", lockinfoBody("alice"), "Authorization", basicAuth("alice"), "Depth", "0")
 	if r.Status != 200 {

@@ -19,9 +19,9 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/lockdav/lockdav/config"
-	"github.com/lockdav/lockdav/davserver"
 	"github.com/lockdav/lockdav/server"
 )
 
@@ -34,11 +34,13 @@ type live struct {
 
 // liveOptions change how a test server runs.
 type liveOptions struct {
-	// basicPrincipals makes the user name of a Basic Authorization header the request's
-	// principal, unchecked. lockdav has no authentication yet; this stands in for it so that
-	// a test can have two principals. Requests without the header stay anonymous.
-	basicPrincipals bool
+	// users are accounts with write access, each with the password userPassword(name); anonymous
+	// requests keep write access, so clients without credentials still work beside them.
+	users []string
 }
+
+// userPassword is the password of a test user.
+func userPassword(name string) string { return "pw-" + name }
 
 // startLive starts a server on a loopback port over a fresh root and state dir, and stops it
 // when the test ends.
@@ -49,6 +51,16 @@ func startLive(t *testing.T, o liveOptions) *live {
 	cfg.Addr = "127.0.0.1:0"
 	cfg.Root = filepath.Join(dir, "root")
 	cfg.StateDir = filepath.Join(dir, "state")
+	if len(o.users) > 0 {
+		cfg.Auth.Anonymous = "write"
+		for _, name := range o.users {
+			hash, err := bcrypt.GenerateFromPassword([]byte(userPassword(name)), bcrypt.MinCost)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.Auth.Users = append(cfg.Auth.Users, config.User{Name: name, PasswordHash: string(hash), Access: "write"})
+		}
+	}
 	s, err := server.New(cfg, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel))
 	if err != nil {
 		t.Fatalf("server.New: %v", err)
@@ -57,17 +69,6 @@ func startLive(t *testing.T, o liveOptions) *live {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.basicPrincipals {
-		serveWithPrincipals(t, s, ln)
-	} else {
-		serveReal(t, s, ln)
-	}
-	addr := ln.Addr().String()
-	return &live{URL: "http://" + addr, Host: addr, Root: cfg.Root}
-}
-
-// serveReal runs the server's own Serve, as lockdav serve does.
-func serveReal(t *testing.T, s *server.Server, ln net.Listener) {
 	served := make(chan error, 1)
 	go func() { served <- s.Serve(ln) }()
 	t.Cleanup(func() {
@@ -78,34 +79,8 @@ func serveReal(t *testing.T, s *server.Server, ln net.Listener) {
 			t.Errorf("Serve: %v", err)
 		}
 	})
-}
-
-// serveWithPrincipals serves the server's handler behind basicPrincipal.
-func serveWithPrincipals(t *testing.T, s *server.Server, ln net.Listener) {
-	hs := &http.Server{Handler: basicPrincipal(s.Handler()), ReadHeaderTimeout: 10 * time.Second}
-	served := make(chan error, 1)
-	go func() { served <- hs.Serve(ln) }()
-	t.Cleanup(func() {
-		if err := hs.Shutdown(context.Background()); err != nil {
-			t.Errorf("http Shutdown: %v", err)
-		}
-		if err := <-served; !errors.Is(err, http.ErrServerClosed) {
-			t.Errorf("Serve: %v", err)
-		}
-		if err := s.Shutdown(context.Background()); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-	})
-}
-
-// basicPrincipal makes the Basic user name the principal; see liveOptions.basicPrincipals.
-func basicPrincipal(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if user, _, ok := r.BasicAuth(); ok && user != "" {
-			r = r.WithContext(davserver.WithPrincipal(r.Context(), user))
-		}
-		next.ServeHTTP(w, r)
-	})
+	addr := ln.Addr().String()
+	return &live{URL: "http://" + addr, Host: addr, Root: cfg.Root}
 }
 
 // file returns the content of path (slash-separated, relative to the served root).
@@ -206,7 +181,7 @@ func eventually(t *testing.T, within time.Duration, what string, cond func() boo
 	}
 }
 
-// basicAuth is an Authorization header value naming user (the password is not checked).
+// basicAuth is the Authorization header value of a test user.
 func basicAuth(user string) string {
-	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":x"))
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+userPassword(user)))
 }
