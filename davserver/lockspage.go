@@ -136,7 +136,7 @@ th{font-weight:600;background:#fafafa}
 .token,.client{font:12px ui-monospace,monospace;color:#555;word-break:break-all}
 .error{background:#fff4e5;border:1px solid #f0c36d;padding:.5em .8em;border-radius:3px}
 form{margin:.8em 0 1.2em}form label{margin-right:.8em}input[type=text]{width:11em}
-.summary{color:#555}
+.summary{color:#555}.when{white-space:nowrap}
 </style></head><body>
 <nav><a href="/">/</a></nav>
 <h1>Active locks</h1>
@@ -152,7 +152,7 @@ form{margin:.8em 0 1.2em}form label{margin-right:.8em}input[type=text]{width:11e
 {{if .Error}}<p class="error">Invalid filter: {{.Error}}</p>{{else}}
 <p class="summary">{{len .Rows}} active lock{{if ne (len .Rows) 1}}s{{end}}{{if .Filtered}} matching the filter · <a href="/.lockdav/">show all</a>{{end}} · as of {{.Now}} · <a href="{{.JSON}}">JSON</a></p>
 <table><thead><tr><th>Path</th><th>Scope</th><th>Depth</th><th>Held by</th><th>Owner</th><th>Since</th><th>Expires</th><th>Client</th><th>Token</th></tr></thead><tbody>
-{{range .Rows}}<tr class="lock"><td><a href="{{.Href}}">{{.Path}}</a></td><td><span class="scope {{.Scope}}">{{.Scope}}</span></td><td>{{.Depth}}</td><td class="principal">{{.Principal}}</td><td>{{.Owner}}</td><td>{{.Since}}</td><td>{{.Expires}}{{if .Released}} or at first write{{end}}</td><td class="client">{{.Client}}</td><td class="token">{{.Token}}</td></tr>
+{{range .Rows}}<tr class="lock"><td><a href="{{.Href}}">{{.Path}}</a></td><td><span class="scope {{.Scope}}">{{.Scope}}</span></td><td>{{.Depth}}</td><td class="principal">{{.Principal}}</td><td>{{.Owner}}</td><td class="when">{{.Since}}</td><td class="when">{{.Expires}}{{if .Released}} or at first write{{end}}</td><td class="client">{{.Client}}</td><td class="token">{{.Token}}</td></tr>
 {{else}}<tr><td colspan="9">No active locks{{if .Filtered}} match the filter{{end}}.</td></tr>{{end}}
 </tbody></table>{{end}}
 </body></html>
