@@ -465,6 +465,7 @@ func TestUserRoots(t *testing.T) {
 		}
 		// Her root itself can be neither deleted nor moved.
 		s.expect(http.StatusMethodNotAllowed, "carol", "DELETE", "/", "", "If", "<"+s.url+"/same.txt> "+ifToken(ctok))
+		s.expect(http.StatusForbidden, "carol", "MOVE", "/", "", "Destination", s.url+"/moved", "If", "<"+s.url+"/same.txt> "+ifToken(ctok))
 		if _, ok := s.fs.Stat(context0(), "/c"); ok != nil {
 			t.Errorf("carol's root is gone: %v", ok)
 		}
