@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -80,7 +81,7 @@ func writeAPIError(w http.ResponseWriter, r *http.Request, err error) {
 	var ae *apiStatusError
 	if !errors.As(err, &ae) {
 		se := statusOf(err)
-		ae = &apiStatusError{status: se.status, body: apiError{Error: se.reason}}
+		ae = &apiStatusError{status: se.status, body: apiError{Error: http.StatusText(se.status), Detail: se.reason}}
 	}
 	ev := logFor(r).Debug()
 	if ae.status >= 500 {
@@ -95,6 +96,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false) // owners are XML: keep them readable in curl and the CLI
 	_ = enc.Encode(v)
 }
 
@@ -225,9 +227,15 @@ type lockBody struct {
 
 // apiLock answers POST /.lockdav/locks.
 func (h *Handler) apiLock(w http.ResponseWriter, r *http.Request) error {
-	body, err := h.bufferXML(r) // the same size limit as XML bodies
-	if err != nil {
-		return err
+	if r.ContentLength > h.maxXML {
+		return apiFail(http.StatusRequestEntityTooLarge, "body too large", fmt.Sprintf("at most %d bytes", h.maxXML))
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, h.maxXML+1))
+	switch {
+	case err != nil:
+		return apiFail(http.StatusBadRequest, "could not read body", "")
+	case int64(len(body)) > h.maxXML:
+		return apiFail(http.StatusRequestEntityTooLarge, "body too large", fmt.Sprintf("at most %d bytes", h.maxXML))
 	}
 	req, tokens, err := parseLockBody(body)
 	if err != nil {

@@ -172,3 +172,22 @@ func TestReleaseOnUpdate(t *testing.T) {
 	want(t, ts.do("GET", "/.lockdav/locks/"+d.Token, ""), http.StatusNotFound, "lock after first update")
 	want(t, ts.do("PUT", "/f", "z"), http.StatusNoContent, "PUT after release")
 }
+
+// Owners are XML: the API shows them unescaped, and an oversize body is refused in JSON.
+func TestAPIBodyShapes(t *testing.T) {
+	ts := newTestServer(t, locksystem.DefaultPolicy)
+	ts.put("/f", "x")
+	tok := ts.lock("/f", exclusiveBody, http.StatusOK)
+	if body := ts.do("GET", "/.lockdav/locks/"+tok, "").Body.String(); !strings.Contains(body, `<href xmlns=\"DAV:\">`) {
+		t.Fatalf("owner escaped for HTML: %s", body)
+	}
+	w := ts.do("POST", "/.lockdav/locks", `{"path": "/g", "owner": "`+strings.Repeat("x", 5000)+`"}`)
+	want(t, w, http.StatusRequestEntityTooLarge, "oversize POST")
+	if e := decode[apiError](t, w.Body.String()); e.Error != "body too large" {
+		t.Fatalf("oversize POST body: %s", w.Body.String())
+	}
+	w = ts.do("POST", "/.lockdav/locks", `{"path": "/nope/f"}`)
+	if e := decode[apiError](t, w.Body.String()); e.Detail == "" {
+		t.Fatalf("409 without detail: %s", w.Body.String())
+	}
+}

@@ -128,6 +128,13 @@ func (h *Handler) serveReserved(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
 		return
 	}
+	isRead := r.Method == http.MethodGet || r.Method == http.MethodHead
+	if isRead && (r.URL.Path == Reserved || r.URL.Path == strings.TrimSuffix(Reserved, "/")) {
+		if err := h.serveLocksPage(w, r); err != nil {
+			writeError(w, r, err)
+		}
+		return
+	}
 	if h.serveAPI(w, r) {
 		return
 	}

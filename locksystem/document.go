@@ -4,6 +4,7 @@ package locksystem
 // Scope and depth use RFC 4918's words (§14.13 lockscope, §10.2 Depth).
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -115,7 +116,15 @@ func (l Lock) MarshalJSON() ([]byte, error) {
 		e := l.Expires.UTC()
 		d.Expires = &e
 	}
-	return json.Marshal(&d)
+	// Owners are XML: keep <, > and & as they are rather than \u003c escapes, so documents
+	// read well in curl, the CLI and the store.
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(&d); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // UnmarshalJSON reads a lock document. Scope and depth are required; times come back in UTC,
