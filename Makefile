@@ -18,16 +18,19 @@ build:
 test: deps
 	$(GO) test -race ./...
 
-## deps: install litmus and cadaver when missing (as root, with apt-get)
+## deps: install the programs the tests drive, when missing (as root, with apt-get)
+DEB_PKGS = litmus cadaver rclone davfs2 chromium curl
+DEB_CMDS = litmus cadaver rclone mount.davfs chromium curl
 deps:
-	@if command -v litmus >/dev/null && command -v cadaver >/dev/null; then \
+	@missing=0; for c in $(DEB_CMDS); do command -v $$c >/dev/null || missing=1; done; \
+	if [ $$missing = 0 ]; then \
 		exit 0; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y litmus cadaver; \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $(DEB_PKGS); \
 	else \
-		echo "litmus or cadaver is missing and this is not root with apt-get:"; \
-		echo "    sudo apt-get install -y litmus cadaver"; \
-		echo "(without litmus, TestLitmus fails)"; \
+		echo "some of $(DEB_CMDS) are missing and this is not root with apt-get:"; \
+		echo "    sudo apt-get install -y $(DEB_PKGS)"; \
+		echo "(the tests that drive them fail until they are installed)"; \
 	fi
 
 ## litmus: the litmus conformance harness alone, verbose
