@@ -95,6 +95,7 @@ func (h *Handler) middleware(next http.Handler) http.Handler {
 
 // accessLog writes one line per request.
 func (h *Handler) accessLog(r *http.Request, status, size int, d time.Duration) {
+	h.stats.observe(r.Method, status, d)
 	ev := hlog.FromRequest(r).Info()
 	if status >= 500 {
 		ev = hlog.FromRequest(r).Warn()

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 	"golang.org/x/net/webdav"
 
@@ -33,6 +34,12 @@ type Options struct {
 	// every request is served with the principal, admin flag and root its context carries
 	// (WithPrincipal, WithAdmin, WithRoot), anonymous with write access by default.
 	Auth *auth.Authenticator
+	// Metrics is where request metrics are registered and what /.lockdav/metrics serves (with
+	// whatever else its owner registered there); nil means a registry of davserver's own.
+	Metrics *prometheus.Registry
+	// Health reports whether the server can take locks (the lock store is writable); nil means
+	// always healthy. /.lockdav/healthz answers 503 when it fails.
+	Health func() error
 	// Now is the clock; nil means time.Now. Tests set it.
 	Now func() time.Time
 }
@@ -46,6 +53,9 @@ type Handler struct {
 	maxPut int64
 	now    func() time.Time
 	auth   *auth.Authenticator
+	health func() error
+	stats  *requestMetrics
+	scrape http.Handler    // /.lockdav/metrics
 	dav    *webdav.Handler // the delegate for PROPFIND, PROPPATCH, MKCOL, COPY, MOVE, DELETE, GET
 	chain  http.Handler
 }
@@ -59,6 +69,15 @@ func New(o Options) *Handler {
 	if h.now == nil {
 		h.now = time.Now
 	}
+	h.health = o.Health
+	if h.health == nil {
+		h.health = func() error { return nil }
+	}
+	reg := o.Metrics
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	h.stats, h.scrape = newRequestMetrics(reg), metricsHandler(reg)
 	h.dav = &webdav.Handler{
 		FileSystem: rootFS{&lockFS{FileSystem: o.FS, locks: o.Locks}}, // x/net works in URL paths
 		LockSystem: o.Locks.Handler(),
@@ -123,12 +142,15 @@ func (h *Handler) handleOptions(w http.ResponseWriter, r *http.Request) error {
 
 // serveReserved answers under /.lockdav/: the server's own endpoints, never WebDAV.
 func (h *Handler) serveReserved(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path == Reserved+"healthz" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = w.Write([]byte("ok\n"))
+	isRead := r.Method == http.MethodGet || r.Method == http.MethodHead
+	switch {
+	case isRead && r.URL.Path == Reserved+"healthz":
+		h.serveHealth(w, r)
+		return
+	case isRead && r.URL.Path == Reserved+"metrics":
+		h.scrape.ServeHTTP(w, r)
 		return
 	}
-	isRead := r.Method == http.MethodGet || r.Method == http.MethodHead
 	if isRead && (r.URL.Path == Reserved || r.URL.Path == strings.TrimSuffix(Reserved, "/")) {
 		if err := h.serveLocksPage(w, r); err != nil {
 			writeError(w, r, err)
@@ -144,6 +166,19 @@ func (h *Handler) serveReserved(w http.ResponseWriter, r *http.Request) {
 	default:
 		writeError(w, r, fail(http.StatusForbidden, "reserved for the server"))
 	}
+}
+
+// serveHealth answers 200 while the lock store takes writes, 503 otherwise.
+func (h *Handler) serveHealth(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if err := h.health(); err != nil {
+		logFor(r).Error().Err(err).Msg("health check failed")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte("lock store not writable\n"))
+		return
+	}
+	_, _ = w.Write([]byte("ok\n"))
 }
 
 // logDelegate logs what the x/net Handler reports.

@@ -1,6 +1,7 @@
 package davserver
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -148,5 +149,27 @@ func TestGetConditionalAndRange(t *testing.T) {
 	want(t, w, http.StatusPartialContent, "Range")
 	if w.Body.String() != "234" {
 		t.Fatalf("Range body %q, want %q", w.Body.String(), "234")
+	}
+}
+
+// /.lockdav/metrics counts requests by method and status; /.lockdav/healthz follows Health.
+func TestMetricsAndHealth(t *testing.T) {
+	ts := newTestServer(t, locksystem.DefaultPolicy)
+	ts.put("/f", "x")
+	want(t, ts.do("BREW", "/f", ""), http.StatusMethodNotAllowed, "BREW")
+	body := ts.do("GET", "/.lockdav/metrics", "").Body.String()
+	for _, s := range []string{`lockdav_http_requests_total{code="201",method="PUT"} 1`,
+		`lockdav_http_requests_total{code="405",method="other"} 1`,
+		`lockdav_http_request_duration_seconds_count{method="PUT"} 1`} {
+		if !strings.Contains(body, s) {
+			t.Errorf("metrics lack %q:\n%s", s, body)
+		}
+	}
+	want(t, ts.do("GET", "/.lockdav/healthz", ""), http.StatusOK, "healthz")
+	ts.h.health = func() error { return errors.New("disk full") }
+	w := ts.do("GET", "/.lockdav/healthz", "")
+	want(t, w, http.StatusServiceUnavailable, "healthz with a failing store")
+	if strings.Contains(w.Body.String(), "disk full") {
+		t.Error("healthz leaks the internal error")
 	}
 }

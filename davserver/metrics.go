@@ -1,0 +1,56 @@
+package davserver
+
+// Request metrics for /.lockdav/metrics (Prometheus text format). The lock and store metrics are
+// registered by whoever owns those (the server package); davserver counts what it sees: requests
+// by method and status, and their latency.
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// requestMetrics are the HTTP request metrics.
+type requestMetrics struct {
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+}
+
+// knownMethods bounds the method label, so odd methods cannot grow the label set.
+var knownMethods = map[string]bool{
+	"OPTIONS": true, "GET": true, "HEAD": true, "POST": true, "PUT": true, "DELETE": true, "MKCOL": true,
+	"COPY": true, "MOVE": true, "PROPFIND": true, "PROPPATCH": true, "LOCK": true, "UNLOCK": true,
+}
+
+func newRequestMetrics(reg prometheus.Registerer) *requestMetrics {
+	m := &requestMetrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "lockdav", Name: "http_requests_total",
+			Help: "HTTP requests answered, by method and status code.",
+		}, []string{"method", "code"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "lockdav", Name: "http_request_duration_seconds",
+			Help:    "Time to answer HTTP requests, by method.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2.5, 12), // 0.5 ms … ~30 s
+		}, []string{"method"}),
+	}
+	reg.MustRegister(m.requests, m.latency)
+	return m
+}
+
+// observe records one answered request.
+func (m *requestMetrics) observe(method string, status int, d time.Duration) {
+	if !knownMethods[method] {
+		method = "other"
+	}
+	m.requests.WithLabelValues(method, strconv.Itoa(status)).Inc()
+	m.latency.WithLabelValues(method).Observe(d.Seconds())
+}
+
+// metricsHandler serves g in the Prometheus text format.
+func metricsHandler(g prometheus.Gatherer) http.Handler {
+	return promhttp.HandlerFor(g, promhttp.HandlerOpts{})
+}
