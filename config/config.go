@@ -36,7 +36,8 @@ type Config struct {
 type Log struct {
 	// Level is the least severe level logged: debug, info, warn or error.
 	Level string `yaml:"level"`
-	// Format is console (human-readable) or json (one object per line).
+	// Format is auto (console on a terminal, json otherwise), console (human-readable) or json
+	// (one object per line).
 	Format string `yaml:"format"`
 }
 
@@ -108,7 +109,7 @@ func Default() Config {
 		Addr:     "127.0.0.1:8080",
 		Root:     "./data",
 		StateDir: "./state",
-		Log:      Log{Level: "info", Format: "console"},
+		Log:      Log{Level: "info", Format: "auto"},
 		Limits: Limits{
 			MaxXMLBody:        1 << 20,
 			MaxUpload:         0,

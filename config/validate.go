@@ -39,9 +39,9 @@ func (c Config) validateServer(add problem) {
 		add("log.level", "%q is not one of debug, info, warn, error", c.Log.Level)
 	}
 	switch c.Log.Format {
-	case "console", "json":
+	case "auto", "console", "json":
 	default:
-		add("log.format", "%q is not one of console, json", c.Log.Format)
+		add("log.format", "%q is not one of auto, console, json", c.Log.Format)
 	}
 	if (c.TLS.Cert == "") != (c.TLS.Key == "") {
 		add("tls", "set both tls.cert and tls.key, or neither")

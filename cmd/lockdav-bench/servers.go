@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -12,7 +11,6 @@ import (
 	"runtime/pprof"
 	"time"
 
-	"github.com/rs/zerolog"
 	"golang.org/x/net/webdav"
 
 	"github.com/lockdav/lockdav/config"
@@ -68,7 +66,7 @@ func startLockdav(dir, logPath string, clients int) (*target, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lockdav log: %w", err)
 	}
-	log, err := newLogger(cfg.Log, logFile)
+	log, err := server.NewLogger(cfg.Log, logFile)
 	if err != nil {
 		return nil, errors.Join(err, logFile.Close())
 	}
@@ -122,21 +120,4 @@ func startReference(dir string, clients int) (*target, error) {
 	}
 	return &target{name: referenceName, base: "http://" + ln.Addr().String(), root: root,
 		http: newClient(clients), stop: stop}, nil
-}
-
-// newLogger builds lockdav's logger from log.level and log.format the way cmd/lockdav does,
-// writing to w (a file, so no colours).
-func newLogger(c config.Log, w io.Writer) (zerolog.Logger, error) {
-	level, err := zerolog.ParseLevel(c.Level)
-	if err != nil || c.Level == "" {
-		return zerolog.Logger{}, fmt.Errorf("log.level %q: want debug, info, warn or error", c.Level)
-	}
-	switch c.Format {
-	case "json":
-	case "console":
-		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.RFC3339, NoColor: true}
-	default:
-		return zerolog.Logger{}, fmt.Errorf("log.format %q: want console or json", c.Format)
-	}
-	return zerolog.New(w).Level(level).With().Timestamp().Logger(), nil
 }

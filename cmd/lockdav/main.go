@@ -101,7 +101,7 @@ func loadConfig(cmd *cobra.Command, f serveFlags) (config.Config, error) {
 
 // serve runs the server until a signal or a serve error, then shuts it down.
 func serve(cfg config.Config) error {
-	log, err := newLogger(cfg.Log, os.Stderr)
+	log, err := server.NewLogger(cfg.Log, os.Stderr)
 	if err != nil {
 		return err
 	}
