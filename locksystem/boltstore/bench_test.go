@@ -96,3 +96,19 @@ func benchLock(n int) locksystem.Lock {
 		Client: locksystem.Client{IP: "192.0.2.10", UserAgent: "Microsoft-WebDAV-MiniRedir/10.0.19045"},
 	}
 }
+
+// BenchmarkDecode measures reading back one stored document, the bulk of start-up's work.
+func BenchmarkDecode(b *testing.B) {
+	l := benchLock(7)
+	doc, err := encode(&l)
+	if err != nil {
+		b.Fatal(err)
+	}
+	key := []byte(l.Token)
+	b.SetBytes(int64(len(doc)))
+	for b.Loop() {
+		if _, err := decode(key, doc); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

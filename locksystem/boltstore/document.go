@@ -32,10 +32,12 @@ func encode(l *locksystem.Lock) ([]byte, error) {
 }
 
 // decode turns the document stored under key back into a lock. Scope and depth are checked
-// by their UnmarshalText; the token must be the key and the path absolute.
+// by their UnmarshalText; the token must be the key and the path absolute. It calls
+// UnmarshalJSON itself: json.Unmarshal(b, &l) would scan the document twice more before
+// getting there, and start-up decodes every document.
 func decode(key, b []byte) (locksystem.Lock, error) {
 	var l locksystem.Lock
-	if err := json.Unmarshal(b, &l); err != nil {
+	if err := l.UnmarshalJSON(b); err != nil {
 		return locksystem.Lock{}, fmt.Errorf("%w: %w", ErrBadDocument, err)
 	}
 	if l.Token != string(key) {

@@ -10,6 +10,7 @@ package boltstore
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -259,7 +260,8 @@ func writeOps(tx *bolt.Tx, ops []op) error {
 }
 
 // Load returns every stored lock, expired ones included, in token order. A document that does
-// not decode is skipped and logged with its token rather than failing start-up.
+// not decode is skipped and logged with its token rather than failing start-up. Decoding is
+// most of start-up's work, so it is spread over every CPU.
 func (s *Store) Load() ([]locksystem.Lock, error) {
 	s.mu.Lock()
 	closed := s.closed
@@ -269,21 +271,52 @@ func (s *Store) Load() ([]locksystem.Lock, error) {
 	}
 	var locks []locksystem.Lock
 	err := s.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(locksBucket).ForEach(func(k, v []byte) error {
-			l, err := decode(k, v)
-			if err != nil {
-				s.log.Error().Err(err).Str("token", string(k)).Msg("skipping undecodable lock document")
-				return nil
-			}
-			locks = append(locks, l)
+		var docs []op // key and document; they point into the file, valid until the View ends
+		err := tx.Bucket(locksBucket).ForEach(func(k, v []byte) error {
+			docs = append(docs, op{key: k, val: v})
 			return nil
 		})
+		if err == nil {
+			locks = s.decodeAll(docs)
+		}
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("boltstore: load: %w", err)
 	}
 	return locks, nil
 }
+
+// decodeAll decodes docs in order on GOMAXPROCS goroutines, leaving out (and logging) the ones
+// that do not decode.
+func (s *Store) decodeAll(docs []op) []locksystem.Lock {
+	locks := make([]locksystem.Lock, len(docs))
+	errs := make([]error, len(docs))
+	workers := min(runtime.GOMAXPROCS(0), len(docs)/decodeChunk+1)
+	var wg sync.WaitGroup
+	for w := range workers {
+		lo, hi := w*len(docs)/workers, (w+1)*len(docs)/workers
+		wg.Go(func() {
+			for i := lo; i < hi; i++ {
+				locks[i], errs[i] = decode(docs[i].key, docs[i].val)
+			}
+		})
+	}
+	wg.Wait()
+	kept := locks[:0]
+	for i, err := range errs {
+		if err != nil {
+			s.log.Error().Err(err).Str("token", string(docs[i].key)).Msg("skipping undecodable lock document")
+			continue
+		}
+		kept = append(kept, locks[i])
+	}
+	clear(locks[len(kept):]) // drop the strings of the moved tail
+	return kept
+}
+
+// decodeChunk is the fewest documents worth a goroutine of their own.
+const decodeChunk = 1024
 
 // Close commits what is queued, stops the committer and closes the file; it reports that last
 // commit's error too (its waiters get it as well). Later calls return the first call's result. Submit after Close reports ErrClosed.

@@ -3,7 +3,9 @@ package boltstore
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -157,6 +159,58 @@ func TestLoadSkipsBadDocuments(t *testing.T) {
 		if !strings.Contains(logs.String(), `"token":"`+k+`"`) {
 			t.Errorf("log does not name skipped document %s; log:\n%s", k, logs.String())
 		}
+	}
+}
+
+// TestLoadManyInOrder: with enough documents to be decoded on several goroutines, Load returns
+// every good one, in token order, and leaves out the bad ones wherever they fall.
+func TestLoadManyInOrder(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "locks.db")
+	const n = 5 * decodeChunk
+	var want []locksystem.Lock
+	var changes []locksystem.Change
+	for i := range n {
+		l := testLock(fmt.Sprintf("urn:uuid:00000000-0000-4000-8000-%012d", i))
+		l.Path = fmt.Sprintf("/d/%d", i)
+		changes = append(changes, locksystem.Change{Put: &l})
+		want = append(want, l)
+	}
+	s := mustOpen(t, path, Options{})
+	if err := s.Submit(changes...)(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	bad := []int{0, decodeChunk, n / 2, n - 1}
+	boltUpdate(t, path, func(tx *bolt.Tx) error {
+		for _, i := range bad {
+			if err := tx.Bucket(locksBucket).Put([]byte(want[i].Token), []byte(`{"token":`)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for j := len(bad) - 1; j >= 0; j-- {
+		want = slices.Delete(want, bad[j], bad[j]+1)
+	}
+
+	var logs syncBuffer
+	s = mustOpen(t, path, Options{Logger: zerolog.New(&logs)})
+	got, err := s.Load()
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("Load: got %d locks, want %d", len(got), len(want))
+	}
+	for i := range got {
+		if got[i] != want[i] {
+			t.Fatalf("Load: lock %d:\ngot  %+v\nwant %+v", i, got[i], want[i])
+		}
+	}
+	if c := strings.Count(logs.String(), "skipping undecodable lock document"); c != len(bad) {
+		t.Errorf("log names %d skipped documents, want %d; log:\n%s", c, len(bad), logs.String())
 	}
 }
 
