@@ -94,6 +94,53 @@ func (f *FS) OpenFile(ctx context.Context, name string, flag int, perm os.FileMo
 	return &file{File: af, fs: f, name: n}, nil
 }
 
+// Create makes name an empty file if nothing is there: a LOCK on an unmapped
+// URL creates an empty resource (RFC 4918 §7.3, §9.10.4). An empty body needs
+// none of Upload's temporary file: O_CREATE|O_EXCL either makes the whole
+// (empty) resource or nothing, and never touches an existing one.
+//
+// created is false, with no error, when a file exists at name already. A
+// collection at name yields ErrIsDir, a missing parent an error matching
+// os.ErrNotExist. Stale dead properties at a new name are dropped, as for
+// an upload.
+func (f *FS) Create(ctx context.Context, name string) (created bool, err error) {
+	n, err := cleanName(name)
+	if err != nil {
+		return false, err
+	}
+	if n == "/" {
+		return false, fmt.Errorf("create %s: %w", n, ErrIsDir)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.checkParent("create", n); err != nil {
+		return false, err
+	}
+	af, err := f.base.OpenFile(n, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if errors.Is(err, os.ErrExist) {
+		return false, f.existing(n)
+	}
+	if err != nil {
+		return false, err
+	}
+	if err := af.Close(); err != nil {
+		return true, err
+	}
+	return true, f.fresh(n)
+}
+
+// existing is Create's answer for a name that exists: nil for a file.
+func (f *FS) existing(n string) error {
+	fi, err := f.base.Stat(n)
+	switch {
+	case err != nil:
+		return err
+	case fi.IsDir():
+		return fmt.Errorf("create %s: %w", n, ErrIsDir)
+	}
+	return nil
+}
+
 func (f *FS) RemoveAll(ctx context.Context, name string) error {
 	n, err := cleanName(name)
 	if err != nil {
