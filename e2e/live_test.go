@@ -9,7 +9,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -22,7 +21,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/lockdav/lockdav/config"
-	"github.com/lockdav/lockdav/server"
+	"github.com/lockdav/lockdav/server/servertest"
 )
 
 // live is a running server: its base URL ("http://127.0.0.1:port") and the directory it serves.
@@ -46,11 +45,7 @@ func userPassword(name string) string { return "pw-" + name }
 // when the test ends.
 func startLive(t *testing.T, o liveOptions) *live {
 	t.Helper()
-	dir := t.TempDir()
-	cfg := config.Default()
-	cfg.Addr = "127.0.0.1:0"
-	cfg.Root = filepath.Join(dir, "root")
-	cfg.StateDir = filepath.Join(dir, "state")
+	cfg := servertest.Config(t.TempDir())
 	if len(o.users) > 0 {
 		cfg.Auth.Anonymous = "write"
 		for _, name := range o.users {
@@ -61,25 +56,7 @@ func startLive(t *testing.T, o liveOptions) *live {
 			cfg.Auth.Users = append(cfg.Auth.Users, config.User{Name: name, PasswordHash: string(hash), Access: "write"})
 		}
 	}
-	s, err := server.New(cfg, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel))
-	if err != nil {
-		t.Fatalf("server.New: %v", err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- s.Serve(ln) }()
-	t.Cleanup(func() {
-		if err := s.Shutdown(context.Background()); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-		if err := <-served; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	})
-	addr := ln.Addr().String()
+	addr := servertest.Start(t, cfg, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel))
 	return &live{URL: "http://" + addr, Host: addr, Root: cfg.Root}
 }
 

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,7 +16,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/lockdav/lockdav/config"
-	"github.com/lockdav/lockdav/server"
+	"github.com/lockdav/lockdav/server/servertest"
 )
 
 // TestLitmusWithAuth runs every litmus group as an authenticated user, with anonymous access
@@ -68,35 +67,11 @@ func startAuthServer(t *testing.T, logPath, user, password string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	cfg := config.Default()
-	cfg.Addr = "127.0.0.1:0"
-	cfg.Root = filepath.Join(dir, "data")
-	cfg.StateDir = filepath.Join(dir, "state")
+	cfg := servertest.Config(t.TempDir())
 	cfg.Auth.Anonymous = config.AccessNone
 	cfg.Auth.Users = []config.User{{Name: user, PasswordHash: string(hash), Access: "write", Root: "/home/" + user}}
 	if err := os.MkdirAll(filepath.Join(cfg.Root, "home", user, "litmus"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.New(cfg, log)
-	if err != nil {
-		t.Fatalf("server.New: %v", err)
-	}
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Duration(cfg.Limits.ShutdownTimeout))
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-		if err := <-served; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	})
-	return "http://" + ln.Addr().String() + "/litmus/"
+	return "http://" + servertest.Start(t, cfg, log) + "/litmus/"
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,8 +15,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/lockdav/lockdav/config"
-	"github.com/lockdav/lockdav/server"
+	"github.com/lockdav/lockdav/server/servertest"
 )
 
 // Groups are the litmus test programs run, in order.
@@ -131,36 +129,12 @@ func startServer(t *testing.T, logPath string) string {
 	log := zerolog.New(zerolog.MultiLevelWriter(logFile,
 		levelWriter{zerolog.NewTestWriter(t), zerolog.WarnLevel})).With().Timestamp().Logger()
 
-	dir := t.TempDir()
-	cfg := config.Default()
-	cfg.Addr = "127.0.0.1:0"
-	cfg.Root = filepath.Join(dir, "data")
-	cfg.StateDir = filepath.Join(dir, "state")
+	cfg := servertest.Config(t.TempDir())
 	// litmus creates and deletes its own collection, "litmus/", inside the URL it is given.
 	if err := os.MkdirAll(filepath.Join(cfg.Root, "litmus"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.New(cfg, log)
-	if err != nil {
-		t.Fatalf("server.New: %v", err)
-	}
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Duration(cfg.Limits.ShutdownTimeout))
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-		if err := <-served; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	})
-	return "http://" + ln.Addr().String() + "/litmus/"
+	return "http://" + servertest.Start(t, cfg, log) + "/litmus/"
 }
 
 // runLitmus runs every group, continuing past failing ones (-k), in a scratch directory so

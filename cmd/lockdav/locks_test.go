@@ -2,14 +2,12 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -18,9 +16,8 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 
-	"github.com/lockdav/lockdav/config"
 	"github.com/lockdav/lockdav/locksystem"
-	"github.com/lockdav/lockdav/server"
+	"github.com/lockdav/lockdav/server/servertest"
 )
 
 // clearLocksEnv keeps the caller's LOCKDAV_* variables out of a test.
@@ -34,31 +31,9 @@ func clearLocksEnv(t *testing.T) {
 // startLockdav runs an in-process server on a loopback port and returns its base URL.
 func startLockdav(t *testing.T) string {
 	t.Helper()
-	dir := t.TempDir()
-	cfg := config.Default()
-	cfg.Addr = "127.0.0.1:0"
-	cfg.Root = filepath.Join(dir, "data")
-	cfg.StateDir = filepath.Join(dir, "state")
+	cfg := servertest.Config(t.TempDir())
 	cfg.Locks.AllowInfinite = true
-	s, err := server.New(cfg, zerolog.New(zerolog.NewTestWriter(t)))
-	if err != nil {
-		t.Fatalf("server.New: %v", err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- s.Serve(ln) }()
-	t.Cleanup(func() {
-		if err := s.Shutdown(context.Background()); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-		if err := <-served; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	})
-	return "http://" + ln.Addr().String()
+	return "http://" + servertest.Start(t, cfg, zerolog.New(zerolog.NewTestWriter(t)))
 }
 
 // runLocks runs `lockdav locks ARGS…` in process with the given clock.
