@@ -200,8 +200,9 @@ func randomOrder(n int) []int {
 }
 
 // BenchmarkMassExpiry: 900,000 of 1,000,000 locks expire at the same instant; then locks are
-// taken on new paths, each timed alone. max-op-ms is the slowest of them (target <= 10 ms; memLS
-// collects every expired lock in the first call after the instant).
+// taken on new paths, each timed alone, at least until every expired lock is collected.
+// max-op-ms is the slowest of them (target <= 10 ms; memLS collects every expired lock in the
+// first call after the instant).
 func BenchmarkMassExpiry(b *testing.B) {
 	for _, c := range []struct {
 		name string
@@ -221,7 +222,7 @@ func BenchmarkMassExpiry(b *testing.B) {
 			after := start.Add(2 * time.Minute)
 			var took []time.Duration
 			i := 0
-			for b.Loop() {
+			op := func() {
 				p := "/new" + strconv.Itoa(i/1000) + "/f" + strconv.Itoa(i)
 				t0 := time.Now()
 				_, err := t.lock(after, p, time.Hour)
@@ -231,6 +232,16 @@ func BenchmarkMassExpiry(b *testing.B) {
 				}
 				i++
 			}
+			for b.Loop() {
+				op()
+			}
+			if st, ok := t.(systemTable); ok {
+				// Until every expired lock is collected (Len still counts the others), so
+				// that the slowest operation of the whole collection is seen.
+				for st.s.Len() > bigTable/10+i {
+					op()
+				}
+			}
 			ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 			b.ReportMetric(ms(took[0]), "first-op-ms")
 			slices.Sort(took)
@@ -238,10 +249,7 @@ func BenchmarkMassExpiry(b *testing.B) {
 			// the 99.9th percentile shows what most operations cost when that happens.
 			b.ReportMetric(ms(took[len(took)*999/1000]), "p99.9-op-ms")
 			b.ReportMetric(ms(took[len(took)-1]), "max-op-ms")
-			if st, ok := t.(systemTable); ok {
-				// Locks the following operations have not collected yet: Len counts them.
-				b.ReportMetric(float64(st.s.Len()-bigTable/10-b.N), "uncollected")
-			}
+			b.ReportMetric(float64(len(took)), "ops-timed")
 		})
 	}
 }
