@@ -4,7 +4,6 @@ package davserver
 // shared locks before any LockSystem sees them and has no notion of principals (DESIGN.md fact 1).
 
 import (
-	"bytes"
 	"errors"
 	"net/http"
 	"time"
@@ -112,13 +111,14 @@ func (h *Handler) grant(r *http.Request, now time.Time, req locksystem.Request, 
 		logConflict(r, req, err)
 		return locksystem.Lock{}, false, err
 	}
+	created := false
 	if !exists {
-		if _, err := h.fs.Upload(ctx, req.Path, bytes.NewReader(nil), 0); err != nil {
+		if created, err = h.fs.Create(ctx, req.Path); err != nil {
 			_, _ = h.locks.Release(now, l.Token, l.Principal, "", true)
 			return locksystem.Lock{}, false, err
 		}
 	}
-	return l, !exists, nil
+	return l, created, nil
 }
 
 // lockRefused answers a LOCK refused for conflicts: 423 with DAV:no-conflicting-lock naming the
