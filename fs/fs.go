@@ -19,10 +19,11 @@ import (
 type FS struct {
 	// mu serialises the changes that touch both the tree and the property
 	// store (create, rename, remove, upload commit), so that the two agree.
-	mu    sync.Mutex
-	base  afero.Fs
-	props PropStore
-	log   zerolog.Logger
+	mu      sync.Mutex
+	base    afero.Fs
+	props   PropStore
+	log     zerolog.Logger
+	dirSync dirSyncer // shares directory fsyncs between concurrent uploads
 }
 
 var _ webdav.FileSystem = (*FS)(nil)

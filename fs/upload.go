@@ -44,12 +44,13 @@ func (f *FS) Upload(ctx context.Context, name string, body io.Reader, limit int6
 		return false, fmt.Errorf("upload %s: %w", n, err)
 	}
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	created, err = f.commit(tmp, n)
+	f.mu.Unlock()
 	if err != nil {
 		f.discard(tmp)
 		return false, fmt.Errorf("upload %s: %w", n, err)
 	}
+	f.syncDir(path.Dir(n))
 	return created, nil
 }
 
@@ -142,7 +143,6 @@ func (f *FS) commit(tmp, n string) (created bool, err error) {
 	if err := f.base.Rename(tmp, n); err != nil {
 		return false, err
 	}
-	f.syncDir(path.Dir(n))
 	if created {
 		return true, f.fresh(n)
 	}
@@ -173,16 +173,22 @@ func (f *FS) advanceMtime(name string, prev time.Time) error {
 	return fmt.Errorf("modification time of %s does not advance past %s", name, prev)
 }
 
-// syncDir makes a rename in dir durable. Failure is logged, not returned:
-// the new content is in place, and the client's view is already correct.
+// syncDir makes the renames done in dir so far durable, sharing one fsync
+// with the uploads that finish at the same time; f.mu must not be held.
+// Failure is logged, not returned: the new content is in place, and the
+// client's view is already correct.
 func (f *FS) syncDir(dir string) {
-	d, err := f.base.Open(dir)
-	if err == nil {
-		err = errors.Join(d.Sync(), d.Close())
-	}
-	if err != nil {
+	if err := f.dirSync.sync(dir, f.fsyncDir); err != nil {
 		f.log.Warn().Err(err).Str("path", dir).Msg("directory sync failed")
 	}
+}
+
+func (f *FS) fsyncDir(dir string) error {
+	d, err := f.base.Open(dir)
+	if err != nil {
+		return err
+	}
+	return errors.Join(d.Sync(), d.Close())
 }
 
 // discard removes a temporary file, logging (only) if that fails.
