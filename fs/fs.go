@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"os"
 	"path"
 	"strings"
@@ -17,21 +18,42 @@ import (
 // FS is a webdav.FileSystem over an afero.Fs, jailed to its root, with
 // durable dead properties. Names are slash paths as x/net passes them.
 type FS struct {
-	// mu serialises the changes that touch both the tree and the property
-	// store (create, rename, remove, upload commit), so that the two agree.
-	mu      sync.Mutex
-	base    afero.Fs
-	props   PropStore
-	log     zerolog.Logger
-	dirSync dirSyncer // shares directory fsyncs between concurrent uploads
+	// tree orders the changes that touch both the tree and the property
+	// store, so that the two agree. Changes that may reach more than one
+	// name (Mkdir, Rename, RemoveAll) hold it for writing. Changes to one
+	// file (Create, OpenFile with O_CREATE, an upload's commit) hold it for
+	// reading plus that name's lock in names: they run in parallel unless
+	// they are at the same name.
+	tree  sync.RWMutex
+	names [nameStripes]sync.Mutex // by hash of the name; held with tree.RLock
+	seed  maphash.Seed
+	base  afero.Fs
+	props PropStore
+	log   zerolog.Logger
 }
+
+// nameStripes is how many locks the names of single-file changes share: a
+// collision makes two uploads wait for each other, nothing worse.
+const nameStripes = 64
 
 var _ webdav.FileSystem = (*FS)(nil)
 
 // New returns an FS over base, e.g. afero.NewMemMapFs(). base is trusted to
 // keep names inside itself; use NewOS for a directory of the OS.
 func New(base afero.Fs, props PropStore, log zerolog.Logger) *FS {
-	return &FS{base: base, props: props, log: log}
+	return &FS{base: base, props: props, log: log, seed: maphash.MakeSeed()}
+}
+
+// lockFile locks the clean name n for a change to that file alone and
+// returns the unlock.
+func (f *FS) lockFile(n string) (unlock func()) {
+	f.tree.RLock()
+	m := &f.names[maphash.String(f.seed, n)%nameStripes]
+	m.Lock()
+	return func() {
+		m.Unlock()
+		f.tree.RUnlock()
+	}
 }
 
 // NewOS returns an FS over the OS directory root, created (0755) if missing.
@@ -54,8 +76,8 @@ func (f *FS) Mkdir(ctx context.Context, name string, perm os.FileMode) error {
 	if err != nil {
 		return err
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
+	f.tree.Lock()
+	defer f.tree.Unlock()
 	if err := f.checkParent("mkdir", n); err != nil {
 		return err
 	}
@@ -77,8 +99,7 @@ func (f *FS) OpenFile(ctx context.Context, name string, flag int, perm os.FileMo
 		}
 		return &file{File: af, fs: f, name: n}, nil
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
+	defer f.lockFile(n)()
 	if err := f.checkParent("open", n); err != nil {
 		return nil, err
 	}
@@ -112,8 +133,7 @@ func (f *FS) Create(ctx context.Context, name string) (created bool, err error) 
 	if n == "/" {
 		return false, fmt.Errorf("create %s: %w", n, ErrIsDir)
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
+	defer f.lockFile(n)()
 	if err := f.checkParent("create", n); err != nil {
 		return false, err
 	}
@@ -150,8 +170,8 @@ func (f *FS) RemoveAll(ctx context.Context, name string) error {
 	if n == "/" {
 		return &os.PathError{Op: "remove", Path: n, Err: os.ErrInvalid}
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
+	f.tree.Lock()
+	defer f.tree.Unlock()
 	if err := f.base.RemoveAll(n); err != nil {
 		return err
 	}
@@ -177,12 +197,12 @@ func (f *FS) Rename(ctx context.Context, oldName, newName string) error {
 		_, err := f.base.Stat(o)
 		return err
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
+	f.tree.Lock()
+	defer f.tree.Unlock()
 	return f.rename(o, n)
 }
 
-// rename does the work of Rename on clean names; f.mu must be held.
+// rename does the work of Rename on clean names; f.tree must be held for writing.
 func (f *FS) rename(o, n string) error {
 	src, err := f.base.Stat(o)
 	if err != nil {
@@ -230,7 +250,8 @@ func (f *FS) checkParent(op, n string) error {
 
 // fresh drops properties left at a name that did not exist until now, by a
 // crash between removing a tree and its properties or by changes made to the
-// tree behind the server's back; f.mu must be held.
+// tree behind the server's back; n must be locked (lockFile, or f.tree for
+// writing).
 func (f *FS) fresh(n string) error {
 	p, err := f.props.Get(n)
 	if err != nil || p == nil {
