@@ -22,6 +22,7 @@ func (s *System) expire(now int64) []Lock {
 		gone = append(gone, e.lock())
 		s.remove(e)
 	}
+	s.count.expired.Add(uint64(len(gone)))
 	if len(gone) > 0 && s.store != nil {
 		changes := make([]Change, len(gone))
 		for i := range gone {

@@ -187,6 +187,7 @@ func (s *System) insert(e *entry, n *node) {
 		s.perPrincipal[e.principal] = h
 	}
 	h.n++
+	s.active[e.scope]++
 	e.heapIdx = -1
 	if e.timeout != 0 {
 		s.heapPush(e)
@@ -217,6 +218,7 @@ func (s *System) remove(e *entry) {
 	}
 	e.next = nil
 	delete(s.byToken, e.token)
+	s.active[e.scope]--
 	if h := s.perPrincipal[e.principal]; h != nil {
 		if h.n--; h.n <= 0 {
 			delete(s.perPrincipal, e.principal)

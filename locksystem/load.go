@@ -53,6 +53,7 @@ func (s *System) load(now time.Time) error {
 		}
 		drop = append(drop, Change{Delete: tokenString(e.token)})
 	}
+	s.count.expired.Add(uint64(expired))
 	if len(drop) > 0 {
 		if err := s.store.Submit(drop...)(); err != nil {
 			return fmt.Errorf("locksystem: load: dropping %d documents: %w", len(drop), err)

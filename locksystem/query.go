@@ -304,6 +304,8 @@ func (s *System) RemoveTree(now time.Time, path string) []Lock {
 		wait = s.submit(changes...)
 	}
 	s.mu.Unlock()
+	s.count.expired.Add(uint64(len(expired)))
+	s.count.released.Add(uint64(len(dropped)))
 	s.logExpired(append(gone, expired...))
 	s.logReleased(dropped, wait(), "resource removed")
 	sortLocks(dropped)
@@ -352,6 +354,7 @@ func (s *System) Updated(now time.Time, principal string, tokens []string, path 
 		wait = s.submit(changes...)
 	}
 	s.mu.Unlock()
+	s.count.released.Add(uint64(len(done)))
 	s.logExpired(gone)
 	s.logReleased(done, wait(), "updated")
 	sortLocks(done)

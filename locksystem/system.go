@@ -33,8 +33,11 @@ type System struct {
 	byToken      map[uuid.UUID]*entry
 	perPrincipal map[string]*holder
 	heap         []*entry // locks with a timeout, by expiry
+	active       [2]int   // client locks in the index by Scope
 	closed       bool
 	popped       int // expired entries collected from the heap, for tests of the per-call bound
+
+	count counters // atomics; updated after the store confirms a change
 
 	store   Store
 	log     zerolog.Logger
@@ -124,6 +127,7 @@ func (s *System) Lock(now time.Time, r Request) (Lock, error) {
 	switch {
 	case len(conflicts) > 0:
 		sortLocks(conflicts)
+		s.count.conflicts.Add(1)
 		s.logConflict(p, &r, conflicts)
 		return Lock{}, &ConflictError{Conflicts: conflicts}
 	case err != nil:
@@ -133,6 +137,7 @@ func (s *System) Lock(now time.Time, r Request) (Lock, error) {
 		s.undoGrant(e)
 		return Lock{}, fmt.Errorf("locksystem: lock on %s not stored: %w", p, err)
 	}
+	s.count.acquired.Add(1)
 	event(s.log.Info(), &l).Msg("lock acquired")
 	return l, nil
 }
@@ -255,6 +260,7 @@ func (s *System) RefreshLock(now time.Time, token, principal, path string, timeo
 		s.mu.Unlock()
 		return Lock{}, fmt.Errorf("locksystem: refresh of %s not stored: %w", token, err)
 	}
+	s.count.refreshed.Add(1)
 	event(s.log.Info(), &l).Int64("timeout_seconds", int64(l.Timeout/time.Second)).Msg("lock refreshed")
 	return l, nil
 }
@@ -304,8 +310,10 @@ func (s *System) Release(now time.Time, token, principal, path string, force boo
 		s.undoRelease(nowN, e, l.Path)
 		return Lock{}, fmt.Errorf("locksystem: release of %s not stored: %w", token, err)
 	}
+	s.count.released.Add(1)
 	ev := event(s.log.Info(), &l)
 	if force && l.Principal != principal {
+		s.count.forced.Add(1)
 		ev = ev.Bool("forced", true).Str("by", principal)
 	}
 	ev.Msg("lock released")

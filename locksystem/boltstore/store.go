@@ -8,6 +8,7 @@
 package boltstore
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"runtime"
@@ -30,6 +31,7 @@ var (
 	locksBucket = []byte("locks")
 	metaBucket  = []byte("meta")
 	schemaKey   = []byte("schema")
+	pingKey     = []byte("ping") // when Ping last wrote, Unix nanoseconds, big-endian
 )
 
 // Errors.
@@ -50,6 +52,11 @@ type Options struct {
 	Logger zerolog.Logger
 	// OpenTimeout bounds the wait for the file lock; 0 means DefaultOpenTimeout.
 	OpenTimeout time.Duration
+	// Observe, if set, is called by the committer after each commit, successful or not, with
+	// the number of changes it wrote and how long the transaction took (fsync included), for
+	// histograms of batch size and commit latency. It runs on the committer goroutine: it must
+	// be quick, and must not call Submit and wait.
+	Observe func(batch int, commit time.Duration)
 }
 
 // Stats count the committer's work.
@@ -66,9 +73,10 @@ type Store struct {
 	pending *batch
 	closed  bool
 
-	db   *bolt.DB
-	log  zerolog.Logger
-	kick chan struct{} // capacity 1: "pending is non-empty"
+	db      *bolt.DB
+	log     zerolog.Logger
+	observe func(batch int, commit time.Duration) // may be nil
+	kick    chan struct{}                         // capacity 1: "pending is non-empty"
 
 	stopC     chan struct{}
 	doneC     chan struct{}
@@ -127,11 +135,12 @@ func open(path string, o Options, bo *bolt.Options) (*Store, error) {
 		return nil, fmt.Errorf("boltstore: %s: %w", path, err)
 	}
 	s := &Store{
-		db:    db,
-		log:   o.Logger,
-		kick:  make(chan struct{}, 1),
-		stopC: make(chan struct{}),
-		doneC: make(chan struct{}),
+		db:      db,
+		log:     o.Logger,
+		observe: o.Observe,
+		kick:    make(chan struct{}, 1),
+		stopC:   make(chan struct{}),
+		doneC:   make(chan struct{}),
 	}
 	go s.run()
 	return s, nil
@@ -231,7 +240,9 @@ func (s *Store) commitPending() error {
 	if b == nil {
 		return nil
 	}
+	t0 := time.Now()
 	b.err = s.db.Update(func(tx *bolt.Tx) error { return writeOps(tx, b.ops) })
+	took := time.Since(t0)
 	if b.err != nil {
 		b.err = fmt.Errorf("boltstore: commit of %d changes: %w", len(b.ops), b.err)
 		s.log.Error().Err(b.err).Int("changes", len(b.ops)).Msg("lock document commit failed")
@@ -239,6 +250,9 @@ func (s *Store) commitPending() error {
 	s.commits.Add(1)
 	s.changes.Add(uint64(len(b.ops)))
 	s.lastBatch.Store(int64(len(b.ops)))
+	if s.observe != nil {
+		s.observe(len(b.ops), took)
+	}
 	close(b.done)
 	return b.err
 }
@@ -330,6 +344,27 @@ func (s *Store) Close() error {
 		s.closeErr = errors.Join(s.finalErr, s.db.Close())
 	})
 	return s.closeErr
+}
+
+// Ping proves the store writable, for a health check: it commits a small write transaction to
+// the meta bucket, which bbolt fsyncs like any commit. It does not go through the committer, so
+// a slow batch delays it only as long as bbolt's own writer lock is held.
+func (s *Store) Ping() error {
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		return ErrClosed
+	}
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		var stamp [8]byte
+		binary.BigEndian.PutUint64(stamp[:], uint64(time.Now().UnixNano()))
+		return tx.Bucket(metaBucket).Put(pingKey, stamp[:])
+	})
+	if err != nil {
+		return fmt.Errorf("boltstore: ping: %w", err)
+	}
+	return nil
 }
 
 // Stats returns the committer's counters.
