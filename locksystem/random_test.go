@@ -41,6 +41,13 @@ func (s *System) consistent(now time.Time) error {
 			return fmt.Errorf("token %s: untimed lock in the heap", tokenString(u))
 		}
 	}
+	var active [2]int
+	for _, e := range s.byToken {
+		active[e.scope]++
+	}
+	if active != s.active {
+		return fmt.Errorf("active by scope %v, counted %v", s.active, active)
+	}
 	if timed != len(s.heap) {
 		return fmt.Errorf("heap holds %d entries, %d locks are timed", len(s.heap), timed)
 	}
