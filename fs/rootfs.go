@@ -113,10 +113,16 @@ func (r *rootFs) Open(name string) (afero.File, error) {
 	return r.OpenFile(name, os.O_RDONLY, 0)
 }
 
+// OpenFile opens with O_NONBLOCK. For regular files and directories the flag
+// changes nothing in the kernel, but it spares os the four fcntl calls it
+// makes on every other open to try the file with the runtime poller: an
+// open, fstat and close (what PROPFIND does twice per member) takes 6
+// system calls instead of 10. For a FIFO in the tree it makes the open
+// return at once rather than wait, perhaps forever, for the other end.
 func (r *rootFs) OpenFile(name string, flag int, perm os.FileMode) (afero.File, error) {
 	var f *os.File
 	err := r.do("open", name, true, func(n string) (err error) {
-		f, err = r.root.OpenFile(n, flag, perm)
+		f, err = r.root.OpenFile(n, flag|syscall.O_NONBLOCK, perm)
 		return err
 	})
 	if err != nil {
