@@ -25,12 +25,12 @@ const (
 	flagLockNull
 )
 
-// entry is one client lock. It is kept small (112 bytes): times are Unix nanoseconds and the
-// path is the node's.
+// entry is one client lock. It is kept small (96 bytes, a size class of its own): times are
+// Unix nanoseconds, the path is the node's, and the principal's name is its holder's.
 type entry struct {
 	token     uuid.UUID
 	owner     string
-	principal string
+	principal *holder // while e is in the index: the holder in System.perPrincipal
 	client    *Client // nil when the request said nothing
 	next      *entry  // next lock rooted at the same node with the same depth
 	node      *node
@@ -65,7 +65,7 @@ func (e *entry) lock() Lock {
 		Scope:           e.scope,
 		Depth:           e.depth,
 		Owner:           e.owner,
-		Principal:       e.principal,
+		Principal:       e.principal.name,
 		Timeout:         time.Duration(e.timeout),
 		Created:         time.Unix(0, e.created).UTC(),
 		Refreshed:       time.Unix(0, e.refreshed).UTC(),
@@ -164,8 +164,9 @@ func (s *System) ensure(p string) *node {
 			if n.kids == nil {
 				n.kids = make(map[string]*node, 1)
 			}
-			k = &node{parent: n, name: seg}
-			n.kids[seg] = k
+			// A copy of the segment: seg shares the request's whole path string.
+			k = &node{parent: n, name: strings.Clone(seg)}
+			n.kids[k.name] = k
 		}
 		n = k
 	}
@@ -181,11 +182,13 @@ func (s *System) insert(e *entry, n *node) {
 		e.next, n.zero = n.zero, e
 	}
 	s.byToken[e.token] = e
-	h := s.perPrincipal[e.principal]
+	h := s.perPrincipal[e.principal.name]
 	if h == nil {
-		h = &holder{name: e.principal}
-		s.perPrincipal[e.principal] = h
+		h = e.principal // new, or left over from a removal (undoRelease): its count is 0
+		h.n = 0
+		s.perPrincipal[h.name] = h
 	}
+	e.principal = h
 	h.n++
 	s.active[e.scope]++
 	e.heapIdx = -1
@@ -219,10 +222,11 @@ func (s *System) remove(e *entry) {
 	e.next = nil
 	delete(s.byToken, e.token)
 	s.active[e.scope]--
-	if h := s.perPrincipal[e.principal]; h != nil {
-		if h.n--; h.n <= 0 {
-			delete(s.perPrincipal, e.principal)
-		}
+	if h := e.principal; h.n == 1 {
+		delete(s.perPrincipal, h.name)
+		h.n = 0
+	} else {
+		h.n--
 	}
 	if e.heapIdx >= 0 {
 		s.heapRemove(int(e.heapIdx))
@@ -236,17 +240,16 @@ func (s *System) remove(e *entry) {
 	}
 }
 
-// holder counts one principal's locks; its name is shared by all of them.
+// holder is one principal that holds locks: its name, shared by all of them, and their count.
 type holder struct {
 	name string
 	n    int
 }
 
-// principal returns p as the string already held by a lock of p, so that a million locks of one
-// principal share one string. The caller holds s.mu.
-func (s *System) principal(p string) string {
+// holder returns p's holder, or a new one that insert will register. The caller holds s.mu.
+func (s *System) holder(p string) *holder {
 	if h := s.perPrincipal[p]; h != nil {
-		return h.name
+		return h
 	}
-	return p
+	return &holder{name: p}
 }

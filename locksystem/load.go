@@ -20,8 +20,9 @@ func (s *System) load(now time.Time) error {
 	}
 	entries := make([]*entry, 0, len(docs))
 	paths := make([]string, 0, len(docs))
+	holders := make(map[string]*holder)
 	for i := range docs {
-		e, p, err := fromDocument(&docs[i])
+		e, p, err := fromDocument(&docs[i], holders)
 		if err != nil {
 			return fmt.Errorf("locksystem: load: document %q: %w", docs[i].Token, err)
 		}
@@ -47,7 +48,6 @@ func (s *System) load(now time.Time) error {
 			s.log.Warn().Str("token", tokenString(e.token)).Str("path", p).
 				Msg("stored lock conflicts with a newer one; dropped")
 		default:
-			e.principal = s.principal(e.principal)
 			s.insert(e, s.ensure(p))
 			continue
 		}
@@ -74,8 +74,9 @@ func cmpInt(a, b int64) int {
 	return 0
 }
 
-// fromDocument checks a stored lock and turns it into an entry at the returned clean path.
-func fromDocument(l *Lock) (*entry, string, error) {
+// fromDocument checks a stored lock and turns it into an entry at the returned clean path. Its
+// holder comes from holders, so that the locks of one principal share one.
+func fromDocument(l *Lock, holders map[string]*holder) (*entry, string, error) {
 	u, ok := parseToken(l.Token)
 	if !ok {
 		return nil, "", fmt.Errorf("%w: token is not urn:uuid", ErrInvalid)
@@ -91,10 +92,13 @@ func fromDocument(l *Lock) (*entry, string, error) {
 	if l.Timeout < 0 || l.Timeout > maxTimeout {
 		return nil, "", fmt.Errorf("%w: timeout %v", ErrInvalid, l.Timeout)
 	}
+	if holders[l.Principal] == nil {
+		holders[l.Principal] = &holder{name: l.Principal}
+	}
 	e := &entry{
 		token:     u,
 		owner:     l.Owner,
-		principal: l.Principal,
+		principal: holders[l.Principal],
 		created:   l.Created.UnixNano(),
 		refreshed: l.Refreshed.UnixNano(),
 		timeout:   int64(l.Timeout),

@@ -139,7 +139,7 @@ func rootedAt(n *node, now int64, fn func(*entry) bool) {
 
 func (q *Query) match(e *entry) bool {
 	return (q.Owner == "" || strings.Contains(e.owner, q.Owner)) &&
-		(q.Principal == "" || e.principal == q.Principal) &&
+		(q.Principal == "" || e.principal.name == q.Principal) &&
 		(q.Scope == nil || e.scope == *q.Scope)
 }
 
@@ -198,7 +198,7 @@ func (s *System) held(now int64, principal string, tokens []string) heldSet {
 	var held heldSet
 	for _, t := range tokens {
 		if u, ok := parseToken(t); ok {
-			if e := s.byToken[u]; e != nil && e.live(now) && e.principal == principal && !held.has(e) {
+			if e := s.byToken[u]; e != nil && e.live(now) && e.principal.name == principal && !held.has(e) {
 				held = append(held, e)
 			}
 		}

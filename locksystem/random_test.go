@@ -31,7 +31,10 @@ func (s *System) consistent(now time.Time) error {
 		if !seen[e] || e.token != u {
 			return fmt.Errorf("token %s: not in the tree under its token", tokenString(u))
 		}
-		counts[e.principal]++
+		counts[e.principal.name]++
+		if s.perPrincipal[e.principal.name] != e.principal {
+			return fmt.Errorf("token %s: holder of %s is not the registered one", tokenString(u), e.principal.name)
+		}
 		if e.timeout != 0 {
 			timed++
 			if e.heapIdx < 0 || int(e.heapIdx) >= len(s.heap) || s.heap[e.heapIdx] != e {

@@ -120,7 +120,7 @@ func (s *System) Lock(now time.Time, r Request) (Lock, error) {
 	wait := noWait
 	if e != nil {
 		l = e.lock()
-		wait = s.submit(Change{Put: &l})
+		wait = s.submitPut(l)
 	}
 	s.mu.Unlock()
 	s.logExpired(gone)
@@ -156,7 +156,7 @@ func (s *System) grant(now int64, p string, r *Request, tok uuid.UUID) (*entry, 
 	e := &entry{
 		token:     tok,
 		owner:     r.Owner,
-		principal: s.principal(r.Principal),
+		principal: s.holder(r.Principal),
 		created:   now,
 		refreshed: now,
 		timeout:   int64(s.policy.Grant(r.Timeout)),
@@ -245,7 +245,7 @@ func (s *System) RefreshLock(now time.Time, token, principal, path string, timeo
 		oldRefreshed, oldTimeout = e.refreshed, e.timeout
 		s.setTimeout(e, nowN, granted)
 		l = e.lock()
-		wait = s.submit(Change{Put: &l})
+		wait = s.submitPut(l)
 	}
 	s.mu.Unlock()
 	s.logExpired(gone)
@@ -347,7 +347,7 @@ func (s *System) lookup(now int64, token, principal, p string, force bool) (*ent
 	switch {
 	case e == nil || !e.live(now):
 		return nil, ErrNoSuchLock
-	case !force && e.principal != principal:
+	case !force && e.principal.name != principal:
 		return nil, ErrForbidden
 	case p != "" && !e.covers(p):
 		return nil, ErrNotCovered
@@ -395,6 +395,16 @@ func (s *System) submit(changes ...Change) (wait func() error) {
 		return noWait
 	}
 	return s.store.Submit(changes...)
+}
+
+// submitPut hands the store a copy of l to write: only with a store does the Lock need a home
+// on the heap. The caller holds s.mu and calls wait after releasing it.
+func (s *System) submitPut(l Lock) (wait func() error) {
+	if s.store == nil {
+		return noWait
+	}
+	c := l
+	return s.store.Submit(Change{Put: &c})
 }
 
 // cleanPath accepts an absolute slash path and cleans it: "/a/b/" and "/a/./b" are "/a/b".
