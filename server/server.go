@@ -92,8 +92,10 @@ func New(cfg config.Config, log zerolog.Logger) (*Server, error) {
 // open opens the stores and builds the handler, recording what to close. The lock store goes
 // first: it is the one that detects, within storeOpenTimeout, another process on the state dir.
 func (s *Server) open() error {
-	store, err := boltstore.Open(filepath.Join(s.cfg.StateDir, locksFile),
-		boltstore.Options{Logger: s.log, OpenTimeout: storeOpenTimeout})
+	reg := newRegistry()
+	store, err := boltstore.Open(filepath.Join(s.cfg.StateDir, locksFile), boltstore.Options{
+		Logger: s.log, OpenTimeout: storeOpenTimeout, Observe: newStoreMetrics(reg).observe,
+	})
 	if errors.Is(err, boltstore.ErrInUse) {
 		return fmt.Errorf("server: %w: %s (stop the other process or use another --state-dir): %w",
 			ErrStateInUse, s.cfg.StateDir, err)
@@ -130,7 +132,10 @@ func (s *Server) open() error {
 		MaxXMLBody: int64(s.cfg.Limits.MaxXMLBody),
 		MaxUpload:  int64(s.cfg.Limits.MaxUpload),
 		Auth:       s.auth,
+		Metrics:    reg,
+		Health:     store.Ping,
 	})
+	reg.MustRegister(newLockCollector(locks))
 	return nil
 }
 
