@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -27,10 +28,22 @@ type storedProp struct {
 	InnerXML []byte `json:"xml"`
 }
 
-// BoltProps is a PropStore in a bbolt file. Each call is one transaction.
+// BoltProps is a PropStore in a bbolt file. Each change is one transaction.
+//
+// Most resources have no dead properties, and PROPFIND asks for those of
+// every member it lists, twice. held, kept in memory beside the file, names
+// every path that has properties (and perhaps a few that had), so that Get
+// answers the others without a transaction.
 type BoltProps struct {
-	db  *bolt.DB
-	log zerolog.Logger
+	// wmu serialises write transactions with their changes to held: a path
+	// is added before the transaction that gives it properties commits, and
+	// removed only after the one that takes its last ones has committed.
+	wmu sync.Mutex
+	// mu guards held.
+	mu   sync.RWMutex
+	held map[string]struct{}
+	db   *bolt.DB
+	log  zerolog.Logger
 }
 
 var _ PropStore = (*BoltProps)(nil)
@@ -49,8 +62,80 @@ func OpenProps(path string, log zerolog.Logger) (*BoltProps, error) {
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("init props %s: %w", path, err), db.Close())
 	}
-	log.Debug().Str("path", path).Msg("props store opened")
-	return &BoltProps{db: db, log: log}, nil
+	held, err := loadHeld(db)
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("read props %s: %w", path, err), db.Close())
+	}
+	log.Debug().Str("path", path).Int("paths", len(held)).Msg("props store opened")
+	return &BoltProps{db: db, log: log, held: held}, nil
+}
+
+// loadHeld returns the paths that have properties in db.
+func loadHeld(db *bolt.DB) (map[string]struct{}, error) {
+	held := map[string]struct{}{}
+	err := db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(propsBucket).ForEach(func(k, _ []byte) error {
+			name, _ := splitKey(k)
+			held[name] = struct{}{}
+			return nil
+		})
+	})
+	return held, err
+}
+
+// mayHold reports whether name may have properties.
+func (p *BoltProps) mayHold(name string) bool {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	_, ok := p.held[name]
+	return ok
+}
+
+// hold records that name is about to get properties; p.wmu must be held.
+func (p *BoltProps) hold(name string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.held[name] = struct{}{}
+}
+
+// update runs fn in a write transaction. fn returns the paths that may have
+// lost their last properties; those left with none are dropped from held
+// once the transaction has committed.
+func (p *BoltProps) update(fn func(b *bolt.Bucket) (touched []string, err error)) error {
+	p.wmu.Lock()
+	defer p.wmu.Unlock()
+	var emptied []string
+	err := p.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(propsBucket)
+		touched, err := fn(b)
+		for _, name := range touched {
+			if len(self(b, name)) == 0 {
+				emptied = append(emptied, name)
+			}
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, name := range emptied {
+		delete(p.held, name)
+	}
+	return nil
+}
+
+// paths returns the distinct paths of entries (sorted by key, so a path's
+// entries are adjacent).
+func paths(es []entry) []string {
+	var out []string
+	for _, e := range es {
+		if name, _ := splitKey(e.k); len(out) == 0 || out[len(out)-1] != name {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 func propKey(name string, n xml.Name) []byte {
@@ -105,6 +190,9 @@ func (p *BoltProps) Get(name string) (map[xml.Name]webdav.Property, error) {
 	if err != nil {
 		return nil, err
 	}
+	if !p.mayHold(name) {
+		return nil, nil
+	}
 	var out map[xml.Name]webdav.Property
 	err = p.db.View(func(tx *bolt.Tx) error {
 		for _, e := range self(tx.Bucket(propsBucket), name) {
@@ -131,16 +219,16 @@ func (p *BoltProps) Patch(name string, patches []webdav.Proppatch) ([]webdav.Pro
 	if err := checkPatches(patches); err != nil {
 		return nil, err
 	}
-	err = p.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(propsBucket)
+	err = p.update(func(b *bolt.Bucket) ([]string, error) {
+		p.hold(name)
 		for _, patch := range patches {
 			for _, prop := range patch.Props {
 				if err := patchOne(b, name, prop, patch.Remove); err != nil {
-					return err
+					return nil, err
 				}
 			}
 		}
-		return nil
+		return []string{name}, nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("patch properties of %s: %w", name, err)
@@ -169,22 +257,23 @@ func (p *BoltProps) Move(oldName, newName string) error {
 	if err != nil {
 		return err
 	}
-	err = p.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(propsBucket)
-		moved := tree(b, oldName)
+	err = p.update(func(b *bolt.Bucket) ([]string, error) {
+		moved, replaced := tree(b, oldName), tree(b, newName)
 		if err := del(b, moved); err != nil {
-			return err
+			return nil, err
 		}
-		if err := del(b, tree(b, newName)); err != nil {
-			return err
+		if err := del(b, replaced); err != nil {
+			return nil, err
 		}
 		for _, e := range moved {
 			name, n := splitKey(e.k)
-			if err := b.Put(propKey(rebase(name, oldName, newName), n), e.v); err != nil {
-				return err
+			to := rebase(name, oldName, newName)
+			p.hold(to)
+			if err := b.Put(propKey(to, n), e.v); err != nil {
+				return nil, err
 			}
 		}
-		return nil
+		return append(paths(moved), paths(replaced)...), nil
 	})
 	if err != nil {
 		return fmt.Errorf("move properties %s to %s: %w", oldName, newName, err)
@@ -201,19 +290,21 @@ func (p *BoltProps) Copy(oldName, newName string) error {
 	if err != nil {
 		return err
 	}
-	err = p.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(propsBucket)
+	err = p.update(func(b *bolt.Bucket) ([]string, error) {
 		src := self(b, oldName)
 		if err := del(b, self(b, newName)); err != nil {
-			return err
+			return nil, err
+		}
+		if len(src) > 0 {
+			p.hold(newName)
 		}
 		for _, e := range src {
 			_, n := splitKey(e.k)
 			if err := b.Put(propKey(newName, n), e.v); err != nil {
-				return err
+				return nil, err
 			}
 		}
-		return nil
+		return []string{newName}, nil
 	})
 	if err != nil {
 		return fmt.Errorf("copy properties %s to %s: %w", oldName, newName, err)
@@ -226,9 +317,9 @@ func (p *BoltProps) RemoveTree(name string) error {
 	if err != nil {
 		return err
 	}
-	err = p.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(propsBucket)
-		return del(b, tree(b, name))
+	err = p.update(func(b *bolt.Bucket) ([]string, error) {
+		gone := tree(b, name)
+		return paths(gone), del(b, gone)
 	})
 	if err != nil {
 		return fmt.Errorf("remove properties of %s: %w", name, err)

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/rs/zerolog"
@@ -199,4 +200,61 @@ func TestOpenPropsErrors(t *testing.T) {
 	if _, err := OpenProps(filepath.Join(t.TempDir(), "missing", "props.db"), zerolog.Nop()); err == nil {
 		t.Fatal("OpenProps in a missing directory: got nil error")
 	}
+}
+
+// TestBoltPropsGetSkipsBare: Get answers a path that has no properties
+// without a bbolt transaction, and finds every path that has some, across
+// changes and a reopen.
+func TestBoltPropsGetSkipsBare(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "props.db")
+	p, err := OpenProps(file, zerolog.New(zerolog.NewTestWriter(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { p.Close() }()
+	v := func(s string) webdav.Proppatch { return set(prop(nsX, s)) }
+	// check wants exactly the paths in has to have properties, and a read
+	// transaction for those alone.
+	check := func(step string, has ...string) {
+		t.Helper()
+		for _, n := range []string{"/", "/a", "/a/b", "/c", "/d", "/m", "/m/b", "/none"} {
+			before := p.db.Stats().TxN
+			got := mustGet(t, p, n) != nil
+			txs := p.db.Stats().TxN - before
+			want := slices.Contains(has, n)
+			if got != want {
+				t.Errorf("%s: Get(%s) found properties %v, want %v", step, n, got, want)
+			}
+			if wantTx := b2i(want); txs != wantTx {
+				t.Errorf("%s: Get(%s) started %d read transactions, want %d", step, n, txs, wantTx)
+			}
+		}
+	}
+	check("empty")
+	mustPatch(t, p, "/a", v("a"))
+	mustPatch(t, p, "/a/b", v("b"))
+	mustPatch(t, p, "/c", v("c"))
+	check("patched", "/a", "/a/b", "/c")
+	mustPatch(t, p, "/c", remove(prop(nsX, "")))
+	check("last property removed", "/a", "/a/b")
+	mustOK(t, p.Copy("/a", "/d"))
+	check("copied", "/a", "/a/b", "/d")
+	mustOK(t, p.Copy("/none", "/d"))
+	check("copied nothing over", "/a", "/a/b")
+	mustOK(t, p.Move("/a", "/m"))
+	check("moved", "/m", "/m/b")
+	mustOK(t, p.Close())
+	if p, err = OpenProps(file, zerolog.Nop()); err != nil {
+		t.Fatal(err)
+	}
+	check("reopened", "/m", "/m/b")
+	mustOK(t, p.RemoveTree("/m"))
+	check("removed")
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
