@@ -6,28 +6,36 @@ package locksystem
 // collected yet is absent everywhere. When 900,000 locks expire together, no call does more than
 // maxExpirePerCall removals for them; the rest are collected by the calls that follow.
 
+import "github.com/rs/zerolog"
+
 // maxExpirePerCall bounds the expired locks one operation removes from the heap.
 const maxExpirePerCall = 64
 
 // expire collects at most maxExpirePerCall locks that expired at or before now, deletes them from
-// the store without waiting, and returns them for logging. The caller holds s.mu.
+// the store without waiting, and returns them for logging when info logging is on. It builds
+// nothing it will not hand on: while a mass expiry is collected, every operation runs it, and
+// its garbage would be what the collector makes operations wait for. The caller holds s.mu.
 func (s *System) expire(now int64) []Lock {
-	if s.closed {
+	if s.closed || len(s.heap) == 0 || s.heap[0].expiry() > now {
 		return nil
 	}
+	logging := s.log.GetLevel() <= zerolog.InfoLevel && zerolog.GlobalLevel() <= zerolog.InfoLevel
 	var gone []Lock
-	for k := 0; k < maxExpirePerCall && len(s.heap) > 0 && s.heap[0].expiry() <= now; k++ {
+	var changes []Change
+	k := 0
+	for ; k < maxExpirePerCall && len(s.heap) > 0 && s.heap[0].expiry() <= now; k++ {
 		e := s.heap[0]
-		s.popped++
-		gone = append(gone, e.lock())
+		if logging {
+			gone = append(gone, e.lock())
+		}
+		if s.store != nil {
+			changes = append(changes, Change{Delete: tokenString(e.token)})
+		}
 		s.remove(e)
 	}
-	s.count.expired.Add(uint64(len(gone)))
-	if len(gone) > 0 && s.store != nil {
-		changes := make([]Change, len(gone))
-		for i := range gone {
-			changes[i] = Change{Delete: gone[i].Token}
-		}
+	s.popped += k
+	s.count.expired.Add(uint64(k))
+	if len(changes) > 0 {
 		s.store.Submit(changes...) // nothing to wait for: the lock is gone either way
 	}
 	return gone
