@@ -88,20 +88,42 @@ func TestDocumentRequired(t *testing.T) {
 		{"scope absent", `"scope":"shared",`, ``, "scope missing"},
 		{"scope null", `"scope":"shared"`, `"scope":null`, "scope missing"},
 		{"scope unknown", `"scope":"shared"`, `"scope":"Shared"`, "want exclusive or shared"},
-		{"scope number", `"scope":"shared"`, `"scope":1`, "cannot unmarshal number"},
+		{"scope number", `"scope":"shared"`, `"scope":1`, `JSON number into Go locksystem.Scope within "/scope"`},
 		{"depth absent", `"depth":"infinity",`, ``, "depth missing"},
 		{"depth null", `"depth":"infinity"`, `"depth":null`, "depth missing"},
 		{"depth unknown", `"depth":"infinity"`, `"depth":"1"`, "want 0 or infinity"},
 		{"depth empty", `"depth":"infinity"`, `"depth":""`, "want 0 or infinity"},
 		{"timeout negative", `"timeout_seconds":0`, `"timeout_seconds":-1`, "timeout_seconds -1"},
-		{"timeout fraction", `"timeout_seconds":0`, `"timeout_seconds":0.5`, "cannot unmarshal number 0.5"},
-		{"timeout string", `"timeout_seconds":0`, `"timeout_seconds":"0"`, "cannot unmarshal string"},
+		{"timeout fraction", `"timeout_seconds":0`, `"timeout_seconds":0.5`, `JSON number 0.5 into Go int64 within "/timeout_seconds"`},
+		{"timeout string", `"timeout_seconds":0`, `"timeout_seconds":"0"`, `JSON string into Go int64 within "/timeout_seconds"`},
 	}
 	for _, tt := range tests {
 		doc := strings.Replace(good, tt.old, tt.new, 1)
 		err := json.Unmarshal([]byte(doc), &l)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: %s: got %v, want an error containing %q", tt.name, doc, err, tt.want)
+		}
+	}
+}
+
+// TestDocumentReadsLikeEncodingJSON: documents are read as encoding/json reads them, so that
+// API clients see no difference: names match in any case, the last of a repeated name wins,
+// unknown names are ignored, and invalid UTF-8 becomes U+FFFD.
+func TestDocumentReadsLikeEncodingJSON(t *testing.T) {
+	base := `{"token":"urn:uuid:x","path":"/a","scope":"shared","depth":"0","timeout_seconds":0`
+	tests := []struct {
+		name, doc string
+		check     func(Lock) bool
+	}{
+		{"name case", base + `,"Principal":"alice"}`, func(l Lock) bool { return l.Principal == "alice" }},
+		{"repeated name", base + `,"principal":"bob","principal":"alice"}`, func(l Lock) bool { return l.Principal == "alice" }},
+		{"unknown name", base + `,"principal":"alice","colour":"blue"}`, func(l Lock) bool { return l.Principal == "alice" }},
+		{"invalid UTF-8", base + ",\"owner\":\"a\xffb\"}", func(l Lock) bool { return l.Owner == "a\uFFFDb" }},
+	}
+	for _, tt := range tests {
+		var l Lock
+		if err := json.Unmarshal([]byte(tt.doc), &l); err != nil || !tt.check(l) || l.Scope != Shared {
+			t.Errorf("%s: %s: got %+v, %v", tt.name, tt.doc, l, err)
 		}
 	}
 }
