@@ -383,3 +383,18 @@ func TestRefreshDuringUpload(t *testing.T) {
 		t.Fatalf("content after upload: %q", got)
 	}
 }
+
+// §9.10.2: a refresh must name a lock that covers the Request-URI; elsewhere it fails (412) and
+// the lock keeps its old timeout.
+func TestRefreshWrongURI(t *testing.T) {
+	ts := newTestServer(t, locksystem.DefaultPolicy)
+	ts.put("/f", "x")
+	ts.put("/g", "x")
+	tok := ts.lock("/f", exclusiveBody, http.StatusOK, "Timeout", "Second-60")
+	ts.now = ts.now.Add(30 * time.Second)
+	want(t, ts.do("LOCK", "/g", "", "If", ifToken(tok), "Timeout", "Second-600"), http.StatusPreconditionFailed, "refresh at another URI")
+	ts.now = ts.now.Add(31 * time.Second)
+	if _, ok := ts.locks.Get(ts.now, tok); ok {
+		t.Fatal("a refresh at the wrong URI extended the lock")
+	}
+}
