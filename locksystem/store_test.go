@@ -330,3 +330,65 @@ func TestTemporaryLocksNeverStored(t *testing.T) {
 func webdavDetails(root string) webdav.LockDetails {
 	return webdav.LockDetails{Root: root, Duration: -1, ZeroDepth: true}
 }
+
+// batchStore is a fakeStore that hands its documents over one at a time in a slice it reuses,
+// as boltstore's LoadBatches does.
+type batchStore struct{ *fakeStore }
+
+func (b batchStore) LoadBatches(fn func([]Lock) error) error {
+	docs, err := b.Load()
+	if err != nil {
+		return err
+	}
+	buf := make([]Lock, 1)
+	for _, d := range docs {
+		buf[0] = d
+		if err := fn(buf); err != nil {
+			return err
+		}
+		buf[0] = Lock{Token: "urn:uuid:garbage", Path: "/garbage"} // the batch is reused
+	}
+	return nil
+}
+
+// TestStoreLoadBatches: documents handed over in batches load as Load's do, expired ones and
+// the older of conflicting ones deleted. C, B, A arrive oldest first; B (depth infinity on /p)
+// conflicts with both others, which do not conflict with each other: newest first, A stays, B
+// goes, C stays.
+func TestStoreLoadBatches(t *testing.T) {
+	lock := func(n int, p string, d Depth, age time.Duration) Lock {
+		at := t0.Add(-age)
+		return Lock{Token: fmt.Sprintf("urn:uuid:6ba7b81%d-9dad-41d1-80b4-00c04fd430c8", n), Path: p, Depth: d,
+			Principal: "p", Timeout: time.Hour, Created: at, Refreshed: at}
+	}
+	c := lock(1, "/p/c", DepthZero, 3*time.Minute)
+	b := lock(2, "/p", DepthInfinity, 2*time.Minute)
+	a := lock(3, "/p", DepthZero, time.Minute)
+	other := lock(4, "/q", DepthZero, 0)
+	expired := lock(5, "/r", DepthZero, 2*time.Hour)
+	f := newFakeStore(c, b, other, expired, a)
+	s, err := New(t0, Options{Store: batchStore{f}, Logger: zerolog.New(zerolog.NewTestWriter(t))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.sys = s
+	got := f.take()
+	slices.Sort(got)
+	if want := []string{"del " + b.Token, "del " + expired.Token}; !slices.Equal(got, want) {
+		t.Errorf("changes at load = %q, want %q", got, want)
+	}
+	for _, l := range []Lock{a, c, other} {
+		if g, ok := s.Get(t0, l.Token); !ok || g.Path != l.Path || g.Created != l.Created {
+			t.Errorf("lock %s: got %+v, %v; want it loaded at %s", l.Token, g, ok, l.Path)
+		}
+	}
+	if n := s.Len(); n != 3 {
+		t.Errorf("Len() = %d, want 3", n)
+	}
+	if err := s.consistent(t0); err != nil {
+		t.Error(err)
+	}
+	if got, want := s.Stats(), (Stats{Exclusive: 3, Expired: 1}); got != want {
+		t.Errorf("Stats() = %+v, want %+v", got, want)
+	}
+}

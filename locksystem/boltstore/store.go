@@ -274,63 +274,146 @@ func writeOps(tx *bolt.Tx, ops []op) error {
 }
 
 // Load returns every stored lock, expired ones included, in token order. A document that does
-// not decode is skipped and logged with its token rather than failing start-up. Decoding is
-// most of start-up's work, so it is spread over every CPU.
+// not decode is skipped and logged with its token rather than failing start-up.
 func (s *Store) Load() ([]locksystem.Lock, error) {
-	s.mu.Lock()
-	closed := s.closed
-	s.mu.Unlock()
-	if closed {
-		return nil, ErrClosed
-	}
 	var locks []locksystem.Lock
-	err := s.db.View(func(tx *bolt.Tx) error {
-		var docs []op // key and document; they point into the file, valid until the View ends
-		err := tx.Bucket(locksBucket).ForEach(func(k, v []byte) error {
-			docs = append(docs, op{key: k, val: v})
-			return nil
-		})
-		if err == nil {
-			locks = s.decodeAll(docs)
-		}
-		return err
+	err := s.LoadBatches(func(batch []locksystem.Lock) error {
+		locks = append(locks, batch...)
+		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("boltstore: load: %w", err)
+		return nil, err
 	}
 	return locks, nil
 }
 
-// decodeAll decodes docs in order on GOMAXPROCS goroutines, leaving out (and logging) the ones
-// that do not decode.
-func (s *Store) decodeAll(docs []op) []locksystem.Lock {
-	locks := make([]locksystem.Lock, len(docs))
-	errs := make([]error, len(docs))
-	workers := min(runtime.GOMAXPROCS(0), len(docs)/decodeChunk+1)
+// LoadBatches calls fn with every stored lock, as Load returns them, in batches of at most
+// decodeChunk, in token order, and stops at fn's first error, which it returns. fn must not keep
+// the batch: its slice is reused. Decoding is most of start-up's work, so while one goroutine
+// reads the file and fn indexes, GOMAXPROCS goroutines decode.
+func (s *Store) LoadBatches(fn func([]locksystem.Lock) error) error {
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		return ErrClosed
+	}
+	err := s.db.View(func(tx *bolt.Tx) error { return s.loadTx(tx, fn) })
+	if err != nil {
+		return fmt.Errorf("boltstore: load: %w", err)
+	}
+	return nil
+}
+
+// decodeChunk is how many documents one decoding job takes.
+const decodeChunk = 1024
+
+// chunk is one decoding job: raw documents that point into the file (valid while the read
+// transaction lasts), and the locks decoded from them. done closes when locks is ready.
+type chunk struct {
+	docs  []op
+	locks []locksystem.Lock
+	errs  []error
+	done  chan struct{}
+}
+
+// loadTx reads the documents in tx in chunks: chunks go to the decoders and, in order, to this
+// goroutine's loop that hands them to fn. A fixed set of chunks circulates, so memory stays
+// bounded however many documents there are.
+func (s *Store) loadTx(tx *bolt.Tx, fn func([]locksystem.Lock) error) error {
+	workers := runtime.GOMAXPROCS(0)
+	inFlight := 4 * workers
+	free := make(chan *chunk, inFlight)
+	for range inFlight {
+		free <- &chunk{docs: make([]op, 0, decodeChunk), locks: make([]locksystem.Lock, decodeChunk),
+			errs: make([]error, decodeChunk)}
+	}
+	jobs := make(chan *chunk, inFlight)
+	ordered := make(chan *chunk, inFlight)
 	var wg sync.WaitGroup
-	for w := range workers {
-		lo, hi := w*len(docs)/workers, (w+1)*len(docs)/workers
+	for range workers {
 		wg.Go(func() {
-			for i := lo; i < hi; i++ {
-				locks[i], errs[i] = decode(docs[i].key, docs[i].val)
+			for c := range jobs {
+				for i := range c.docs {
+					c.locks[i], c.errs[i] = decode(c.docs[i].key, c.docs[i].val)
+				}
+				close(c.done)
 			}
 		})
 	}
-	wg.Wait()
-	kept := locks[:0]
-	for i, err := range errs {
-		if err != nil {
-			s.log.Error().Err(err).Str("token", string(docs[i].key)).Msg("skipping undecodable lock document")
-			continue
+	stop := make(chan struct{})
+	go func() {
+		readChunks(tx, free, jobs, ordered, stop)
+		close(jobs)
+		close(ordered)
+	}()
+	var fnErr error
+	for c := range ordered {
+		<-c.done
+		if fnErr == nil {
+			fnErr = fn(s.kept(c))
+			if fnErr != nil {
+				close(stop)
+			}
 		}
-		kept = append(kept, locks[i])
+		clear(c.locks) // drop the strings of the batch handed over
+		free <- c
 	}
-	clear(locks[len(kept):]) // drop the strings of the moved tail
-	return kept
+	wg.Wait()
+	return fnErr
 }
 
-// decodeChunk is the fewest documents worth a goroutine of their own.
-const decodeChunk = 1024
+// readChunks fills chunks taken from free with the bucket's documents, in key order, and sends
+// each to jobs (to decode) and to ordered (to hand over). It stops early when stop closes.
+func readChunks(tx *bolt.Tx, free <-chan *chunk, jobs, ordered chan<- *chunk, stop <-chan struct{}) {
+	var c *chunk
+	send := func() bool {
+		c.done = make(chan struct{})
+		select {
+		case ordered <- c:
+		case <-stop:
+			return false
+		}
+		jobs <- c
+		c = nil
+		return true
+	}
+	cur := tx.Bucket(locksBucket).Cursor()
+	for k, v := cur.First(); k != nil; k, v = cur.Next() {
+		if v == nil {
+			continue // a nested bucket; this layout has none
+		}
+		if c == nil {
+			select {
+			case c = <-free:
+			case <-stop:
+				return
+			}
+			c.docs = c.docs[:0]
+		}
+		c.docs = append(c.docs, op{key: k, val: v})
+		if len(c.docs) == decodeChunk && !send() {
+			return
+		}
+	}
+	if c != nil {
+		send()
+	}
+}
+
+// kept returns c's decoded locks, leaving out (and logging) the documents that did not decode.
+func (s *Store) kept(c *chunk) []locksystem.Lock {
+	out := c.locks[:0]
+	for i := range c.docs {
+		if err := c.errs[i]; err != nil {
+			s.log.Error().Err(err).Str("token", string(c.docs[i].key)).Msg("skipping undecodable lock document")
+			c.errs[i] = nil
+			continue
+		}
+		out = append(out, c.locks[i])
+	}
+	return out
+}
 
 // Close commits what is queued, stops the committer and closes the file; it reports that last
 // commit's error too (its waiters get it as well). Later calls return the first call's result. Submit after Close reports ErrClosed.
