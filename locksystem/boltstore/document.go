@@ -1,7 +1,6 @@
 package boltstore
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -24,7 +23,7 @@ func encode(l *locksystem.Lock) ([]byte, error) {
 	if l.Token == "" {
 		return nil, fmt.Errorf("%w: empty token", ErrBadChange)
 	}
-	b, err := json.Marshal(l)
+	b, err := l.MarshalJSON() // not json.Marshal, which would escape the owner's < and > again
 	if err != nil {
 		return nil, fmt.Errorf("%w: lock %s: %w", ErrBadChange, l.Token, err)
 	}

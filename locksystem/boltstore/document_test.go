@@ -35,7 +35,7 @@ func TestDocumentShape(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := `{"token":"urn:uuid:1","path":"/docs/a.odt","scope":"shared","depth":"infinity",` +
-		`"owner":"\u003cD:href\u003eme\u003c/D:href\u003e","principal":"alice","timeout_seconds":600,` +
+		`"owner":"<D:href>me</D:href>","principal":"alice","timeout_seconds":600,` +
 		`"created":"2025-01-02T08:04:05.0000006Z","refreshed":"2025-01-02T08:04:05.0000006Z",` +
 		`"expires":"2025-01-02T08:14:05.0000006Z","client":{"ip":"127.0.0.1","user_agent":"ua"},` +
 		`"release_on_update":false,"lock_null":true}`
