@@ -5,6 +5,8 @@ package davserver
 // the target only once fully received (DESIGN.md fact 7), so a failed upload loses nothing.
 
 import (
+	"errors"
+	"io/fs"
 	"net/http"
 
 	"github.com/lockdav/lockdav/locksystem"
@@ -24,16 +26,21 @@ func (h *Handler) handlePut(w http.ResponseWriter, r *http.Request) error {
 		return fail(http.StatusRequestEntityTooLarge, "upload too large")
 	}
 	ctx := r.Context()
-	if err := h.checkParent(ctx, p); err != nil {
-		return err
-	}
-	fi, statErr := h.fs.Stat(ctx, p)
-	exists, etag := statErr == nil, ""
-	if exists {
-		if fi.IsDir() {
-			return fail(http.StatusMethodNotAllowed, "cannot PUT to a collection")
-		}
+	fi, err := h.fs.Stat(ctx, p)
+	exists, etag := err == nil, ""
+	switch {
+	case exists && fi.IsDir():
+		return fail(http.StatusMethodNotAllowed, "cannot PUT to a collection")
+	case exists:
 		etag = etagOf(fi)
+	case !errors.Is(err, fs.ErrNotExist):
+		return err
+	default:
+		// A new member: a missing parent answers 409 before any precondition is looked at
+		// (RFC 9110 §13.2.1). An existing target has its parent, so overwrites skip the Stat.
+		if err := h.checkParent(ctx, p); err != nil {
+			return err
+		}
 	}
 	if err := checkConditional(r, exists, etag); err != nil {
 		return err
@@ -47,14 +54,16 @@ func (h *Handler) handlePut(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	created, err := h.fs.Upload(ctx, p, r.Body, h.maxPut)
+	fi, created, err := h.fs.Upload(ctx, p, r.Body, h.maxPut)
+	if errors.Is(err, fs.ErrNotExist) {
+		// The parent went away since the Stat above.
+		return failWith(http.StatusConflict, "parent collection does not exist", err)
+	}
 	if err != nil {
 		return err
 	}
 	h.locks.Updated(now, principal(r), tokens, p)
-	if fi, err := h.fs.Stat(ctx, p); err == nil {
-		w.Header().Set("ETag", etagOf(fi))
-	}
+	w.Header().Set("ETag", etagOf(fi))
 	if created {
 		w.WriteHeader(http.StatusCreated)
 	} else {

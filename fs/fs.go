@@ -28,8 +28,13 @@ type FS struct {
 	names [nameStripes]sync.Mutex // by hash of the name; held with tree.RLock
 	seed  maphash.Seed
 	base  afero.Fs
-	props PropStore
-	log   zerolog.Logger
+	// parentChecked says that base itself answers os.ErrNotExist for a name
+	// whose parent is missing or not a directory, so that creating a file
+	// needs no Stat of the parent first. rootFs does: its openat walk fails
+	// there. MemMapFs does not: it makes the missing parents.
+	parentChecked bool
+	props         PropStore
+	log           zerolog.Logger
 }
 
 // nameStripes is how many locks the names of single-file changes share: a
@@ -68,7 +73,9 @@ func NewOS(root string, props PropStore, log zerolog.Logger) (*FS, error) {
 		return nil, fmt.Errorf("open root: %w", err)
 	}
 	log.Debug().Str("root", rfs.real).Msg("file tree opened")
-	return New(rfs, props, log), nil
+	f := New(rfs, props, log)
+	f.parentChecked = true
+	return f, nil
 }
 
 func (f *FS) Mkdir(ctx context.Context, name string, perm os.FileMode) error {
@@ -134,8 +141,10 @@ func (f *FS) Create(ctx context.Context, name string) (created bool, err error) 
 		return false, fmt.Errorf("create %s: %w", n, ErrIsDir)
 	}
 	defer f.lockFile(n)()
-	if err := f.checkParent("create", n); err != nil {
-		return false, err
+	if !f.parentChecked {
+		if err := f.checkParent("create", n); err != nil {
+			return false, err
+		}
 	}
 	af, err := f.base.OpenFile(n, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if errors.Is(err, os.ErrExist) {

@@ -22,9 +22,15 @@ import (
 // file removed.
 //
 // limit > 0 caps the body (ErrTooLarge beyond it). A missing parent yields
-// an error matching os.ErrNotExist; a collection as target, ErrIsDir. created
+// an error matching os.ErrNotExist; a collection as target, ErrIsDir. fi
+// describes the new content (its ETag is the target's from now on); created
 // reports whether the target did not exist before. Dead properties of an
-// existing target are kept.
+// existing target are kept, and so are its permissions (0644 for a new one).
+//
+// Upload looks the target up once, just before the rename: a collection as
+// target is found only after the body has been received, so callers that
+// can refuse one sooner (davserver stats the target for its preconditions
+// anyway) should.
 //
 // Upload does not fsync, by design. What it promises is about failed
 // uploads: a client that disconnects, or a body over the limit, leaves the
@@ -35,79 +41,59 @@ import (
 // directory fsync (~1-3 ms each here) on every PUT. On ext4 (data=ordered,
 // auto_da_alloc) a rename that replaces a file flushes the new data first,
 // so a crash leaves the old content or the new one, not an empty file.
-func (f *FS) Upload(ctx context.Context, name string, body io.Reader, limit int64) (created bool, err error) {
+func (f *FS) Upload(ctx context.Context, name string, body io.Reader, limit int64) (fi os.FileInfo, created bool, err error) {
 	n, err := cleanName(name)
 	if err != nil {
-		return false, err
+		return nil, false, err
 	}
 	if n == "/" {
-		return false, fmt.Errorf("upload %s: %w", n, ErrIsDir)
+		return nil, false, fmt.Errorf("upload %s: %w", n, ErrIsDir)
 	}
-	if err := f.checkParent("upload", n); err != nil {
-		return false, err
+	if !f.parentChecked {
+		if err := f.checkParent("upload", n); err != nil {
+			return nil, false, err
+		}
 	}
-	perm, err := f.targetPerm(n)
+	tmp, err := f.receive(ctx, path.Dir(n), body, limit)
 	if err != nil {
-		return false, err
-	}
-	tmp, err := f.receive(ctx, path.Dir(n), body, limit, perm)
-	if err != nil {
-		return false, fmt.Errorf("upload %s: %w", n, err)
+		return nil, false, fmt.Errorf("upload %s: %w", n, err)
 	}
 	unlock := f.lockFile(n)
-	created, err = f.commit(tmp, n)
+	fi, created, err = f.commit(tmp, n)
 	unlock()
 	if err != nil {
 		f.discard(tmp.name)
-		return false, fmt.Errorf("upload %s: %w", n, err)
+		return nil, false, fmt.Errorf("upload %s: %w", n, err)
 	}
-	return created, nil
+	return fileInfo{named{fi, path.Base(n)}}, created, nil
 }
 
-// targetPerm refuses a target that is a collection and returns the
-// permissions the new content gets: those of the target, 0644 for a new one.
-func (f *FS) targetPerm(n string) (os.FileMode, error) {
-	fi, err := f.base.Stat(n)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-		return 0o644, nil
-	case err != nil:
-		return 0, err
-	case fi.IsDir():
-		return 0, fmt.Errorf("upload %s: %w", n, ErrIsDir)
-	}
-	return fi.Mode().Perm(), nil
-}
+// tempPerm is the mode of an upload in progress: nobody else may read it
+// before it gets the target's permissions, just before the rename.
+const tempPerm os.FileMode = 0o600
 
-// temp is a received upload: its hidden name and its modification time.
+// newPerm is the mode of a file created by an upload.
+const newPerm os.FileMode = 0o644
+
+// temp is a received upload, still open: its hidden name and its file.
 type temp struct {
-	name  string
-	mtime time.Time
+	name string
+	file afero.File
 }
 
-// receive writes body to a new hidden file in dir with permissions perm,
-// and closes it. It leaves nothing behind when it fails.
-func (f *FS) receive(ctx context.Context, dir string, body io.Reader, limit int64, perm os.FileMode) (temp, error) {
-	file, name, err := f.createTemp(dir, perm)
+// receive writes body to a new hidden file in dir. The file stays open for
+// commit; receive leaves nothing behind when it fails.
+func (f *FS) receive(ctx context.Context, dir string, body io.Reader, limit int64) (temp, error) {
+	file, name, err := f.createTemp(dir, tempPerm)
 	if err != nil {
 		return temp{}, err
 	}
-	err = copyBody(file, ctxReader{ctx, body}, limit)
-	var fi os.FileInfo
-	if err == nil {
-		fi, err = file.Stat()
-	}
-	if cerr := file.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil && fi.Mode().Perm() != perm { // the umask took some away
-		err = f.base.Chmod(name, perm)
-	}
-	if err != nil {
+	if err := copyBody(file, ctxReader{ctx, body}, limit); err != nil {
+		err = errors.Join(err, file.Close())
 		f.discard(name)
 		return temp{}, err
 	}
-	return temp{name: name, mtime: fi.ModTime()}, nil
+	return temp{name: name, file: file}, nil
 }
 
 // createTemp creates a new hidden file in dir. It names the file itself:
@@ -138,30 +124,79 @@ func copyBody(w io.Writer, body io.Reader, limit int64) error {
 	return nil
 }
 
-// commit renames tmp over the target n, first making its modification time
-// later than the target's; n must be locked (lockFile). Only what must agree
-// with the target as it is now happens here: the rest was done unlocked.
-func (f *FS) commit(tmp temp, n string) (created bool, err error) {
+// commit gives tmp the target's permissions and a modification time later
+// than the target's, closes it and renames it over the target n; n must be
+// locked (lockFile). Only what must agree with the target as it is now
+// happens here: the rest was done unlocked. fi describes tmp as renamed.
+func (f *FS) commit(tmp temp, n string) (fi os.FileInfo, created bool, err error) {
 	old, err := f.base.Stat(n)
 	created = errors.Is(err, os.ErrNotExist)
 	switch {
-	case err != nil && !created:
-		return false, err
+	case created:
+		old, err = nil, nil
 	case err == nil && old.IsDir():
-		return false, ErrIsDir
-	case !created && !tmp.mtime.After(old.ModTime()):
-		if err := f.advanceMtime(tmp.name, old.ModTime()); err != nil {
-			return false, err
-		}
+		err = ErrIsDir
+	}
+	if err == nil {
+		fi, err = f.setPerm(tmp, old)
+	}
+	// Some backends (MemMapFs) set the modification time on Close: close
+	// before advancing it, and look again unless Close is the OS's.
+	if cerr := tmp.file.Close(); err == nil {
+		err = cerr
+	}
+	if _, ok := tmp.file.(*os.File); !ok && err == nil {
+		fi, err = f.base.Stat(tmp.name)
+	}
+	if err == nil && old != nil && !fi.ModTime().After(old.ModTime()) {
+		fi, err = f.advanceMtime(tmp.name, old.ModTime())
+	}
+	if err != nil {
+		return nil, false, err
 	}
 	if err := f.base.Rename(tmp.name, n); err != nil {
-		return false, err
+		return nil, false, err
 	}
 	if created {
-		return true, f.fresh(n)
+		return fi, true, f.fresh(n)
 	}
-	return false, nil
+	return fi, false, nil
 }
+
+// setPerm gives the open upload tmp the permissions of old (newPerm when old
+// is nil) and returns its FileInfo. Through the descriptor where the
+// backend's files allow: one system call and no path walk.
+func (f *FS) setPerm(tmp temp, old os.FileInfo) (os.FileInfo, error) {
+	fi, err := tmp.file.Stat()
+	if err != nil {
+		return nil, err
+	}
+	perm := newPerm
+	if old != nil {
+		perm = old.Mode().Perm()
+	}
+	if fi.Mode().Perm() == perm {
+		return fi, nil
+	}
+	if c, ok := tmp.file.(interface{ Chmod(os.FileMode) error }); ok {
+		err = c.Chmod(perm)
+	} else {
+		err = f.base.Chmod(tmp.name, perm)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return tmp.file.Stat()
+}
+
+// named is a FileInfo under another name: an upload's, described by its
+// temporary file before the rename.
+type named struct {
+	os.FileInfo
+	name string
+}
+
+func (fi named) Name() string { return fi.name }
 
 // mtimeSteps are tried in turn until the file system keeps a modification
 // time later than the previous one: file systems with coarse timestamps
@@ -169,22 +204,23 @@ func (f *FS) commit(tmp temp, n string) (created bool, err error) {
 var mtimeSteps = []time.Duration{time.Nanosecond, time.Microsecond, time.Millisecond, time.Second, 2 * time.Second}
 
 // advanceMtime makes the modification time of name later than prev, so that
-// the ETag of the new content differs from every earlier one of the target.
-func (f *FS) advanceMtime(name string, prev time.Time) error {
+// the ETag of the new content differs from every earlier one of the target,
+// and returns name's FileInfo.
+func (f *FS) advanceMtime(name string, prev time.Time) (os.FileInfo, error) {
 	for _, step := range mtimeSteps {
 		fi, err := f.base.Stat(name)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if fi.ModTime().After(prev) {
-			return nil
+			return fi, nil
 		}
 		t := prev.Add(step)
 		if err := f.base.Chtimes(name, t, t); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return fmt.Errorf("modification time of %s does not advance past %s", name, prev)
+	return nil, fmt.Errorf("modification time of %s does not advance past %s", name, prev)
 }
 
 // discard removes a temporary file, logging (only) if that fails.

@@ -57,7 +57,8 @@ func failing(n int) func() io.Reader {
 }
 
 func upload(f *FS, name string, body io.Reader, limit int64) (bool, error) {
-	return f.Upload(context.Background(), name, body, limit)
+	_, created, err := f.Upload(context.Background(), name, body, limit)
+	return created, err
 }
 
 func TestUpload(t *testing.T) {
@@ -128,7 +129,7 @@ func TestUploadOSLeavesNothing(t *testing.T) {
 	upload(f, "/f", strings.NewReader("much too long"), 3)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := f.Upload(ctx, "/f", strings.NewReader("cancelled"), 0); !errors.Is(err, context.Canceled) {
+	if _, _, err := f.Upload(ctx, "/f", strings.NewReader("cancelled"), 0); !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled upload: got %v, want context.Canceled", err)
 	}
 	entries, err := os.ReadDir(root)
@@ -237,4 +238,93 @@ func TestUploadConcurrent(t *testing.T) {
 		}
 		noTemp(t, f, "/")
 	})
+}
+
+// TestUploadFileInfo: the FileInfo Upload returns describes the target as
+// it now is, under the target's name, so that a PUT answers the ETag a GET
+// then reports.
+func TestUploadFileInfo(t *testing.T) {
+	forEachImpl(t, func(t *testing.T, f *FS) {
+		ctx := context.Background()
+		for _, body := range []string{"first", "second, longer"} {
+			fi, _, err := f.Upload(ctx, "/f", strings.NewReader(body), 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st, err := f.Stat(ctx, "/f")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := fi.Name(), "f"; got != want {
+				t.Errorf("got name %q, want %q", got, want)
+			}
+			if got, want := fi.Size(), int64(len(body)); got != want {
+				t.Errorf("got size %d, want %d", got, want)
+			}
+			if got, want := ETag(fi), ETag(st); got != want {
+				t.Errorf("got ETag %s, want %s (Stat's)", got, want)
+			}
+			if got, want := fi.Mode(), st.Mode(); got != want {
+				t.Errorf("got mode %v, want %v (Stat's)", got, want)
+			}
+			if _, ok := fi.(webdav.ETager); !ok {
+				t.Errorf("got a FileInfo without ETag, want one like Stat's")
+			}
+		}
+	})
+}
+
+// peekReader calls peek once, halfway through a body.
+type peekReader struct {
+	io.Reader
+	peek func()
+}
+
+func (r *peekReader) Read(p []byte) (int, error) {
+	if r.peek != nil {
+		r.peek()
+		r.peek = nil
+	}
+	return r.Reader.Read(p)
+}
+
+// TestUploadTempPrivate: while an upload is received, its temporary file
+// is readable by its owner only, whatever the target's permissions.
+func TestUploadTempPrivate(t *testing.T) {
+	root := t.TempDir()
+	f, _ := openOS(t, root)
+	if _, err := upload(f, "/f", strings.NewReader("v1"), 0); err != nil {
+		t.Fatal(err)
+	}
+	var seen []os.FileMode
+	body := &peekReader{Reader: strings.NewReader("v2"), peek: func() {
+		entries, err := os.ReadDir(root)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		for _, e := range entries {
+			if strings.HasPrefix(e.Name(), tempPrefix) {
+				fi, err := e.Info()
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				seen = append(seen, fi.Mode().Perm())
+			}
+		}
+	}}
+	if _, err := upload(f, "/f", body, 0); err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != 1 || seen[0] != tempPerm {
+		t.Fatalf("got temporary files with modes %v, want one with %v", seen, tempPerm)
+	}
+	fi, err := f.Stat(context.Background(), "/f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fi.Mode().Perm(); got != newPerm {
+		t.Fatalf("got mode %v after the upload, want %v", got, newPerm)
+	}
 }
