@@ -83,11 +83,7 @@ func writeAPIError(w http.ResponseWriter, r *http.Request, err error) {
 		se := statusOf(err)
 		ae = &apiStatusError{status: se.status, body: apiError{Error: http.StatusText(se.status), Detail: se.reason}}
 	}
-	ev := logFor(r).Debug()
-	if ae.status >= 500 {
-		ev = logFor(r).Error()
-	}
-	ev.Err(err).Int("status", ae.status).Msg("api request failed")
+	logFor(r).WithLevel(failLevel(ae.status)).Err(err).Int("status", ae.status).Msg("api request failed")
 	writeJSON(w, ae.status, ae.body)
 }
 

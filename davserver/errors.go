@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"net/http"
 
+	"github.com/rs/zerolog"
+
 	davfs "github.com/lockdav/lockdav/fs"
 	"github.com/lockdav/lockdav/locksystem"
 )
@@ -81,6 +83,15 @@ var tooManyLocksBody = []byte(xmlHeader + `<D:error xmlns:D="DAV:">` +
 	`<L:lock-limit-reached xmlns:L="urn:lockdav:">this principal holds the maximum number of locks (locks.max_per_principal)</L:lock-limit-reached>` +
 	`</D:error>`)
 
+// failLevel is the log level of a failed request: the client's faults are debug detail, the
+// server's are errors.
+func failLevel(status int) zerolog.Level {
+	if status >= 500 {
+		return zerolog.ErrorLevel
+	}
+	return zerolog.DebugLevel
+}
+
 // writeError writes err's answer and logs its detail.
 func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if me, ok := asMultiStatus(err); ok {
@@ -91,11 +102,7 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	se := statusOf(err)
-	ev := logFor(r).Debug()
-	if se.status >= 500 {
-		ev = logFor(r).Error()
-	}
-	ev.Err(err).Int("status", se.status).Msg("request failed")
+	logFor(r).WithLevel(failLevel(se.status)).Err(err).Int("status", se.status).Msg("request failed")
 	if se.status == 499 {
 		return // nobody is listening
 	}

@@ -222,7 +222,7 @@ func (s *Store) run() {
 	for {
 		select {
 		case <-s.kick:
-			s.commitPending()
+			_ = s.commitPending() // its waiters get the error, and it is logged
 		case <-s.stopC:
 			s.finalErr = s.commitPending()
 			return
