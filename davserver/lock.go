@@ -4,7 +4,9 @@ package davserver
 // shared locks before any LockSystem sees them and has no notion of principals (DESIGN.md fact 1).
 
 import (
+	"context"
 	"errors"
+	"io/fs"
 	"net/http"
 	"time"
 
@@ -90,10 +92,10 @@ func (h *Handler) createLock(w http.ResponseWriter, r *http.Request, now time.Ti
 // and its membership locks must be satisfied by tokens, as for any new member (§7.5).
 func (h *Handler) grant(r *http.Request, now time.Time, req locksystem.Request, tokens []string) (locksystem.Lock, bool, error) {
 	ctx := r.Context()
-	_, statErr := h.fs.Stat(ctx, req.Path)
-	exists := statErr == nil
+	_, err := h.fs.Stat(ctx, req.Path)
+	exists := err == nil
 	if !exists {
-		if err := h.checkParent(ctx, req.Path); err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
 			return locksystem.Lock{}, false, err
 		}
 		need := locksystem.Need{Path: parent(req.Path)}
@@ -111,14 +113,28 @@ func (h *Handler) grant(r *http.Request, now time.Time, req locksystem.Request, 
 		logConflict(r, req, err)
 		return locksystem.Lock{}, false, err
 	}
-	created := false
-	if !exists {
-		if created, err = h.fs.Create(ctx, req.Path); err != nil {
-			_, _ = h.locks.Release(now, l.Token, l.Principal, "", true)
-			return locksystem.Lock{}, false, err
-		}
+	if exists {
+		return l, false, nil
 	}
-	return l, created, nil
+	created, err := h.createLocked(ctx, now, l)
+	return l, created, err
+}
+
+// createLocked creates the empty resource of lock l, taken on an unmapped URL, and gives the lock
+// up if that fails. The parent is not looked up first: Create itself reports a missing one, so a
+// lock cycle costs one Stat, not two.
+func (h *Handler) createLocked(ctx context.Context, now time.Time, l locksystem.Lock) (bool, error) {
+	created, err := h.fs.Create(ctx, l.Path)
+	if err == nil {
+		return created, nil
+	}
+	if _, rerr := h.locks.Release(now, l.Token, l.Principal, "", true); rerr != nil {
+		err = errors.Join(err, rerr)
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, failWith(http.StatusConflict, "parent collection does not exist", err)
+	}
+	return false, err
 }
 
 // lockRefused answers a LOCK refused for conflicts: 423 with DAV:no-conflicting-lock naming the
