@@ -1,22 +1,29 @@
 package davserver
 
-// GET and HEAD (RFC 9110 §9.3.1, §9.3.2; RFC 4918 §9.4). Files are served by x/net through
-// http.ServeContent (ranges, If-Match, If-None-Match, ETag); a collection answers an HTML listing
-// instead of x/net's 405, so a browser pointed at the server shows something useful.
+// GET and HEAD (RFC 9110 §9.3.1, §9.3.2; RFC 4918 §9.4). Files are served through
+// http.ServeContent (ranges, If-Match, If-None-Match, ETag) as x/net would serve them; a
+// collection answers an HTML listing instead of x/net's 405, so a browser pointed at the server
+// shows something useful.
 
 import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"os"
 	"path"
 	"sort"
 	"strings"
 	"time"
 
+	"golang.org/x/net/webdav"
+
 	"github.com/lockdav/lockdav/locksystem"
 )
 
-// handleGet serves a file, or lists a collection.
+// handleGet serves a file, or lists a collection. Files are served here rather than by x/net,
+// whose GET opens the file again after lockdav has looked it up: one open and one fstat per
+// request, the ETag from that fstat (the one PROPFIND and PUT report), and http.ServeContent for
+// ranges and If-Match, If-None-Match, If-Modified-Since (RFC 9110 §13, §14).
 func (h *Handler) handleGet(w http.ResponseWriter, r *http.Request) error {
 	p, err := requestPath(r)
 	if err != nil {
@@ -26,15 +33,20 @@ func (h *Handler) handleGet(w http.ResponseWriter, r *http.Request) error {
 	if _, err := h.check(r, now, p); err != nil {
 		return err
 	}
-	fi, err := h.fs.Stat(r.Context(), p)
+	f, err := h.fs.OpenFile(r.Context(), p, os.O_RDONLY, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
 	if err != nil {
 		return err
 	}
 	if fi.IsDir() {
-		return h.serveListing(w, r, now, p)
+		return h.serveListing(w, r, now, p, f)
 	}
-	r.Header.Del("If") // evaluated above
-	h.dav.ServeHTTP(w, r)
+	w.Header().Set("ETag", etagOf(fi))
+	http.ServeContent(w, r, p, fi.ModTime(), f) // the type from p's extension, else sniffed
 	return nil
 }
 
@@ -53,14 +65,9 @@ type lockBadge struct {
 	Principal, Scope, Depth, Since, Expires, Owner string
 }
 
-// serveListing writes an HTML page listing collection p.
-func (h *Handler) serveListing(w http.ResponseWriter, r *http.Request, now time.Time, p string) error {
-	f, err := h.fs.OpenFile(r.Context(), p, 0, 0)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	fis, err := f.Readdir(-1)
+// serveListing writes an HTML page listing collection p, open as dir.
+func (h *Handler) serveListing(w http.ResponseWriter, r *http.Request, now time.Time, p string, dir webdav.File) error {
+	fis, err := dir.Readdir(-1)
 	if err != nil {
 		return err
 	}
