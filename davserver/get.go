@@ -37,7 +37,7 @@ func (h *Handler) handleGet(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read-only: nothing to lose
 	fi, err := f.Stat()
 	if err != nil {
 		return err
