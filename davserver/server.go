@@ -56,7 +56,7 @@ type Handler struct {
 	health func() error
 	stats  *requestMetrics
 	scrape http.Handler    // /.lockdav/metrics
-	dav    *webdav.Handler // the delegate for PROPFIND, PROPPATCH, MKCOL, COPY, MOVE, DELETE, GET
+	dav    *webdav.Handler // the delegate for PROPFIND, PROPPATCH, MKCOL, COPY, MOVE, DELETE, POST
 	chain  http.Handler
 }
 
