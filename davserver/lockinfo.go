@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode"
 
 	"github.com/lockdav/lockdav/locksystem"
 )
@@ -241,7 +242,7 @@ func checkDeclaration(prefix, uri string) error {
 // resolve turns a raw prefix:local name into {namespace}local. Unprefixed attributes are in no
 // namespace; unprefixed elements are in the default one.
 func (n *nsDecoder) resolve(raw xml.Name, element bool) (xml.Name, error) {
-	if raw.Local == "" || strings.Contains(raw.Local, ":") {
+	if !isNCName(raw.Local) || (raw.Space != "" && !isNCName(raw.Space)) {
 		return xml.Name{}, fmt.Errorf("invalid name %q", rawName(raw))
 	}
 	switch {
@@ -274,6 +275,21 @@ func (n *nsDecoder) endElement(t xml.EndElement) (xml.EndElement, error) {
 		n.bindings[prefix] = uris[:len(uris)-1]
 	}
 	return xml.EndElement{Name: name}, err
+}
+
+// isNCName reports whether s is an XML name without a colon (Namespaces in XML 1.0 §3, XML 1.0
+// §2.3): a letter or "_" first, then letters, digits, ".", "-", "_" and combining marks.
+// encoding/xml accepts names such as "000" that no XML parser reads back.
+func isNCName(s string) bool {
+	for i, r := range s {
+		switch {
+		case r == '_' || unicode.IsLetter(r):
+		case i > 0 && (r == '.' || r == '-' || r == 0xB7 || unicode.IsDigit(r) || unicode.In(r, unicode.Mn, unicode.Mc, unicode.Nd)):
+		default:
+			return false
+		}
+	}
+	return s != ""
 }
 
 func rawName(n xml.Name) string {
