@@ -249,11 +249,7 @@ func patchOne(b *bolt.Bucket, name string, prop webdav.Property, remove bool) er
 }
 
 func (p *BoltProps) Move(oldName, newName string) error {
-	oldName, err := propName(oldName)
-	if err != nil {
-		return err
-	}
-	newName, err = propName(newName)
+	oldName, newName, err := propNames(oldName, newName)
 	if err != nil {
 		return err
 	}
@@ -282,11 +278,7 @@ func (p *BoltProps) Move(oldName, newName string) error {
 }
 
 func (p *BoltProps) Copy(oldName, newName string) error {
-	oldName, err := propName(oldName)
-	if err != nil {
-		return err
-	}
-	newName, err = propName(newName)
+	oldName, newName, err := propNames(oldName, newName)
 	if err != nil {
 		return err
 	}

@@ -41,6 +41,16 @@ func propName(name string) (string, error) {
 	return path.Clean("/" + name), nil
 }
 
+// propNames checks the two names of a Move or Copy.
+func propNames(oldName, newName string) (string, string, error) {
+	o, err := propName(oldName)
+	if err != nil {
+		return "", "", err
+	}
+	n, err := propName(newName)
+	return o, n, err
+}
+
 // checkPatches refuses property names a key cannot hold.
 func checkPatches(patches []webdav.Proppatch) error {
 	for _, p := range patches {
@@ -149,11 +159,7 @@ func (m *memProps) set(name string, p map[xml.Name]webdav.Property) {
 }
 
 func (m *memProps) Move(oldName, newName string) error {
-	oldName, err := propName(oldName)
-	if err != nil {
-		return err
-	}
-	newName, err = propName(newName)
+	oldName, newName, err := propNames(oldName, newName)
 	if err != nil {
 		return err
 	}
@@ -174,11 +180,7 @@ func (m *memProps) Move(oldName, newName string) error {
 }
 
 func (m *memProps) Copy(oldName, newName string) error {
-	oldName, err := propName(oldName)
-	if err != nil {
-		return err
-	}
-	newName, err = propName(newName)
+	oldName, newName, err := propNames(oldName, newName)
 	if err != nil {
 		return err
 	}
