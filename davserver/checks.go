@@ -25,7 +25,7 @@ func (h *Handler) check(r *http.Request, now time.Time, target string, needs ...
 	if err != nil {
 		return nil, err
 	}
-	if present && !ih.eval(h.ifResources(r, now, target)) {
+	if present && !ih.eval(h.ifResources(r, now, target, ih.hasETags())) {
 		return nil, fail(http.StatusPreconditionFailed, "If header precondition failed")
 	}
 	tokens := ih.tokens()
@@ -49,8 +49,9 @@ func ifOf(r *http.Request) (ih ifHeader, present bool, err error) {
 }
 
 // ifResources resolves the resources an If header names: "" is the Request-URI (target), a tag
-// is resolved to a path on this server.
-func (h *Handler) ifResources(r *http.Request, now time.Time, target string) func(tag string) (ifResource, bool) {
+// is resolved to a path on this server. The resources are stat'ed only when the header has
+// entity tags to compare: most If headers carry lock tokens alone.
+func (h *Handler) ifResources(r *http.Request, now time.Time, target string, etags bool) func(tag string) (ifResource, bool) {
 	return func(tag string) (ifResource, bool) {
 		p := target
 		if tag != "" {
@@ -64,6 +65,9 @@ func (h *Handler) ifResources(r *http.Request, now time.Time, target string) fun
 			l, ok := h.locks.Get(now, token)
 			return ok && covers(l, p)
 		}}
+		if !etags {
+			return res, true
+		}
 		if fi, err := h.fs.Stat(r.Context(), p); err == nil {
 			res.exists, res.etag = true, etagOf(fi)
 		}

@@ -27,6 +27,19 @@ type ifCond struct {
 	etag  string // the entity-tag as written, quotes and any W/ included
 }
 
+// hasETags reports whether any condition compares an entity tag, the only use eval makes of a
+// resource's existence and ETag.
+func (h ifHeader) hasETags() bool {
+	for _, l := range h.lists {
+		for _, c := range l.conds {
+			if c.etag != "" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // ifResource is what evaluation needs to know about a resource an If header names.
 type ifResource struct {
 	exists bool

@@ -302,3 +302,23 @@ func TestTagPath(t *testing.T) {
 		}
 	}
 }
+
+func TestIfHasETags(t *testing.T) {
+	for _, c := range []struct {
+		hdr  string
+		want bool
+	}{
+		{"(<urn:uuid:1>)", false},
+		{"</a> (<urn:uuid:1>) (Not <DAV:no-lock>)", false},
+		{`(<urn:uuid:1> ["x"])`, true},
+		{`(<urn:uuid:1>) (Not ["x"])`, true},
+	} {
+		h, err := parseIf(c.hdr)
+		if err != nil {
+			t.Fatalf("parseIf(%q): %v", c.hdr, err)
+		}
+		if got := h.hasETags(); got != c.want {
+			t.Errorf("hasETags(%q) = %v, want %v", c.hdr, got, c.want)
+		}
+	}
+}
