@@ -20,9 +20,14 @@ import (
 // those, rootFs resolves the name itself and, if the result lies inside the
 // root, retries with the resolved name — through os.Root again, so the retry
 // is as safe as the first attempt.
+//
+// Where the kernel has openat2(2), the common operations resolve the whole
+// name in one call below dirfd instead (see openat2_linux.go), and take the
+// os.Root path only when that call cannot decide alone.
 type rootFs struct {
-	root *os.Root
-	real string // the root directory with its own symlinks resolved
+	root  *os.Root
+	dirfd int    // an O_PATH descriptor of the root for openat2, or -1
+	real  string // the root directory with its own symlinks resolved
 	// escapes is os's unexported "path escapes from parent" error, captured
 	// at start-up so that it is matched by identity rather than by text.
 	escapes error
@@ -44,7 +49,7 @@ func openRootFs(dir string) (*rootFs, error) {
 	if !errors.As(err, &pe) {
 		return nil, errors.Join(fmt.Errorf("os.Root let %q through: %v", "..", err), root.Close())
 	}
-	return &rootFs{root: root, real: real, escapes: pe.Err}, nil
+	return &rootFs{root: root, dirfd: openDirFd(real, root), real: real, escapes: pe.Err}, nil
 }
 
 // rel turns an afero name ("/a/b") into a name relative to the root.
@@ -61,12 +66,8 @@ func rel(name string) string {
 func (r *rootFs) do(op, name string, follow bool, fn func(string) error) error {
 	n := rel(name)
 	err := fn(n)
-	if errors.Is(err, syscall.ENOTDIR) {
-		// Like MemMapFs: nothing exists below a file.
-		return &os.PathError{Op: op, Path: name, Err: fmt.Errorf("%w (%w)", os.ErrNotExist, syscall.ENOTDIR)}
-	}
 	if !errors.Is(err, r.escapes) {
-		return err
+		return notDir(op, name, err)
 	}
 	if alt, ok := r.inside(n, follow); ok && alt != n {
 		if err = fn(alt); !errors.Is(err, r.escapes) {
@@ -74,6 +75,28 @@ func (r *rootFs) do(op, name string, follow bool, fn func(string) error) error {
 		}
 	}
 	return &os.PathError{Op: op, Path: name, Err: ErrOutsideRoot}
+}
+
+// fast runs fn on the relative name with the kernel's resolution; ok is false
+// when the caller must take the os.Root path instead.
+func (r *rootFs) fast(op, name string, fn func(n string) error) (err error, ok bool) {
+	if r.dirfd < 0 {
+		return nil, false
+	}
+	err = fn(rel(name))
+	if fallBack(err) {
+		return nil, false
+	}
+	return notDir(op, name, err), true
+}
+
+// notDir reports ENOTDIR as not-exist, like MemMapFs: nothing exists below a
+// file.
+func notDir(op, name string, err error) error {
+	if errors.Is(err, syscall.ENOTDIR) {
+		return &os.PathError{Op: op, Path: name, Err: fmt.Errorf("%w (%w)", os.ErrNotExist, syscall.ENOTDIR)}
+	}
+	return err
 }
 
 // inside resolves the symlinks of name (and of its last element when follow)
@@ -103,7 +126,7 @@ func (r *rootFs) relTo(p string) (string, bool) {
 
 func (r *rootFs) Name() string { return "rootfs" }
 
-func (r *rootFs) Close() error { return r.root.Close() }
+func (r *rootFs) Close() error { return errors.Join(closeDirFd(r.dirfd), r.root.Close()) }
 
 func (r *rootFs) Create(name string) (afero.File, error) {
 	return r.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o666)
@@ -121,6 +144,15 @@ func (r *rootFs) Open(name string) (afero.File, error) {
 // return at once rather than wait, perhaps forever, for the other end.
 func (r *rootFs) OpenFile(name string, flag int, perm os.FileMode) (afero.File, error) {
 	var f *os.File
+	if err, ok := r.fast("open", name, func(n string) (err error) {
+		f, err = r.fastOpen(n, flag|syscall.O_NONBLOCK, perm)
+		return err
+	}); ok {
+		if err != nil {
+			return nil, err
+		}
+		return f, nil
+	}
 	err := r.do("open", name, true, func(n string) (err error) {
 		f, err = r.root.OpenFile(n, flag|syscall.O_NONBLOCK, perm)
 		return err
@@ -132,6 +164,9 @@ func (r *rootFs) OpenFile(name string, flag int, perm os.FileMode) (afero.File, 
 }
 
 func (r *rootFs) Mkdir(name string, perm os.FileMode) error {
+	if err, ok := r.fast("mkdir", name, func(n string) error { return r.fastMkdir(n, perm) }); ok {
+		return err
+	}
 	return r.do("mkdir", name, false, func(n string) error { return r.root.Mkdir(n, perm) })
 }
 
@@ -140,6 +175,9 @@ func (r *rootFs) MkdirAll(name string, perm os.FileMode) error {
 }
 
 func (r *rootFs) Remove(name string) error {
+	if err, ok := r.fast("remove", name, r.fastRemove); ok {
+		return err
+	}
 	return r.do("remove", name, false, r.root.Remove)
 }
 
@@ -149,6 +187,11 @@ func (r *rootFs) RemoveAll(name string) error {
 
 func (r *rootFs) Rename(oldName, newName string) error {
 	o, n := rel(oldName), rel(newName)
+	if r.dirfd >= 0 {
+		if err := r.fastRename(o, n); !fallBack(err) {
+			return err
+		}
+	}
 	err := r.root.Rename(o, n)
 	if !errors.Is(err, r.escapes) {
 		return err
@@ -165,6 +208,12 @@ func (r *rootFs) Rename(oldName, newName string) error {
 
 func (r *rootFs) Stat(name string) (os.FileInfo, error) {
 	var fi os.FileInfo
+	if err, ok := r.fast("stat", name, func(n string) (err error) {
+		fi, err = r.fastStat(n)
+		return err
+	}); ok {
+		return fi, err
+	}
 	err := r.do("stat", name, true, func(n string) (err error) {
 		fi, err = r.root.Stat(n)
 		return err
