@@ -26,10 +26,27 @@ const secret = "SECRET"
 // sentinel tree is unchanged.
 func jail(t *testing.T) (*FS, string, func()) {
 	t.Helper()
+	root, outside := hostileTree(t, nil, nil)
+	before := snapshot(t, outside)
+	f, _ := openOS(t, root)
+	return f, root, func() {
+		t.Helper()
+		if after := snapshot(t, outside); after != before {
+			t.Fatalf("outside tree changed:\nbefore %s\nafter  %s", before, after)
+		}
+	}
+}
+
+// hostileTree makes a root and, beside it, an outside tree holding a secret, with symlinks in
+// the root that lead out of it (relative, absolute, dangling) and inside it, plus the extra
+// directories (relative to the root) and links the caller names.
+func hostileTree(t *testing.T, dirs []string, extraLinks map[string]string) (root, outside string) {
+	t.Helper()
 	base := t.TempDir()
-	root, outside := filepath.Join(base, "root"), filepath.Join(base, "outside")
-	for _, d := range []string{filepath.Join(root, "sub"), filepath.Join(outside, "odir")} {
-		mustOK(t, os.MkdirAll(d, 0o755))
+	root, outside = filepath.Join(base, "root"), filepath.Join(base, "outside")
+	mustOK(t, os.MkdirAll(filepath.Join(outside, "odir"), 0o755))
+	for _, d := range append([]string{"sub"}, dirs...) {
+		mustOK(t, os.MkdirAll(filepath.Join(root, d), 0o755))
 	}
 	mustOK(t, os.WriteFile(filepath.Join(outside, "secret"), []byte(secret), 0o644))
 	mustOK(t, os.WriteFile(filepath.Join(root, "sub", "x"), []byte("inside"), 0o644))
@@ -42,17 +59,13 @@ func jail(t *testing.T) (*FS, string, func()) {
 		"in":   "sub",
 		"ain":  filepath.Join(root, "sub"),
 	}
+	for name, target := range extraLinks {
+		links[name] = strings.ReplaceAll(target, "$ROOT", root)
+	}
 	for name, target := range links {
 		mustOK(t, os.Symlink(target, filepath.Join(root, name)))
 	}
-	before := snapshot(t, outside)
-	f, _ := openOS(t, root)
-	return f, root, func() {
-		t.Helper()
-		if after := snapshot(t, outside); after != before {
-			t.Fatalf("outside tree changed:\nbefore %s\nafter  %s", before, after)
-		}
-	}
+	return root, outside
 }
 
 // snapshot describes every entry under dir: name, size, mtime, content.

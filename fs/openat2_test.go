@@ -21,27 +21,8 @@ import (
 func twinRoots(t *testing.T) (fast, slow *rootFs) {
 	t.Helper()
 	open := func() *rootFs {
-		base := t.TempDir()
-		root, outside := filepath.Join(base, "root"), filepath.Join(base, "outside")
-		for _, d := range []string{filepath.Join(root, "sub", "d"), filepath.Join(root, "empty"), filepath.Join(outside, "odir")} {
-			mustOK(t, os.MkdirAll(d, 0o755))
-		}
-		mustOK(t, os.WriteFile(filepath.Join(outside, "secret"), []byte(secret), 0o644))
-		mustOK(t, os.WriteFile(filepath.Join(root, "sub", "x"), []byte("inside"), 0o644))
-		links := map[string]string{
-			"lf":   "../outside/secret",
-			"ld":   "../outside",
-			"af":   filepath.Join(outside, "secret"),
-			"ad":   outside,
-			"dang": "../outside/new",
-			"in":   "sub",
-			"ain":  filepath.Join(root, "sub"),
-			"ainx": filepath.Join(root, "sub", "x"),
-			"loop": "loop",
-		}
-		for name, target := range links {
-			mustOK(t, os.Symlink(target, filepath.Join(root, name)))
-		}
+		root, _ := hostileTree(t, []string{"sub/d", "empty"},
+			map[string]string{"ainx": "$ROOT/sub/x", "loop": "loop"})
 		r, err := openRootFs(root)
 		mustOK(t, err)
 		t.Cleanup(func() { r.Close() })
