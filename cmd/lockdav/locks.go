@@ -112,6 +112,16 @@ func newLocksCmd(now func() time.Time) *cobra.Command {
 }
 
 // newClient resolves the shared flags (flag, then environment, then default) into a client.
+// request sends one API request with the command's server and credentials, and returns the
+// answer's body.
+func (f *clientFlags) request(cmd *cobra.Command, method, path string, q url.Values) ([]byte, error) {
+	c, err := f.newClient(cmd)
+	if err != nil {
+		return nil, err
+	}
+	return c.do(method, path, q)
+}
+
 func (f *clientFlags) newClient(cmd *cobra.Command) (*apiClient, error) {
 	fl := cmd.Flags()
 	server := pick(fl.Changed("server"), f.server, envServer, defaultServer)
@@ -251,11 +261,7 @@ func locksLsCmd(f *clientFlags, now func() time.Time) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			c, err := f.newClient(cmd)
-			if err != nil {
-				return err
-			}
-			body, err := c.do(http.MethodGet, locksAPI, q)
+			body, err := f.request(cmd, http.MethodGet, locksAPI, q)
 			if err != nil {
 				return err
 			}
@@ -316,11 +322,7 @@ func locksShowCmd(f *clientFlags, now func() time.Time) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			c, err := f.newClient(cmd)
-			if err != nil {
-				return err
-			}
-			body, err := c.do(http.MethodGet, path, nil)
+			body, err := f.request(cmd, http.MethodGet, path, nil)
 			if err != nil {
 				return err
 			}
@@ -347,11 +349,7 @@ func locksReleaseCmd(f *clientFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			c, err := f.newClient(cmd)
-			if err != nil {
-				return err
-			}
-			if _, err := c.do(http.MethodDelete, path, nil); err != nil {
+			if _, err := f.request(cmd, http.MethodDelete, path, nil); err != nil {
 				return err
 			}
 			_, err = fmt.Fprintf(cmd.OutOrStdout(), "released %s\n", strings.Trim(strings.TrimSpace(args[0]), "<>"))
