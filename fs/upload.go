@@ -34,13 +34,14 @@ import (
 //
 // Upload does not fsync, by design. What it promises is about failed
 // uploads: a client that disconnects, or a body over the limit, leaves the
-// old content byte for byte and no temporary file behind; the rename gives
-// that without any sync. Surviving a power loss is a different promise,
+// old content byte for byte and no temporary file behind; the rename (or
+// exchange, spare.go) gives that without any sync. Surviving a power loss is a different promise,
 // which x/net's webdav.Dir (writing in place with O_TRUNC), Apache's
 // mod_dav_fs and nginx do not make either, and which cost one file and one
 // directory fsync (~1-3 ms each here) on every PUT. On ext4 (data=ordered,
 // auto_da_alloc) a rename that replaces a file flushes the new data first,
-// so a crash leaves the old content or the new one, not an empty file.
+// so a crash leaves the old content or the new one, not an empty file; an
+// exchange does not, so finish starts that flush itself (writeback).
 func (f *FS) Upload(ctx context.Context, name string, body io.Reader, limit int64) (fi os.FileInfo, created bool, err error) {
 	n, err := cleanName(name)
 	if err != nil {
@@ -76,21 +77,45 @@ const tempPerm os.FileMode = 0o600
 const newPerm os.FileMode = 0o644
 
 // temp is a received upload, still open: its hidden name and its file.
+// reused says that the file is a spare (spare.go) rather than a new one.
 type temp struct {
-	name string
-	file afero.File
+	name   string
+	file   afero.File
+	reused bool
 }
 
-// receive writes body to a new hidden file in dir. The file stays open for
-// commit; receive leaves nothing behind when it fails.
+// receive writes body to a hidden file in dir: a spare of dir's if there is
+// one, else a new file. The file stays open for commit; receive leaves
+// nothing behind when it fails.
 func (f *FS) receive(ctx context.Context, dir string, body io.Reader, limit int64) (temp, error) {
-	file, name, err := f.createTemp(dir, tempPerm)
+	tmp, err := f.openTemp(dir)
 	if err != nil {
 		return temp{}, err
 	}
-	if err := copyBody(file, ctxReader{ctx, body}, limit); err != nil {
-		err = errors.Join(err, file.Close())
-		f.discard(name)
+	written, err := copyBody(tmp.file, ctxReader{ctx, body}, limit)
+	if err == nil && written == 0 && tmp.reused {
+		// No write set the spare's modification time: the new content's
+		// time is now, not when the spare was emptied.
+		now := time.Now()
+		err = f.base.Chtimes(tmp.name, now, now)
+	}
+	if err != nil {
+		err = errors.Join(err, tmp.file.Close())
+		f.discard(tmp.name)
+		return temp{}, err
+	}
+	return tmp, nil
+}
+
+// openTemp returns a spare of dir's, or a new hidden file in dir.
+func (f *FS) openTemp(dir string) (temp, error) {
+	if rec, ok := f.base.(recycler); ok {
+		if tmp, ok := f.takeSpare(rec, dir); ok {
+			return tmp, nil
+		}
+	}
+	file, name, err := f.createTemp(dir, tempPerm)
+	if err != nil {
 		return temp{}, err
 	}
 	return temp{name: name, file: file}, nil
@@ -109,36 +134,55 @@ func (f *FS) createTemp(dir string, perm os.FileMode) (afero.File, string, error
 	return nil, "", fmt.Errorf("create temporary file in %s: too many collisions", dir)
 }
 
-func copyBody(w io.Writer, body io.Reader, limit int64) error {
+// copyBody copies body to w, at most limit bytes when limit > 0, and
+// returns how many it wrote.
+func copyBody(w io.Writer, body io.Reader, limit int64) (int64, error) {
 	if limit <= 0 {
-		_, err := io.Copy(w, body)
-		return err
+		return io.Copy(w, body)
 	}
 	written, err := io.Copy(w, io.LimitReader(body, limit+1))
 	if err != nil {
-		return err
+		return written, err
 	}
 	if written > limit {
-		return fmt.Errorf("%w (%d bytes)", ErrTooLarge, limit)
+		return written, fmt.Errorf("%w (%d bytes)", ErrTooLarge, limit)
 	}
-	return nil
+	return written, nil
 }
 
 // commit gives tmp the target's permissions and a modification time later
-// than the target's, closes it and renames it over the target n; n must be
-// locked (lockFile). Only what must agree with the target as it is now
-// happens here: the rest was done unlocked. fi describes tmp as renamed.
+// than the target's, closes it and puts it in the place of the target n; n
+// must be locked (lockFile). Only what must agree with the target as it is
+// now happens here: the rest was done unlocked. fi describes tmp as renamed.
 func (f *FS) commit(tmp temp, n string) (fi os.FileInfo, created bool, err error) {
 	old, err := f.base.Stat(n)
 	created = errors.Is(err, os.ErrNotExist)
 	switch {
 	case created:
-		old, err = nil, nil
-	case err == nil && old.IsDir():
-		err = ErrIsDir
+		old = nil
+	case err != nil:
+		return nil, false, errors.Join(err, tmp.file.Close())
+	case old.IsDir():
+		return nil, false, errors.Join(ErrIsDir, tmp.file.Close())
 	}
-	if err == nil {
-		fi, err = f.setPerm(tmp, old)
+	if fi, err = f.finish(tmp, old); err != nil {
+		return nil, false, err
+	}
+	if !created {
+		return fi, false, f.replace(tmp, n)
+	}
+	if err := f.base.Rename(tmp.name, n); err != nil {
+		return nil, false, err
+	}
+	return fi, true, f.fresh(n)
+}
+
+// finish closes tmp with the permissions of old (the target, nil for a new
+// one) and a modification time later than old's, and returns its FileInfo.
+func (f *FS) finish(tmp temp, old os.FileInfo) (os.FileInfo, error) {
+	fi, err := f.setPerm(tmp, old)
+	if rec, ok := f.base.(recycler); ok && err == nil && old != nil {
+		rec.writeback(tmp.file) // replace exchanges where it can
 	}
 	// Some backends (MemMapFs) set the modification time on Close: close
 	// before advancing it, and look again unless Close is the OS's.
@@ -151,16 +195,23 @@ func (f *FS) commit(tmp temp, n string) (fi os.FileInfo, created bool, err error
 	if err == nil && old != nil && !fi.ModTime().After(old.ModTime()) {
 		fi, err = f.advanceMtime(tmp.name, old.ModTime())
 	}
-	if err != nil {
-		return nil, false, err
+	return fi, err
+}
+
+// replace puts the received tmp in the place of the existing file n: by an
+// exchange that keeps the old file as a spare, where the base can, else by
+// a rename. n must be locked (lockFile).
+func (f *FS) replace(tmp temp, n string) error {
+	if rec, ok := f.base.(recycler); ok {
+		err := rec.exchange(tmp.name, n)
+		if err == nil {
+			return f.recycle(rec, tmp.name, n)
+		}
+		if !errors.Is(err, errors.ErrUnsupported) {
+			return err
+		}
 	}
-	if err := f.base.Rename(tmp.name, n); err != nil {
-		return nil, false, err
-	}
-	if created {
-		return fi, true, f.fresh(n)
-	}
-	return fi, false, nil
+	return f.base.Rename(tmp.name, n)
 }
 
 // setPerm gives the open upload tmp the permissions of old (newPerm when old
