@@ -7,6 +7,7 @@ package davserver
 
 import (
 	"html/template"
+	"io"
 	"io/fs"
 	"net/http"
 	"os"
@@ -46,8 +47,17 @@ func (h *Handler) handleGet(w http.ResponseWriter, r *http.Request) error {
 		return h.serveListing(w, r, now, p, f)
 	}
 	w.Header().Set("ETag", etagOf(fi))
-	http.ServeContent(w, r, p, fi.ModTime(), f) // the type from p's extension, else sniffed
+	http.ServeContent(w, r, p, fi.ModTime(), content(f)) // the type from p's extension, else sniffed
 	return nil
+}
+
+// content is what to send f's content from: davfs files offer their *os.File, which net/http
+// sends with sendfile(2).
+func content(f webdav.File) io.ReadSeeker {
+	if c, ok := f.(interface{ Content() io.ReadSeeker }); ok {
+		return c.Content()
+	}
+	return f
 }
 
 // listingEntry is one row of a collection listing.

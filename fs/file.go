@@ -32,6 +32,16 @@ var (
 	_ webdav.ContentTyper    = fileInfo{}
 )
 
+// Content is what to send the file's content from: the *os.File itself when
+// the base is the OS, which net/http hands to sendfile(2) (a wrapper would
+// have it copied through a buffer), else the file.
+func (f *file) Content() io.ReadSeeker {
+	if osf, ok := f.File.(*os.File); ok {
+		return osf
+	}
+	return f
+}
+
 func (f *file) DeadProps() (map[xml.Name]webdav.Property, error) {
 	return f.fs.props.Get(f.name)
 }

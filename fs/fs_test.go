@@ -428,3 +428,24 @@ func TestPropsDurable(t *testing.T) {
 		t.Fatalf("after reopen: got %v, want %v", got, want)
 	}
 }
+
+// Content hands GET the *os.File of an OS-backed file, for sendfile(2), and
+// the file itself elsewhere; both read the file's content.
+func TestFileContent(t *testing.T) {
+	forEachImpl(t, func(t *testing.T, f *FS) {
+		ctx := context.Background()
+		mustOK(t, create(ctx, f, "/f", "content"))
+		wf, err := f.OpenFile(ctx, "/f", os.O_RDONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer wf.Close()
+		c := wf.(*file).Content()
+		if _, isOS := c.(*os.File); isOS != (f.base.Name() == "rootfs") {
+			t.Errorf("Content is %T over %s", c, f.base.Name())
+		}
+		if b, err := io.ReadAll(c); err != nil || string(b) != "content" {
+			t.Errorf("Content reads %q (%v), want %q", b, err, "content")
+		}
+	})
+}
