@@ -235,26 +235,49 @@ func (r *rootFs) fastRemove(n string) error {
 // fastRename is os.Root.Rename: renameat between the two parents, refusing
 // to replace a directory by anything but itself.
 func (r *rootFs) fastRename(o, n string) error {
-	ofd, obase, err, ok := r.parent(o)
+	op, np, done, err, ok := r.parents(o, n)
 	if !ok {
 		return unix.ENOSYS
 	}
 	if err != nil {
 		return linkError(o, n, err)
 	}
-	defer unix.Close(ofd)
-	nfd, nbase, err, ok := r.parent(n)
-	if !ok {
-		return unix.ENOSYS
-	}
-	if err != nil {
-		return linkError(o, n, err)
-	}
-	defer unix.Close(nfd)
-	if err := renameChecked(ofd, obase, nfd, nbase); err != nil {
+	defer done()
+	if err := renameChecked(op.fd, op.base, np.fd, np.base); err != nil {
 		return linkError(o, n, err)
 	}
 	return nil
+}
+
+// dirEntry is a name's parent directory, open, and its last element.
+type dirEntry struct {
+	fd   int
+	base string
+}
+
+// parents opens the directories holding a and b for a call that names both,
+// once when they are the same directory (an upload's temporary file and its
+// target are). done closes what it opened; ok is as for parent.
+func (r *rootFs) parents(a, b string) (pa, pb dirEntry, done func(), err error, ok bool) {
+	adir, bdir := filepath.Dir(a), filepath.Dir(b)
+	pa.fd, pa.base, err, ok = r.parent(a)
+	if !ok || err != nil {
+		return dirEntry{}, dirEntry{}, nil, err, ok
+	}
+	if adir == bdir {
+		if _, pb.base = filepath.Split(b); pb.base == "" || pb.base == "." || pb.base == ".." {
+			unix.Close(pa.fd)
+			return dirEntry{}, dirEntry{}, nil, nil, false
+		}
+		pb.fd = pa.fd
+		return pa, pb, func() { unix.Close(pa.fd) }, nil, true
+	}
+	pb.fd, pb.base, err, ok = r.parent(b)
+	if !ok || err != nil {
+		unix.Close(pa.fd)
+		return dirEntry{}, dirEntry{}, nil, err, ok
+	}
+	return pa, pb, func() { unix.Close(pa.fd); unix.Close(pb.fd) }, nil, true
 }
 
 // linkError reports a failed rename as os.Root does: a LinkError holding the

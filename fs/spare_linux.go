@@ -36,23 +36,15 @@ func (r *rootFs) exchange(a, b string) error {
 		return errors.ErrUnsupported
 	}
 	a, b = rel(a), rel(b)
-	afd, abase, err, ok := r.parent(a)
+	pa, pb, done, err, ok := r.parents(a, b)
 	if !ok || fallBack(err) {
 		return errors.ErrUnsupported
 	}
 	if err != nil {
 		return linkError(a, b, err)
 	}
-	defer unix.Close(afd)
-	bfd, bbase, err, ok := r.parent(b)
-	if !ok || fallBack(err) {
-		return errors.ErrUnsupported
-	}
-	if err != nil {
-		return linkError(a, b, err)
-	}
-	defer unix.Close(bfd)
-	err = ignoringEINTR(func() error { return unix.Renameat2(afd, abase, bfd, bbase, unix.RENAME_EXCHANGE) })
+	defer done()
+	err = ignoringEINTR(func() error { return unix.Renameat2(pa.fd, pa.base, pb.fd, pb.base, unix.RENAME_EXCHANGE) })
 	if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EXDEV) {
 		return errors.ErrUnsupported
 	}
