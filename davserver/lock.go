@@ -23,10 +23,11 @@ func (h *Handler) handleLock(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return failWith(http.StatusBadRequest, "invalid Timeout header", err)
 	}
-	if _, err := h.bufferXML(r); err != nil {
+	body, err := h.readXML(r) // parseLockInfo checks the XML as bufferXML would
+	if err != nil {
 		return err
 	}
-	li, empty, err := parseLockInfo(r.Body)
+	li, empty, err := parseLockInfo(body)
 	if err != nil {
 		return lockInfoError(err)
 	}

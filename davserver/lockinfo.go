@@ -39,16 +39,19 @@ const (
 // asks for a refresh (§9.10.2). The body must be well-formed XML with valid namespace declarations,
 // its root DAV:lockinfo, with exactly one known DAV:lockscope (errLockInfo otherwise) and a
 // DAV:locktype of DAV:write (errLockType otherwise). Unknown elements are ignored (§17). Limiting
-// the body's size is the caller's job.
-func parseLockInfo(body io.Reader) (li lockInfo, empty bool, err error) {
-	data, err := io.ReadAll(body)
-	if err != nil {
-		return lockInfo{}, false, fmt.Errorf("%w: %v", errLockInfo, err)
-	}
+// the body's size is the caller's job. Every token goes through the namespace-checking decoder,
+// so a body that parses needs no checkXML first; one refused for its lock type is checked to the
+// end, so that malformed XML is reported as such wherever it is.
+func parseLockInfo(data []byte) (li lockInfo, empty bool, err error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return lockInfo{}, true, nil
 	}
 	li, err = readLockInfo(newNSDecoder(bytes.NewReader(data)))
+	if errors.Is(err, errLockType) {
+		if xerr := checkXML(data); xerr != nil {
+			err = xerr
+		}
+	}
 	if err != nil && !errors.Is(err, errLockType) {
 		err = fmt.Errorf("%w: %v", errLockInfo, err)
 	}

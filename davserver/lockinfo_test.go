@@ -4,6 +4,8 @@ import (
 	"encoding/xml"
 	"errors"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -53,7 +55,7 @@ func TestParseLockInfo(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			li, empty, err := parseLockInfo(strings.NewReader(tt.body))
+			li, empty, err := parseLockInfo([]byte(tt.body))
 			if err != nil || empty {
 				t.Fatalf("parseLockInfo: empty=%v err=%v", empty, err)
 			}
@@ -91,7 +93,7 @@ func checkStandalone(t *testing.T, owner string) {
 func TestParseLockInfoOwnerRoundTrip(t *testing.T) {
 	// The re-serialized owner, embedded in a document with other prefixes, keeps its names.
 	body := `<a:lockinfo xmlns:a="DAV:" xmlns:b="urn:b"><a:lockscope><a:exclusive/></a:lockscope><a:locktype><a:write/></a:locktype><a:owner><b:x b:k="v"><a:href>h</a:href></b:x></a:owner></a:lockinfo>`
-	li, _, err := parseLockInfo(strings.NewReader(body))
+	li, _, err := parseLockInfo([]byte(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +131,7 @@ func TestParseLockInfoOwnerRoundTrip(t *testing.T) {
 
 func TestParseLockInfoEmpty(t *testing.T) {
 	for _, body := range []string{"", " ", "\r\n", "\n\t \n"} {
-		li, empty, err := parseLockInfo(strings.NewReader(body))
+		li, empty, err := parseLockInfo([]byte(body))
 		if err != nil || !empty || li != (lockInfo{}) {
 			t.Errorf("parseLockInfo(%q) = %+v, %v, %v; want empty refresh", body, li, empty, err)
 		}
@@ -185,7 +187,7 @@ func TestParseLockInfoErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			li, empty, err := parseLockInfo(strings.NewReader(tt.body))
+			li, empty, err := parseLockInfo([]byte(tt.body))
 			if !errors.Is(err, tt.want) || empty {
 				t.Errorf("parseLockInfo = %+v, empty=%v, err=%v; want %v", li, empty, err, tt.want)
 			}
@@ -203,20 +205,20 @@ func TestParseLockInfoLimits(t *testing.T) {
 	}
 	t.Run("deep nesting outside the owner is read, not recursed", func(t *testing.T) {
 		body := head + `<E:x xmlns:E="urn:e">` + deep(100000, "<E:y>", "</E:y>") + `</E:x></D:lockinfo>`
-		if _, _, err := parseLockInfo(strings.NewReader(body)); err != nil {
+		if _, _, err := parseLockInfo([]byte(body)); err != nil {
 			t.Errorf("parseLockInfo: %v", err)
 		}
 	})
 	t.Run("owner at the limit", func(t *testing.T) {
 		body := head + `<D:owner>` + strings.Repeat("x", maxOwner) + `</D:owner></D:lockinfo>`
-		li, _, err := parseLockInfo(strings.NewReader(body))
+		li, _, err := parseLockInfo([]byte(body))
 		if err != nil || len(li.owner) != maxOwner {
 			t.Errorf("parseLockInfo: owner of %d bytes, %v; want %d bytes", len(li.owner), err, maxOwner)
 		}
 	})
 	t.Run("owner over the limit", func(t *testing.T) {
 		body := head + `<D:owner>` + strings.Repeat("x", maxOwner+1) + `</D:owner></D:lockinfo>`
-		if _, _, err := parseLockInfo(strings.NewReader(body)); !errors.Is(err, errLockInfo) {
+		if _, _, err := parseLockInfo([]byte(body)); !errors.Is(err, errLockInfo) {
 			t.Errorf("parseLockInfo = %v, want errLockInfo", err)
 		}
 	})
@@ -225,7 +227,7 @@ func TestParseLockInfoLimits(t *testing.T) {
 		ns := "urn:" + strings.Repeat("n", 1000)
 		body := `<D:lockinfo xmlns:D="DAV:" xmlns:L="` + ns + `">` + head[len(`<D:lockinfo xmlns:D="DAV:">`):] +
 			`<D:owner>` + deep(2000, "<L:a>", "</L:a>") + `</D:owner></D:lockinfo>`
-		if _, _, err := parseLockInfo(strings.NewReader(body)); !errors.Is(err, errLockInfo) {
+		if _, _, err := parseLockInfo([]byte(body)); !errors.Is(err, errLockInfo) {
 			t.Errorf("parseLockInfo = %v, want errLockInfo", err)
 		}
 	})
@@ -235,8 +237,25 @@ type failingReader struct{}
 
 func (failingReader) Read([]byte) (int, error) { return 0, errors.New("connection reset") }
 
-func TestParseLockInfoReadError(t *testing.T) {
-	if _, empty, err := parseLockInfo(failingReader{}); !errors.Is(err, errLockInfo) || empty {
-		t.Errorf("parseLockInfo(failing reader) = empty=%v, %v; want errLockInfo", empty, err)
+// A LOCK body that breaks off while it is read answers 400 before any parsing.
+func TestLockBodyReadError(t *testing.T) {
+	h := &Handler{maxXML: 4096}
+	r := httptest.NewRequest("LOCK", "/f", failingReader{})
+	if _, err := h.readXML(r); statusOf(err).status != http.StatusBadRequest {
+		t.Errorf("readXML(failing reader) = %v, want a 400", err)
+	}
+}
+
+// A body refused for its lock type (422) is still 400 when its XML is malformed further on, as
+// it was when checkXML ran before parseLockInfo.
+func TestParseLockInfoLockTypeThenMalformed(t *testing.T) {
+	body := `<D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope>` +
+		`<D:locktype><D:read/></D:locktype><D:owner><x:y/></D:owner></D:lockinfo>`
+	if _, _, err := parseLockInfo([]byte(body)); !errors.Is(err, errLockInfo) || errors.Is(err, errLockType) {
+		t.Errorf("parseLockInfo = %v, want errLockInfo alone (undeclared prefix x)", err)
+	}
+	valid := strings.Replace(body, "<x:y/>", "<y/>", 1)
+	if _, _, err := parseLockInfo([]byte(valid)); !errors.Is(err, errLockType) {
+		t.Errorf("parseLockInfo = %v, want errLockType", err)
 	}
 }
