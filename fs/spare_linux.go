@@ -65,11 +65,12 @@ func (r *rootFs) reclaim(a string) (*os.File, reclaimed) {
 	if err != nil {
 		return nil, unlink
 	}
-	if !reusable(fd) || !lease(fd) {
+	st, ok := reusable(fd)
+	if !ok || !lease(fd) {
 		unix.Close(fd)
 		return nil, unlink
 	}
-	ok := leaseIntact(fd) && unix.Ftruncate(fd, 0) == nil && unix.Fchmod(fd, uint32(tempPerm)) == nil
+	ok = leaseIntact(fd) && empty(fd, st)
 	ok = unlease(fd) && ok
 	if !ok {
 		unix.Close(fd)
@@ -91,13 +92,24 @@ func (r *rootFs) claim(spare *os.File) bool {
 
 // reusable says whether the file open at fd may hold another file's content
 // later: a regular file with one link, owned by this process's user (so it
-// carries no one else's ownership into the next upload).
-func reusable(fd int) bool {
+// carries no one else's ownership into the next upload). It returns the
+// file's status.
+func reusable(fd int) (unix.Stat_t, bool) {
 	var st unix.Stat_t
 	if ignoringEINTR(func() error { return unix.Fstat(fd, &st) }) != nil {
+		return st, false
+	}
+	return st, st.Mode&syscall.S_IFMT == syscall.S_IFREG && st.Nlink == 1 && int(st.Uid) == os.Geteuid()
+}
+
+// empty truncates the file open at fd, whose status is st, and gives it
+// tempPerm, each only if it needs it: the empty resource of a LOCK on an
+// unmapped URL, replaced by the first PUT, needs neither.
+func empty(fd int, st unix.Stat_t) bool {
+	if st.Size != 0 && unix.Ftruncate(fd, 0) != nil {
 		return false
 	}
-	return st.Mode&syscall.S_IFMT == syscall.S_IFREG && st.Nlink == 1 && int(st.Uid) == os.Geteuid()
+	return os.FileMode(st.Mode).Perm() == tempPerm || unix.Fchmod(fd, uint32(tempPerm)) == nil
 }
 
 // lease takes a write lease on fd: granted only when no other descriptor has

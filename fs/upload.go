@@ -181,8 +181,10 @@ func (f *FS) commit(tmp temp, n string) (fi os.FileInfo, created bool, err error
 // one) and a modification time later than old's, and returns its FileInfo.
 func (f *FS) finish(tmp temp, old os.FileInfo) (os.FileInfo, error) {
 	fi, err := f.setPerm(tmp, old)
-	if rec, ok := f.base.(recycler); ok && err == nil && old != nil {
-		rec.writeback(tmp.file) // replace exchanges where it can
+	if rec, ok := f.base.(recycler); ok && err == nil && old != nil && old.Size() > 0 {
+		// replace exchanges where it can. Over an empty file there is nothing to
+		// protect: a crash that loses the new data leaves the old, empty, content.
+		rec.writeback(tmp.file)
 	}
 	// Some backends (MemMapFs) set the modification time on Close: close
 	// before advancing it, and look again unless Close is the OS's.
