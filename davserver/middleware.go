@@ -2,13 +2,14 @@ package davserver
 
 import (
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"runtime/debug"
 	"time"
 
+	"github.com/rs/xid"
 	"github.com/rs/zerolog"
-	"github.com/rs/zerolog/hlog"
 
 	"github.com/lockdav/lockdav/locksystem"
 )
@@ -21,17 +22,12 @@ const (
 	infoKey
 )
 
-// requestInfo is what inner middleware learns for the outer access log: the access log sees the
-// request as it was before authentication put the principal in its context.
+// requestInfo is a request's own state, which the middleware keeps in its context: the logger
+// that names the request's id, and what inner layers learn for the outer access log, which sees
+// the request as it was before authentication put the principal in its context.
 type requestInfo struct {
+	log       zerolog.Logger
 	principal string // set once by authenticate, before the handler runs
-}
-
-// withInfo adds an empty requestInfo to the request's context.
-func withInfo(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), infoKey, &requestInfo{})))
-	})
 }
 
 // setInfoPrincipal records the authenticated principal for the access log.
@@ -82,23 +78,30 @@ func client(r *http.Request) locksystem.Client {
 	return locksystem.Client{IP: ip, UserAgent: r.UserAgent()}
 }
 
-// middleware wraps next with, outermost first: the request logger and id, the access log, panic
-// recovery (so a panic answers 500, is logged, and the server keeps serving), and authentication.
+// middleware wraps next with, outermost first: the request's id and logger, the access log,
+// panic recovery (so a panic answers 500, is logged, and the server keeps serving), and
+// authentication. The first three are one function: each layer of its own cost a copy of the
+// request, and the access log a wrapper of the writer, on every request.
 func (h *Handler) middleware(next http.Handler) http.Handler {
 	next = h.authenticate(next)
-	next = h.recoverer(next)
-	next = hlog.AccessHandler(h.accessLog)(next)
-	next = withInfo(next)
-	next = hlog.RequestIDHandler("request_id", "X-Request-Id")(next)
-	return hlog.NewHandler(h.log)(next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := xid.NewWithTime(start).String()
+		ri := &requestInfo{log: h.log.With().Str("request_id", id).Logger()}
+		r = r.WithContext(context.WithValue(r.Context(), infoKey, ri))
+		w.Header().Set("X-Request-Id", id)
+		aw := &accessWriter{ResponseWriter: w}
+		h.recoverer(aw, r, next)
+		h.accessLog(r, aw.answered(), aw.bytes, time.Since(start))
+	})
 }
 
 // accessLog writes one line per request.
 func (h *Handler) accessLog(r *http.Request, status, size int, d time.Duration) {
 	h.stats.observe(r.Method, status, d)
-	ev := hlog.FromRequest(r).Info()
+	ev := logFor(r).Info()
 	if status >= 500 {
-		ev = hlog.FromRequest(r).Warn()
+		ev = logFor(r).Warn()
 	}
 	ev = ev.Str("method", r.Method).
 		Str("path", r.URL.Path).
@@ -114,26 +117,89 @@ func (h *Handler) accessLog(r *http.Request, status, size int, d time.Duration) 
 	ev.Msg("request")
 }
 
-// recoverer turns a panic in a handler into a logged 500.
-func (h *Handler) recoverer(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		defer func() {
-			v := recover()
-			if v == nil || v == http.ErrAbortHandler {
-				if v != nil {
-					panic(v)
-				}
-				return
-			}
-			hlog.FromRequest(r).Error().
-				Interface("panic", v).
-				Bytes("stack", debug.Stack()).
-				Msg("handler panic")
-			writeError(w, r, fail(http.StatusInternalServerError, "internal error"))
-		}()
-		next.ServeHTTP(w, r)
-	})
+// recoverer serves r with next, turning a panic into a logged 500. http.ErrAbortHandler, which
+// net/http uses to abort a response on purpose, goes on up.
+func (h *Handler) recoverer(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	defer func() {
+		v := recover()
+		if v == nil {
+			return
+		}
+		if v == http.ErrAbortHandler {
+			panic(v)
+		}
+		logFor(r).Error().
+			Interface("panic", v).
+			Bytes("stack", debug.Stack()).
+			Msg("handler panic")
+		writeError(w, r, fail(http.StatusInternalServerError, "internal error"))
+	}()
+	next.ServeHTTP(w, r)
 }
 
+// nopLogger is the logger of a request that did not come through the middleware.
+var nopLogger = zerolog.Nop()
+
 // logFor is the request's logger.
-func logFor(r *http.Request) *zerolog.Logger { return hlog.FromRequest(r) }
+func logFor(r *http.Request) *zerolog.Logger {
+	if ri, ok := r.Context().Value(infoKey).(*requestInfo); ok {
+		return &ri.log
+	}
+	return &nopLogger
+}
+
+// accessWriter records, for the access log, the status and the number of body bytes a handler
+// answered. It passes on what net/http's own writer offers handlers: ReadFrom (sendfile for GET),
+// Flush, and Unwrap for http.ResponseController.
+type accessWriter struct {
+	http.ResponseWriter
+	status int // of the first WriteHeader; 0 until then
+	bytes  int
+}
+
+func (w *accessWriter) WriteHeader(status int) {
+	if w.status == 0 {
+		w.status = status
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *accessWriter) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(p)
+	w.bytes += n
+	return n, err
+}
+
+func (w *accessWriter) ReadFrom(src io.Reader) (int64, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	var n int64
+	var err error
+	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
+		n, err = rf.ReadFrom(src)
+	} else {
+		n, err = io.Copy(struct{ io.Writer }{w.ResponseWriter}, src)
+	}
+	w.bytes += int(n)
+	return n, err
+}
+
+func (w *accessWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (w *accessWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// answered is the status the client got: net/http sends 200 for a handler that wrote nothing.
+func (w *accessWriter) answered() int {
+	if w.status == 0 {
+		return http.StatusOK
+	}
+	return w.status
+}
