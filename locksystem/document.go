@@ -4,8 +4,6 @@ package locksystem
 // Scope and depth use RFC 4918's words (§14.13 lockscope, §10.2 Depth).
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -75,25 +73,7 @@ func (d *Depth) UnmarshalText(b []byte) error {
 	return nil
 }
 
-// document is the JSON shape of a Lock (issue "Lock documents"). The API shows it and the
-// stores keep it, byte for byte: there is one encoding.
-type document struct {
-	Token           string     `json:"token"`
-	Path            string     `json:"path"`
-	Scope           Scope      `json:"scope"`
-	Depth           Depth      `json:"depth"`
-	Owner           string     `json:"owner"`
-	Principal       string     `json:"principal"`
-	TimeoutSeconds  int64      `json:"timeout_seconds"`
-	Created         time.Time  `json:"created"`
-	Refreshed       time.Time  `json:"refreshed"`
-	Expires         *time.Time `json:"expires"`
-	Client          Client     `json:"client"`
-	ReleaseOnUpdate bool       `json:"release_on_update"`
-	LockNull        bool       `json:"lock_null"`
-}
-
-// readDocument is document as UnmarshalJSON reads it: scope and depth are pointers, so that an
+// readDocument is the lock document as UnmarshalJSON reads it: scope and depth are pointers, so that an
 // absent or null one is not read as exclusive or 0, and a null expires is the zero time.
 type readDocument struct {
 	Token           string    `json:"token"`
@@ -116,34 +96,13 @@ type readDocument struct {
 var readOptions = jsonv2.JoinOptions(jsonv2.MatchCaseInsensitiveNames(true),
 	jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
 
-// MarshalJSON writes the lock document: times in RFC 3339 with nanoseconds, in UTC; timeout in
-// whole seconds (0 for infinite); expires null for a lock that never expires.
+// MarshalJSON writes the lock document (issue "Lock documents"), which the API shows and the
+// stores keep, byte for byte: there is one encoding. Times are in RFC 3339 with nanoseconds, in
+// UTC; timeout in whole seconds (0 for infinite); expires null for a lock that never expires.
+// Owners are XML: <, > and & stay as they are rather than \u003c escapes, so documents read well
+// in curl, the CLI and the store. See appendDocument.
 func (l Lock) MarshalJSON() ([]byte, error) {
-	if l.Timeout < 0 || l.Timeout > maxTimeout {
-		return nil, fmt.Errorf("%w: timeout %v", ErrInvalid, l.Timeout)
-	}
-	d := document{
-		Token: l.Token, Path: l.Path, Scope: l.Scope, Depth: l.Depth, Owner: l.Owner,
-		Principal: l.Principal, TimeoutSeconds: int64(l.Timeout / time.Second),
-		Created: l.Created.UTC(), Refreshed: l.Refreshed.UTC(), Client: l.Client,
-		ReleaseOnUpdate: l.ReleaseOnUpdate, LockNull: l.LockNull,
-	}
-	if l.Timeout%time.Second != 0 {
-		d.TimeoutSeconds++ // never report less time than granted; the Policy grants whole seconds
-	}
-	if !l.Expires.IsZero() {
-		e := l.Expires.UTC()
-		d.Expires = &e
-	}
-	// Owners are XML: keep <, > and & as they are rather than \u003c escapes, so documents
-	// read well in curl, the CLI and the store.
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(&d); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+	return appendDocument(make([]byte, 0, 512), l)
 }
 
 // UnmarshalJSON reads a lock document. Scope and depth are required; times come back in UTC,
