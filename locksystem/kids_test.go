@@ -4,6 +4,8 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"testing"
+
+	"github.com/google/uuid"
 )
 
 // TestKids: a node's children, added and removed at random (through table growth, shrinking and
@@ -64,5 +66,15 @@ func TestKids(t *testing.T) {
 	}
 	if parent.kids != nil {
 		t.Errorf("no children left, but a table of %d slots", len(parent.kids.slots))
+	}
+}
+
+// TestTokenString: tokens are written as uuid.UUID.String writes them, after the urn prefix.
+func TestTokenString(t *testing.T) {
+	for range 100 {
+		u := uuid.New()
+		if got, want := tokenString(u), "urn:uuid:"+u.String(); got != want {
+			t.Fatalf("tokenString(%v) = %q, want %q", u, got, want)
+		}
 	}
 }
