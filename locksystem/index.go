@@ -86,7 +86,22 @@ func (e *entry) conflicts(sc Scope) bool { return sc == Exclusive || e.scope == 
 
 const tokenPrefix = "urn:uuid:"
 
-func tokenString(u uuid.UUID) string { return tokenPrefix + u.String() }
+// tokenString is tokenPrefix + u.String() in one allocation, not two: every Lock a check or a
+// query returns carries one.
+func tokenString(u uuid.UUID) string {
+	const hex = "0123456789abcdef"
+	var b [len(tokenPrefix) + 36]byte
+	i := copy(b[:], tokenPrefix)
+	for j, x := range u {
+		if j == 4 || j == 6 || j == 8 || j == 10 {
+			b[i] = '-'
+			i++
+		}
+		b[i], b[i+1] = hex[x>>4], hex[x&0xf]
+		i += 2
+	}
+	return string(b[:])
+}
 
 // parseToken turns "urn:uuid:<uuid>" into its UUID; ok is false for anything else.
 func parseToken(s string) (uuid.UUID, bool) {
@@ -101,7 +116,8 @@ func parseToken(s string) (uuid.UUID, bool) {
 type node struct {
 	parent *node
 	name   string // one segment; "" for the root
-	kids   map[string]*node
+	head   uint64 // nameHead(name)
+	kids   *kids  // nil: none
 	zero   *entry // depth-0 locks rooted here
 	inf    *entry // depth-infinity locks rooted here
 	// maxExp is an upper bound of the expiry of every lock at or below this node. Raised on
@@ -129,7 +145,7 @@ func (n *node) path() string {
 }
 
 // empty reports whether n holds no locks and leads to none.
-func (n *node) empty() bool { return n.zero == nil && n.inf == nil && len(n.kids) == 0 }
+func (n *node) empty() bool { return n.zero == nil && n.inf == nil && n.kids == nil }
 
 // nextSegment splits p (a clean absolute path, or a rest of one) at its first segment.
 func nextSegment(p string) (seg, rest string) {
@@ -146,7 +162,7 @@ func (s *System) find(p string) *node {
 	for rest := p; rest != "/" && rest != ""; {
 		var seg string
 		seg, rest = nextSegment(rest)
-		if n = n.kids[seg]; n == nil {
+		if n = n.child(seg); n == nil {
 			return nil
 		}
 	}
@@ -159,14 +175,11 @@ func (s *System) ensure(p string) *node {
 	for rest := p; rest != "/" && rest != ""; {
 		var seg string
 		seg, rest = nextSegment(rest)
-		k := n.kids[seg]
+		k := n.child(seg)
 		if k == nil {
-			if n.kids == nil {
-				n.kids = make(map[string]*node, 1)
-			}
 			// A copy of the segment: seg shares the request's whole path string.
-			k = &node{parent: n, name: strings.Clone(seg)}
-			n.kids[k.name] = k
+			k = &node{parent: n, name: strings.Clone(seg), head: nameHead(seg)}
+			n.addChild(k)
 		}
 		n = k
 	}
@@ -232,7 +245,7 @@ func (s *System) remove(e *entry) {
 		s.heapRemove(int(e.heapIdx))
 	}
 	for n.parent != nil && n.empty() {
-		delete(n.parent.kids, n.name)
+		n.parent.removeChild(n)
 		n = n.parent
 	}
 	if n.empty() {

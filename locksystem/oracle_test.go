@@ -129,8 +129,8 @@ func TestOracle(t *testing.T) {
 		}
 	}
 	run()
-	if s.Len() != 0 || len(s.root.kids) != 0 {
-		t.Errorf("after backtracking: got %d locks, %d root children, want none", s.Len(), len(s.root.kids))
+	if s.Len() != 0 || s.root.numKids() != 0 {
+		t.Errorf("after backtracking: got %d locks, %d root children, want none", s.Len(), s.root.numKids())
 	}
 }
 

@@ -72,7 +72,7 @@ func (s *System) consistent(now time.Time) error {
 
 // check verifies n and its subtree, collecting its locks in seen; it returns the latest expiry.
 func (n *node) check(parent *node, seen map[*entry]bool) error {
-	if n.parent != parent || (parent != nil && parent.kids[n.name] != n) {
+	if n.parent != parent || (parent != nil && parent.child(n.name) != n) {
 		return fmt.Errorf("node %s: parent link broken", n.path())
 	}
 	if parent != nil && n.empty() {
@@ -89,7 +89,7 @@ func (n *node) check(parent *node, seen map[*entry]bool) error {
 			seen[e] = true
 		}
 	}
-	for _, k := range n.kids {
+	for k := range n.children() {
 		if k.maxExp > n.maxExp {
 			return fmt.Errorf("node %s: maxExp %d below a child's %d", n.path(), n.maxExp, k.maxExp)
 		}

@@ -204,7 +204,7 @@ func (s *System) conflicting(now int64, p string, sc Scope, d Depth) []Lock {
 		}
 		var seg string
 		seg, rest = nextSegment(rest)
-		if n = n.kids[seg]; n == nil {
+		if n = n.child(seg); n == nil {
 			return out
 		}
 	}

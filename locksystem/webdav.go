@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	"golang.org/x/net/webdav"
 )
 
@@ -45,8 +46,10 @@ func (s *System) Confirm(now time.Time, name0, name1 string, conditions ...webda
 func (s *System) confirm(now int64, p string, tokens []string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	m := missing{now: now, held: s.held(now, Anonymous, tokens)}
-	var cover []*entry
+	var buf [4]uuid.UUID
+	m := missing{now: now, held: submittedTokens(Anonymous, tokens, buf[:0])}
+	var coverBuf [8]*entry
+	cover := coverBuf[:0]
 	matched := false
 	s.covering(now, p, func(e *entry) {
 		cover = append(cover, e)

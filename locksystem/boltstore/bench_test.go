@@ -105,9 +105,10 @@ func BenchmarkDecode(b *testing.B) {
 		b.Fatal(err)
 	}
 	key := []byte(l.Token)
+	d := locksystem.NewDecoder()
 	b.SetBytes(int64(len(doc)))
 	for b.Loop() {
-		if _, err := decode(key, doc); err != nil {
+		if _, err := decode(d, key, doc); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -116,7 +116,7 @@ func checkCrashStore(t *testing.T, path string, acked map[int]string) {
 			t.Errorf("bbolt consistency check: %v", err)
 		}
 		return tx.Bucket(locksBucket).ForEach(func(k, v []byte) error {
-			if _, err := decode(k, v); err != nil {
+			if _, err := decode(locksystem.NewDecoder(), k, v); err != nil {
 				t.Errorf("stored document %s does not decode: %v", k, err)
 			}
 			return nil

@@ -30,13 +30,11 @@ func encode(l *locksystem.Lock) ([]byte, error) {
 	return b, nil
 }
 
-// decode turns the document stored under key back into a lock. Scope and depth are checked
-// by their UnmarshalText; the token must be the key and the path absolute. It calls
-// UnmarshalJSON itself: json.Unmarshal(b, &l) would scan the document twice more before
-// getting there, and start-up decodes every document.
-func decode(key, b []byte) (locksystem.Lock, error) {
+// decode turns the document stored under key back into a lock, with d (one per goroutine).
+// Scope and depth are checked by the Decoder; the token must be the key and the path absolute.
+func decode(d *locksystem.Decoder, key, b []byte) (locksystem.Lock, error) {
 	var l locksystem.Lock
-	if err := l.UnmarshalJSON(b); err != nil {
+	if err := d.Decode(b, &l); err != nil {
 		return locksystem.Lock{}, fmt.Errorf("%w: %w", ErrBadDocument, err)
 	}
 	if l.Token != string(key) {

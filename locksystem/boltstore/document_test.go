@@ -98,7 +98,7 @@ func TestRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: encode: %v", tt.name, err)
 		}
-		got, err := decode([]byte(tt.l.Token), b)
+		got, err := decode(locksystem.NewDecoder(), []byte(tt.l.Token), b)
 		if err != nil {
 			t.Fatalf("%s: decode %s: %v", tt.name, b, err)
 		}
@@ -143,7 +143,7 @@ func TestDecodeErrors(t *testing.T) {
 	good := `{"token":"urn:uuid:1","path":"/a","scope":"exclusive","depth":"0","owner":"",` +
 		`"principal":"p","timeout_seconds":60,"created":"2025-01-02T03:04:05Z","refreshed":"2025-01-02T03:04:05Z",` +
 		`"expires":null,"client":{"ip":"","user_agent":""},"release_on_update":false,"lock_null":false}`
-	if _, err := decode([]byte("urn:uuid:1"), []byte(good)); err != nil {
+	if _, err := decode(locksystem.NewDecoder(), []byte("urn:uuid:1"), []byte(good)); err != nil {
 		t.Fatalf("decode(good) = %v", err)
 	}
 	tests := []struct {
@@ -166,7 +166,7 @@ func TestDecodeErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		doc := strings.Replace(good, tt.old, tt.new, 1)
-		_, err := decode([]byte("urn:uuid:1"), []byte(doc))
+		_, err := decode(locksystem.NewDecoder(), []byte("urn:uuid:1"), []byte(doc))
 		if !errors.Is(err, ErrBadDocument) || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: decode error = %v, want ErrBadDocument containing %q", tt.name, err, tt.want)
 		}
@@ -186,7 +186,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{}`))
 	f.Add([]byte(`{"token":"urn:uuid:1","path":"/","scope":"shared","depth":"infinity","timeout_seconds":1,"expires":"2025-01-02T03:04:05.000000001+01:00"}`))
 	f.Fuzz(func(t *testing.T, doc []byte) {
-		got, err := decode([]byte("urn:uuid:1"), doc)
+		got, err := decode(locksystem.NewDecoder(), []byte("urn:uuid:1"), doc)
 		if err != nil {
 			return
 		}
@@ -194,7 +194,7 @@ func FuzzDecode(f *testing.F) {
 		if err != nil {
 			t.Fatalf("decoded %+v does not encode: %v", got, err)
 		}
-		back, err := decode([]byte("urn:uuid:1"), again)
+		back, err := decode(locksystem.NewDecoder(), []byte("urn:uuid:1"), again)
 		if err != nil || !sameLock(back, got) {
 			t.Fatalf("round trip: got %+v, %v; want %+v", back, err, got)
 		}

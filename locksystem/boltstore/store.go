@@ -333,9 +333,10 @@ func (s *Store) loadTx(tx *bolt.Tx, fn func([]locksystem.Lock) error) error {
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
+			d := locksystem.NewDecoder() // this worker's: it shares the strings that repeat
 			for c := range jobs {
 				for i := range c.docs {
-					c.locks[i], c.errs[i] = decode(c.docs[i].key, c.docs[i].val)
+					c.locks[i], c.errs[i] = decode(d, c.docs[i].key, c.docs[i].val)
 				}
 				close(c.done)
 			}
