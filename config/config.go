@@ -39,6 +39,9 @@ type Log struct {
 	// Format is auto (console on a terminal, json otherwise), console (human-readable) or json
 	// (one object per line).
 	Format string `yaml:"format"`
+	// FlushInterval is how long info and debug lines (the access log among them) may wait to be
+	// written together; warnings and errors are written at once. 0 writes every line at once.
+	FlushInterval Duration `yaml:"flush_interval"`
 }
 
 // TLS turns on HTTPS (and HTTP/2) when both files are set.
@@ -109,7 +112,7 @@ func Default() Config {
 		Addr:     "127.0.0.1:8080",
 		Root:     "./data",
 		StateDir: "./state",
-		Log:      Log{Level: "info", Format: "auto"},
+		Log:      Log{Level: "info", Format: "auto", FlushInterval: Duration(100 * time.Millisecond)},
 		Limits: Limits{
 			MaxXMLBody:        1 << 20,
 			MaxUpload:         0,

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // ErrInvalid is wrapped by every error Validate returns.
@@ -42,6 +43,9 @@ func (c Config) validateServer(add problem) {
 	case "auto", "console", "json":
 	default:
 		add("log.format", "%q is not one of auto, console, json", c.Log.Format)
+	}
+	if c.Log.FlushInterval < 0 || c.Log.FlushInterval > Duration(10*time.Second) {
+		add("log.flush_interval", "%v is not between 0 and 10s", time.Duration(c.Log.FlushInterval))
 	}
 	if (c.TLS.Cert == "") != (c.TLS.Key == "") {
 		add("tls", "set both tls.cert and tls.key, or neither")

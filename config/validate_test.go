@@ -34,6 +34,8 @@ func TestValidateRejects(t *testing.T) {
 		{"addr without port", func(c *Config) { c.Addr = "localhost" }, "addr"},
 		{"log level", func(c *Config) { c.Log.Level = "verbose" }, "log.level"},
 		{"log format", func(c *Config) { c.Log.Format = "xml" }, "log.format"},
+		{"log flush negative", func(c *Config) { c.Log.FlushInterval = -1 }, "log.flush_interval"},
+		{"log flush too long", func(c *Config) { c.Log.FlushInterval = Duration(11 * time.Second) }, "log.flush_interval"},
 		{"tls cert without key", func(c *Config) { c.TLS.Cert = "cert.pem" }, "tls"},
 		{"tls key without cert", func(c *Config) { c.TLS.Key = "key.pem" }, "tls"},
 		{"empty root", func(c *Config) { c.Root = "" }, "root"},

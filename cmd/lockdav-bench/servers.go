@@ -66,26 +66,26 @@ func startLockdav(dir, logPath string, clients int) (*target, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lockdav log: %w", err)
 	}
-	log, err := server.NewLogger(cfg.Log, logFile)
+	log, logCloser, err := server.NewLogger(cfg.Log, logFile)
 	if err != nil {
 		return nil, errors.Join(err, logFile.Close())
 	}
 	ln, err := listen()
 	if err != nil {
-		return nil, errors.Join(err, logFile.Close())
+		return nil, errors.Join(err, logCloser.Close(), logFile.Close())
 	}
 	cfg.Addr = ln.Addr().String()
 	var srv *server.Server
 	labels := pprof.Labels("server", lockdavName)
 	pprof.Do(context.Background(), labels, func(context.Context) { srv, err = server.New(cfg, log) })
 	if err != nil {
-		return nil, errors.Join(fmt.Errorf("lockdav: %w", err), ln.Close(), logFile.Close())
+		return nil, errors.Join(fmt.Errorf("lockdav: %w", err), ln.Close(), logCloser.Close(), logFile.Close())
 	}
 	done := make(chan error, 1)
 	go pprof.Do(context.Background(), labels, func(context.Context) { done <- srv.Serve(ln) })
 	stop := func(ctx context.Context) error {
 		err := srv.Shutdown(ctx)
-		return errors.Join(err, <-done, logFile.Close())
+		return errors.Join(err, <-done, logCloser.Close(), logFile.Close())
 	}
 	return &target{name: lockdavName, base: "http://" + ln.Addr().String(), root: cfg.Root,
 		http: newClient(clients), stop: stop}, nil

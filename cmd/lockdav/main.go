@@ -101,10 +101,11 @@ func loadConfig(cmd *cobra.Command, f serveFlags) (config.Config, error) {
 
 // serve runs the server until a signal or a serve error, then shuts it down.
 func serve(cfg config.Config) error {
-	log, err := server.NewLogger(cfg.Log, os.Stderr)
+	log, logCloser, err := server.NewLogger(cfg.Log, os.Stderr)
 	if err != nil {
 		return err
 	}
+	defer logCloser.Close() // writes the lines still waiting for log.flush_interval
 	log.Info().Str("addr", cfg.Addr).Str("root", cfg.Root).Str("state_dir", cfg.StateDir).
 		Str("version", version).Msg("starting lockdav")
 	srv, err := server.New(cfg, log)
