@@ -161,10 +161,14 @@ func (f *FS) takeSpare(rec recycler, dir string) (temp, bool) {
 // recycle deals with the old file that an exchange left at the hidden name
 // a, in the target's place: kept as a spare, removed, or (a directory
 // swapped in behind the server's back) exchanged back, reporting ErrIsDir.
-// The target's name must be locked (lockFile), so that no reader in this
-// process opens the old file meanwhile.
-func (f *FS) recycle(rec recycler, a, target string) error {
-	file, verdict := rec.reclaim(a)
+// regular says what the target's Stat found there (following a symlink):
+// anything else is not even opened. The target's name must be locked
+// (lockFile), so that no reader in this process opens the old file meanwhile.
+func (f *FS) recycle(rec recycler, a, target string, regular bool) error {
+	file, verdict := (*os.File)(nil), unlink
+	if regular {
+		file, verdict = rec.reclaim(a)
+	}
 	switch verdict {
 	case reused:
 		for _, sp := range f.spares.put(&spare{name: a, file: file}) {

@@ -58,7 +58,9 @@ func (r *rootFs) exchange(a, b string) error {
 // of this process's user with no other link and no other open descriptor,
 // empties it and returns it open as a spare.
 func (r *rootFs) reclaim(a string) (*os.File, reclaimed) {
-	fd, err := r.beneath(rel(a), unix.O_RDWR|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
+	// Without O_NONBLOCK: os.NewFile would try to add the descriptor to the poller, which
+	// refuses regular files, and only regular files are reclaimed (recycle).
+	fd, err := r.beneath(rel(a), unix.O_RDWR|unix.O_NOFOLLOW, 0)
 	if errors.Is(err, unix.EISDIR) {
 		return nil, swapped
 	}

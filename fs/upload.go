@@ -169,7 +169,7 @@ func (f *FS) commit(tmp temp, n string) (fi os.FileInfo, created bool, err error
 		return nil, false, err
 	}
 	if !created {
-		return fi, false, f.replace(tmp, n)
+		return fi, false, f.replace(tmp, n, old)
 	}
 	if err := f.base.Rename(tmp.name, n); err != nil {
 		return nil, false, err
@@ -200,14 +200,14 @@ func (f *FS) finish(tmp temp, old os.FileInfo) (os.FileInfo, error) {
 	return fi, err
 }
 
-// replace puts the received tmp in the place of the existing file n: by an
-// exchange that keeps the old file as a spare, where the base can, else by
-// a rename. n must be locked (lockFile).
-func (f *FS) replace(tmp temp, n string) error {
+// replace puts the received tmp in the place of the existing file n, whose
+// FileInfo is old: by an exchange that keeps the old file as a spare, where
+// the base can, else by a rename. n must be locked (lockFile).
+func (f *FS) replace(tmp temp, n string, old os.FileInfo) error {
 	if rec, ok := f.base.(recycler); ok {
 		err := rec.exchange(tmp.name, n)
 		if err == nil {
-			return f.recycle(rec, tmp.name, n)
+			return f.recycle(rec, tmp.name, n, old.Mode().IsRegular())
 		}
 		if !errors.Is(err, errors.ErrUnsupported) {
 			return err
