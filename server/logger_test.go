@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -75,15 +76,26 @@ func mustClose(t *testing.T, c io.Closer) {
 	}
 }
 
-// countingWriter counts the writes it gets.
+// countingWriter counts the writes it gets. The timer's flush writes from its own goroutine, so
+// the test reads through got.
 type countingWriter struct {
-	strings.Builder
+	mu     sync.Mutex
+	b      strings.Builder
 	writes int
 }
 
 func (w *countingWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	w.writes++
-	return w.Builder.Write(p)
+	return w.b.Write(p)
+}
+
+// got returns how many writes there were and what they wrote.
+func (w *countingWriter) got() (int, string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.writes, w.b.String()
 }
 
 // With log.flush_interval, info lines wait at most one interval and go out in one write;
@@ -97,23 +109,23 @@ func TestLogFlushInterval(t *testing.T) {
 		}
 		log.Info().Msg("one")
 		log.Info().Msg("two")
-		if w.writes != 0 {
-			t.Fatalf("%d writes before the interval, want 0", w.writes)
+		if n, _ := w.got(); n != 0 {
+			t.Fatalf("%d writes before the interval, want 0", n)
 		}
 		time.Sleep(100 * time.Millisecond) // synctest's clock: no real wait
 		synctest.Wait()
-		if got := w.String(); w.writes != 1 || !strings.Contains(got, "one") || !strings.Contains(got, "two") {
-			t.Fatalf("after the interval: %d writes of %q, want one write of both lines", w.writes, got)
+		if n, got := w.got(); n != 1 || !strings.Contains(got, "one") || !strings.Contains(got, "two") {
+			t.Fatalf("after the interval: %d writes of %q, want one write of both lines", n, got)
 		}
 		log.Info().Msg("three")
 		log.Warn().Msg("four")
-		if got := w.String(); w.writes != 2 || strings.Index(got, "three") > strings.Index(got, "four") {
-			t.Fatalf("a warning: %d writes of %q, want it written at once after the waiting line", w.writes, got)
+		if n, got := w.got(); n != 2 || strings.Index(got, "three") > strings.Index(got, "four") {
+			t.Fatalf("a warning: %d writes of %q, want it written at once after the waiting line", n, got)
 		}
 		log.Info().Msg("five")
 		mustClose(t, closer)
 		log.Info().Msg("six")
-		if got := w.String(); !strings.Contains(got, "five") || !strings.Contains(got, "six") {
+		if _, got := w.got(); !strings.Contains(got, "five") || !strings.Contains(got, "six") {
 			t.Fatalf("Close and after: %q, want five written by Close and six at once", got)
 		}
 	})
@@ -129,8 +141,8 @@ func TestLogBufferFull(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if w.writes != 1 || w.Len() != maxLogBuffer {
-		t.Fatalf("%d writes, %d bytes; want one write of %d", w.writes, w.Len(), maxLogBuffer)
+	if n, got := w.got(); n != 1 || len(got) != maxLogBuffer {
+		t.Fatalf("%d writes, %d bytes; want one write of %d", n, len(got), maxLogBuffer)
 	}
 	mustClose(t, b)
 }
@@ -143,8 +155,8 @@ func TestLogUnbuffered(t *testing.T) {
 		t.Fatal(err)
 	}
 	log.Info().Msg("now")
-	if w.writes != 1 {
-		t.Fatalf("%d writes, want 1", w.writes)
+	if n, _ := w.got(); n != 1 {
+		t.Fatalf("%d writes, want 1", n)
 	}
 	mustClose(t, closer)
 }
