@@ -115,34 +115,31 @@ func parseToken(s string) (uuid.UUID, bool) {
 // node is one path segment on the way to a lock root.
 type node struct {
 	parent *node
-	name   string // one segment; "" for the root
-	head   uint64 // nameHead(name)
-	kids   *kids  // nil: none
-	zero   *entry // depth-0 locks rooted here
-	inf    *entry // depth-infinity locks rooted here
+	// full is the node's clean path, "" for the root. It is a prefix of the string that
+	// ensure copied when it made the node, which the nodes it made beside it share: a Lock
+	// names its root without allocating or reading a segment's bytes (a cache miss at a
+	// million locks), and a lock's path costs its length once, not once per segment. A node
+	// keeps the copy alive after the deeper nodes made with it are gone: one path at most.
+	full string
+	head uint64 // nameHead(name())
+	kids *kids  // nil: none
+	zero *entry // depth-0 locks rooted here
+	inf  *entry // depth-infinity locks rooted here
 	// maxExp is an upper bound of the expiry of every lock at or below this node. Raised on
 	// insert and refresh; lowered only by a scan that saw the whole subtree.
 	maxExp int64
 }
 
+// path is n's clean path.
 func (n *node) path() string {
-	if n.parent == nil {
+	if n.full == "" {
 		return "/"
 	}
-	size := 0
-	for a := n; a.parent != nil; a = a.parent {
-		size += 1 + len(a.name)
-	}
-	b := make([]byte, size)
-	i := size
-	for a := n; a.parent != nil; a = a.parent {
-		i -= len(a.name)
-		copy(b[i:], a.name)
-		i--
-		b[i] = '/'
-	}
-	return string(b)
+	return n.full
 }
+
+// name is n's last segment; "" for the root.
+func (n *node) name() string { return n.full[strings.LastIndexByte(n.full, '/')+1:] }
 
 // empty reports whether n holds no locks and leads to none.
 func (n *node) empty() bool { return n.zero == nil && n.inf == nil && n.kids == nil }
@@ -172,13 +169,16 @@ func (s *System) find(p string) *node {
 // ensure returns the node at clean path p, creating the missing ones.
 func (s *System) ensure(p string) *node {
 	n := s.root
+	var own string // a copy of p, whose prefixes name the new nodes: p may share a request's bytes
 	for rest := p; rest != "/" && rest != ""; {
 		var seg string
 		seg, rest = nextSegment(rest)
 		k := n.child(seg)
 		if k == nil {
-			// A copy of the segment: seg shares the request's whole path string.
-			k = &node{parent: n, name: strings.Clone(seg), head: nameHead(seg)}
+			if own == "" {
+				own = strings.Clone(p)
+			}
+			k = &node{parent: n, full: own[:len(p)-len(rest)], head: nameHead(seg)}
 			n.addChild(k)
 		}
 		n = k

@@ -38,9 +38,13 @@ func nameHead(name string) uint64 {
 	return h
 }
 
-// is reports whether n is named name, whose head is head.
-func (n *node) is(name string, head uint64) bool {
-	return n.head == head && len(n.name) == len(name) && (len(name) <= 8 || n.name[8:] == name[8:])
+// is reports whether n, a child of a node whose path has length plen, is named name, whose head
+// is head. The length comes from n's path header, so a name of up to 8 bytes is confirmed
+// without reading the path's bytes.
+func (n *node) is(name string, head uint64, plen int) bool {
+	size := len(n.full) - plen - 1
+	return n.head == head && size == len(name) &&
+		(len(name) <= 8 || n.full[len(n.full)-size+8:] == name[8:])
 }
 
 // child returns n's child named name, or nil.
@@ -56,7 +60,7 @@ func (n *node) child(name string) *node {
 		if s.n == nil {
 			return nil
 		}
-		if s.hash == h && s.n.is(name, head) {
+		if s.hash == h && s.n.is(name, head, len(n.full)) {
 			return s.n
 		}
 	}
@@ -71,7 +75,7 @@ func (n *node) addChild(c *node) {
 	if 4*(k.len+1) > 3*len(k.slots) {
 		k.resize(2 * len(k.slots))
 	}
-	k.put(kidSlot{hash: maphash.String(kidSeed, c.name), n: c})
+	k.put(kidSlot{hash: maphash.String(kidSeed, c.name()), n: c})
 	k.len++
 }
 
@@ -100,7 +104,7 @@ func (k *kids) resize(size int) {
 func (n *node) removeChild(c *node) {
 	k := n.kids
 	mask := uint64(len(k.slots) - 1)
-	h := maphash.String(kidSeed, c.name)
+	h := maphash.String(kidSeed, c.name())
 	i := h & mask
 	for k.slots[i].n != c {
 		i = (i + 1) & mask

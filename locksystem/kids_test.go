@@ -3,6 +3,7 @@ package locksystem
 import (
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/google/uuid"
@@ -25,7 +26,7 @@ func TestKids(t *testing.T) {
 			parent.removeChild(c)
 			delete(want, name)
 		} else {
-			c = &node{parent: parent, name: name, head: nameHead(name)}
+			c = &node{parent: parent, full: "/" + name, head: nameHead(name)}
 			parent.addChild(c)
 			want[name] = c
 		}
@@ -39,8 +40,8 @@ func TestKids(t *testing.T) {
 		}
 		seen := 0
 		for c := range parent.children() {
-			if want[c.name] != c {
-				t.Fatalf("step %d: children yields %q, not a child", step, c.name)
+			if want[c.name()] != c {
+				t.Fatalf("step %d: children yields %q, not a child", step, c.name())
 			}
 			seen++
 		}
@@ -51,7 +52,7 @@ func TestKids(t *testing.T) {
 	// Add every name, then remove them all: the table grows, then shrinks back to none.
 	for _, name := range names {
 		if want[name] == nil {
-			want[name] = &node{parent: parent, name: name, head: nameHead(name)}
+			want[name] = &node{parent: parent, full: "/" + name, head: nameHead(name)}
 			parent.addChild(want[name])
 		}
 	}
@@ -76,5 +77,38 @@ func TestTokenString(t *testing.T) {
 		if got, want := tokenString(u), "urn:uuid:"+u.String(); got != want {
 			t.Fatalf("tokenString(%v) = %q, want %q", u, got, want)
 		}
+	}
+}
+
+// TestNodePaths: nodes made by one ensure share a copy of its path; each still has its own
+// path and name, and is found by them, whatever the length of the names around it.
+func TestNodePaths(t *testing.T) {
+	s := &System{root: &node{}}
+	paths := []string{
+		"/a/b/c", "/a/b/a-long-file-name-1", "/a/b/a-long-file-name-2", "/a", "/12345678/x",
+		"/12345678x/y", "/a/b/c/d/e",
+	}
+	for _, p := range paths {
+		s.ensure(p)
+	}
+	for _, p := range append(paths, "/a/b", "/a/b/c/d", "/12345678", "/12345678x") {
+		n := s.find(p)
+		if n == nil {
+			t.Fatalf("find(%q) = nil", p)
+		}
+		if got := n.path(); got != p {
+			t.Errorf("find(%q).path() = %q", p, got)
+		}
+		if got, want := n.name(), p[strings.LastIndexByte(p, '/')+1:]; got != want {
+			t.Errorf("find(%q).name() = %q, want %q", p, got, want)
+		}
+	}
+	for _, p := range []string{"/a/b/a-long-file-name-3", "/a/b/a-long-file-name-", "/1234567", "/a/c"} {
+		if n := s.find(p); n != nil {
+			t.Errorf("find(%q) = node %q, want nil", p, n.path())
+		}
+	}
+	if got := s.root.path(); got != "/" {
+		t.Errorf("root path %q, want /", got)
 	}
 }

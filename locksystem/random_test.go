@@ -72,7 +72,7 @@ func (s *System) consistent(now time.Time) error {
 
 // check verifies n and its subtree, collecting its locks in seen; it returns the latest expiry.
 func (n *node) check(parent *node, seen map[*entry]bool) error {
-	if n.parent != parent || (parent != nil && parent.child(n.name) != n) {
+	if n.parent != parent || (parent != nil && parent.child(n.name()) != n) {
 		return fmt.Errorf("node %s: parent link broken", n.path())
 	}
 	if parent != nil && n.empty() {
