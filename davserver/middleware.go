@@ -148,8 +148,8 @@ func logFor(r *http.Request) *zerolog.Logger {
 	return &nopLogger
 }
 
-// accessWriter records, for the access log, the status and the number of body bytes a handler
-// answered. It passes on what net/http's own writer offers handlers: ReadFrom (sendfile for GET),
+// accessWriter records the status and the number of body bytes a handler answered, for the
+// access log and for handleWrite, which acts on the status of x/net's answer. It passes on what net/http's own writer offers handlers: ReadFrom (sendfile for GET),
 // Flush, and Unwrap for http.ResponseController.
 type accessWriter struct {
 	http.ResponseWriter

@@ -35,8 +35,8 @@ func (h *Handler) handleWrite(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	r.Header.Del("If") // evaluated in full above; x/net's own If handling is token-only
-	sw := &statusWriter{ResponseWriter: w}
+	r.Header.Del("If")                     // evaluated in full above; x/net's own If handling is token-only
+	sw := &accessWriter{ResponseWriter: w} // to learn the status the delegate answered
 	h.dav.ServeHTTP(sw, r)
 	if sw.status >= 200 && sw.status < 300 {
 		h.afterWrite(r, now, src, tokens)
@@ -121,24 +121,4 @@ func (h *Handler) afterWrite(r *http.Request, now time.Time, src string, tokens 
 	case "PROPPATCH", http.MethodPost:
 		h.locks.Updated(now, p, tokens, src)
 	}
-}
-
-// statusWriter remembers the status a delegate wrote.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
 }
