@@ -60,6 +60,17 @@ func hidden(t *testing.T, dir string) []string {
 	return names
 }
 
+// withSpare returns an OS-backed FS whose root holds /f, written twice: v2, and v1's old file
+// kept as a spare.
+func withSpare(t *testing.T) (string, *FS) {
+	t.Helper()
+	root := t.TempDir()
+	f, _ := openOS(t, root)
+	put(t, f, "/f", "v1")
+	put(t, f, "/f", "v2")
+	return root, f
+}
+
 func TestSpareReusesReplacedInode(t *testing.T) {
 	root := t.TempDir()
 	f, _ := openOS(t, root)
@@ -110,10 +121,7 @@ func TestSpareNotReusedWhileOpen(t *testing.T) {
 
 // A spare opened by someone else after it was kept is not written into.
 func TestSpareOpenedMeanwhileIsDropped(t *testing.T) {
-	root := t.TempDir()
-	f, _ := openOS(t, root)
-	put(t, f, "/f", "v1")
-	put(t, f, "/f", "v2")
+	root, f := withSpare(t)
 	spares := hidden(t, root)
 	if len(spares) != 1 {
 		t.Fatalf("hidden files %q, want one spare", spares)
@@ -174,10 +182,7 @@ func TestSpareReplacesSymlink(t *testing.T) {
 
 // An empty upload into a spare still gets the time of the upload.
 func TestSpareEmptyUploadModTime(t *testing.T) {
-	root := t.TempDir()
-	f, _ := openOS(t, root)
-	put(t, f, "/f", "v1")
-	put(t, f, "/f", "v2")
+	root, f := withSpare(t)
 	long := time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC)
 	for _, s := range hidden(t, root) {
 		mustOK(t, os.Chtimes(filepath.Join(root, s), long, long))
@@ -198,10 +203,7 @@ func TestSpareEmptyUploadModTime(t *testing.T) {
 
 // A failed upload into a spare leaves the target and no hidden file.
 func TestSpareFailedUpload(t *testing.T) {
-	root := t.TempDir()
-	f, _ := openOS(t, root)
-	put(t, f, "/f", "v1")
-	put(t, f, "/f", "v2")
+	root, f := withSpare(t)
 	if _, err := upload(f, "/f", strings.NewReader("much too long"), 3); err == nil {
 		t.Fatal("upload over the limit succeeded")
 	}
