@@ -38,7 +38,10 @@ func (h *Handler) authenticate(next http.Handler) http.Handler {
 			h.refuse(w, r, err)
 			return
 		}
-		setInfoPrincipal(r, id.Name)
+		if setIdentity(r, id.Name, id.Root, id.Admin) {
+			next.ServeHTTP(w, r)
+			return
+		}
 		ctx := WithRoot(WithPrincipal(r.Context(), id.Name), id.Root)
 		if id.Admin {
 			ctx = WithAdmin(ctx)

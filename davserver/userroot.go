@@ -30,10 +30,14 @@ func WithRoot(ctx context.Context, root string) context.Context {
 func rootOf(r *http.Request) string { return rootCtx(r.Context()) }
 
 func rootCtx(ctx context.Context) string {
-	if root, ok := ctx.Value(rootKey{}).(string); ok && root != "" {
-		return root
+	root, _ := ctx.Value(rootKey{}).(string)
+	if ri := infoOf(ctx); ri != nil && ri.authed {
+		root = ri.root
 	}
-	return "/"
+	if root == "" {
+		return "/"
+	}
+	return root
 }
 
 // toReal maps a cleaned URL path into the served tree.
