@@ -140,11 +140,11 @@ func TestBrowserListing(t *testing.T) {
 		t.Errorf("listing rows: got %d %q, want 4", len(rows), rows)
 	}
 	report, notes, drafts := rowWith(rows, "report.txt"), rowWith(rows, "notes.txt"), rowWith(rows, "drafts/")
-	if !strings.Contains(report, "alice: exclusive") || !strings.Contains(report, "expires in 59m") {
-		t.Errorf("report.txt row: got %q, want alice's exclusive badge expiring in 59m…", report)
+	if !strings.Contains(report, "alice: exclusive") || !leftAbout(report, "1h0m0s", "59m") {
+		t.Errorf("report.txt row: got %q, want alice's exclusive badge expiring in about 1h", report)
 	}
-	if !strings.Contains(drafts, "bob: shared") || !strings.Contains(drafts, "expires in 9m") {
-		t.Errorf("drafts/ row: got %q, want bob's shared badge expiring in 9m…", drafts)
+	if !strings.Contains(drafts, "bob: shared") || !leftAbout(drafts, "10m0s", "9m") {
+		t.Errorf("drafts/ row: got %q, want bob's shared badge expiring in about 10m", drafts)
 	}
 	if strings.Contains(notes, "exclusive") || strings.Contains(notes, "shared") {
 		t.Errorf("notes.txt row: got %q, want no lock badge", notes)
@@ -178,6 +178,13 @@ func TestBrowserListing(t *testing.T) {
 	}
 }
 
+// leftAbout says whether row shows a lock taken moments ago with the timeout whole: the time
+// left is rounded to the second, so a page shown within half a second of the LOCK says "in
+// 1h0m0s" and a later one "in 59m…" (less).
+func leftAbout(row, whole, less string) bool {
+	return strings.Contains(row, "in "+whole) || strings.Contains(row, "in "+less)
+}
+
 func TestBrowserLocksPage(t *testing.T) {
 	l := startLive(t, liveOptions{users: []string{"alice", "bob"}})
 	alice, bob := browserTree(t, l)
@@ -198,14 +205,17 @@ func TestBrowserLocksPage(t *testing.T) {
 		row   string
 		wants []string
 	}{
-		{a, []string{"/docs/report.txt", "exclusive", "alice", "mailto:alice@example.org", "in 59m", "Go-http-client"}},
-		{b, []string{"/docs/drafts", "shared", "infinity", "bob", "in 9m"}},
+		{a, []string{"/docs/report.txt", "exclusive", "alice", "mailto:alice@example.org", "Go-http-client"}},
+		{b, []string{"/docs/drafts", "shared", "infinity", "bob"}},
 	} {
 		for _, w := range c.wants {
 			if !strings.Contains(c.row, w) {
 				t.Errorf("locks page row %q lacks %q", c.row, w)
 			}
 		}
+	}
+	if !leftAbout(a, "1h0m0s", "59m") || !leftAbout(b, "10m0s", "9m") {
+		t.Errorf("locks page rows %q and %q: want them expiring in about 1h and 10m", a, b)
 	}
 	screenshot(t, ctx, "locks-page.png")
 
