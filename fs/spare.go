@@ -64,10 +64,11 @@ const (
 
 // spares are the hidden files kept for reuse, by directory.
 type spares struct {
-	// mu guards order and byDir; no I/O is done while it is held.
-	mu    sync.Mutex
-	order list.List                  // of *spare, least recently added first
-	byDir map[string][]*list.Element // of order, most recent last
+	// mu guards order, byDir and drained; no I/O is done while it is held.
+	mu      sync.Mutex
+	order   list.List                  // of *spare, least recently added first
+	byDir   map[string][]*list.Element // of order, most recent last
+	drained bool                       // by Close: an upload that ends later keeps nothing
 }
 
 // spare is one kept file: its hidden name and its descriptor.
@@ -95,6 +96,9 @@ func (s *spares) put(sp *spare) (evicted []*spare) {
 	dir := path.Dir(sp.name)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.drained {
+		return []*spare{sp}
+	}
 	if s.byDir == nil {
 		s.byDir = make(map[string][]*list.Element)
 	}
@@ -108,10 +112,11 @@ func (s *spares) put(sp *spare) (evicted []*spare) {
 	return evicted
 }
 
-// drain empties the pool and returns what it held.
+// drain empties the pool for good and returns what it held.
 func (s *spares) drain() []*spare {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.drained = true
 	var all []*spare
 	for s.order.Len() > 0 {
 		all = append(all, s.remove(s.order.Front()))

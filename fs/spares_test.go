@@ -44,4 +44,8 @@ func TestSparesPool(t *testing.T) {
 		t.Fatalf("drain gave %d, left %d in order and %d directories; want %d, 0, 0",
 			len(all), s.order.Len(), len(s.byDir), maxSpares)
 	}
+	// An upload that ends after Close keeps nothing: its spare comes straight back to be removed.
+	if ev := spareNames(s.put(&spare{name: "/late/s"})); !slices.Equal(ev, []string{"/late/s"}) || s.order.Len() != 0 {
+		t.Fatalf("put after drain evicted %q and left %d; want [/late/s] and none", ev, s.order.Len())
+	}
 }
