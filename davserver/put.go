@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io/fs"
 	"net/http"
+	"time"
 
 	"github.com/lockdav/lockdav/locksystem"
 )
@@ -26,37 +27,14 @@ func (h *Handler) handlePut(w http.ResponseWriter, r *http.Request) error {
 		return fail(http.StatusRequestEntityTooLarge, "upload too large")
 	}
 	ctx := r.Context()
-	fi, err := h.fs.Stat(ctx, p)
-	exists, etag := err == nil, ""
-	switch {
-	case exists && fi.IsDir():
-		return fail(http.StatusMethodNotAllowed, "cannot PUT to a collection")
-	case exists:
-		etag = etagOf(fi)
-	case !errors.Is(err, fs.ErrNotExist):
-		return err
-	default:
-		// A new member: a missing parent answers 409 before any precondition is looked at
-		// (RFC 9110 §13.2.1). An existing target has its parent, so overwrites skip the Stat.
-		if err := h.checkParent(ctx, p); err != nil {
-			return err
-		}
-	}
-	if err := checkConditional(r, exists, etag); err != nil {
-		return err
-	}
-	needs := []locksystem.Need{{Path: p}}
-	if !exists {
-		needs = append(needs, locksystem.Need{Path: parent(p)}) // a new member of the parent
-	}
 	now := h.now()
-	tokens, err := h.check(r, now, p, needs...)
+	tokens, err := h.putPreconditions(r, now, p)
 	if err != nil {
 		return err
 	}
 	fi, created, err := h.fs.Upload(ctx, p, r.Body, h.maxPut)
 	if errors.Is(err, fs.ErrNotExist) {
-		// The parent went away since the Stat above.
+		// No parent: putPreconditions left finding that to Upload, or it went away since.
 		return failWith(http.StatusConflict, "parent collection does not exist", err)
 	}
 	if err != nil {
@@ -70,4 +48,46 @@ func (h *Handler) handlePut(w http.ResponseWriter, r *http.Request) error {
 		w.WriteHeader(http.StatusNoContent)
 	}
 	return nil
+}
+
+// putPreconditions checks what a PUT to p must satisfy before its body is read: the target is
+// not a collection, its parent exists (§9.7.1), If-Match and If-None-Match hold (RFC 9110
+// §13.1), and the request's tokens satisfy the locks on the target and, for a new member, on its
+// parent (§7.5). It returns the submitted tokens.
+//
+// Most PUTs send no If-Match or If-None-Match, and there is no lock on the parent that they
+// lack a token for: then whether the target exists changes nothing checked here, and the Stat
+// that would say so is left to Upload, which also finds a missing parent (409) or a collection
+// (405) by itself. Only when that check fails is the target looked up.
+func (h *Handler) putPreconditions(r *http.Request, now time.Time, p string) ([]string, error) {
+	if r.Header.Get("If-Match") == "" && r.Header.Get("If-None-Match") == "" {
+		if tokens, err := h.check(r, now, p, locksystem.Need{Path: p}, locksystem.Need{Path: parent(p)}); err == nil {
+			return tokens, nil
+		}
+	}
+	ctx := r.Context()
+	fi, err := h.fs.Stat(ctx, p)
+	exists, etag := err == nil, ""
+	switch {
+	case exists && fi.IsDir():
+		return nil, fail(http.StatusMethodNotAllowed, "cannot PUT to a collection")
+	case exists:
+		etag = etagOf(fi)
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil, err
+	default:
+		// A new member: a missing parent answers 409 before any precondition is looked at
+		// (RFC 9110 §13.2.1). An existing target has its parent, so overwrites skip the Stat.
+		if err := h.checkParent(ctx, p); err != nil {
+			return nil, err
+		}
+	}
+	if err := checkConditional(r, exists, etag); err != nil {
+		return nil, err
+	}
+	needs := []locksystem.Need{{Path: p}}
+	if !exists {
+		needs = append(needs, locksystem.Need{Path: parent(p)}) // a new member of the parent
+	}
+	return h.check(r, now, p, needs...)
 }
