@@ -84,7 +84,7 @@ func (e *entry) lock() Lock {
 // conflicts reports whether a lock of scope sc conflicts with e (both covering one resource).
 func (e *entry) conflicts(sc Scope) bool { return sc == Exclusive || e.scope == Exclusive }
 
-const tokenPrefix = "urn:uuid:"
+const tokenPrefix = "urn:uuid:" //nolint:gosec // a URN scheme, not a credential
 
 // tokenString is tokenPrefix + u.String() in one allocation, not two: every Lock a check or a
 // query returns carries one.

@@ -54,7 +54,7 @@ func (n *node) child(name string) *node {
 		return nil
 	}
 	h, head := maphash.String(kidSeed, name), nameHead(name)
-	mask := uint64(len(k.slots) - 1)
+	mask := uint64(len(k.slots) - 1) //nolint:gosec // len is a power of two, at least 1
 	for i := h & mask; ; i = (i + 1) & mask {
 		s := &k.slots[i]
 		if s.n == nil {
@@ -81,7 +81,7 @@ func (n *node) addChild(c *node) {
 
 // put stores s in the first free slot of its probe sequence.
 func (k *kids) put(s kidSlot) {
-	mask := uint64(len(k.slots) - 1)
+	mask := uint64(len(k.slots) - 1) //nolint:gosec // len is a power of two, at least 1
 	i := s.hash & mask
 	for k.slots[i].n != nil {
 		i = (i + 1) & mask
@@ -103,7 +103,7 @@ func (k *kids) resize(size int) {
 // whose million locks are gone should not keep their table.
 func (n *node) removeChild(c *node) {
 	k := n.kids
-	mask := uint64(len(k.slots) - 1)
+	mask := uint64(len(k.slots) - 1) //nolint:gosec // len is a power of two, at least 1
 	h := maphash.String(kidSeed, c.name())
 	i := h & mask
 	for k.slots[i].n != c {
