@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"sync"
 	"time"
 
 	"github.com/spf13/afero"
@@ -134,13 +135,24 @@ func (f *FS) createTemp(dir string, perm os.FileMode) (afero.File, string, error
 	return nil, "", fmt.Errorf("create temporary file in %s: too many collisions", dir)
 }
 
+// copyBufs are the buffers uploads are copied through. io.Copy to an
+// *os.File takes its ReadFrom, which allocates 32 KiB for every call: for a
+// small PUT that was most of its garbage.
+var copyBufs = sync.Pool{New: func() any {
+	b := make([]byte, 32<<10)
+	return &b
+}}
+
 // copyBody copies body to w, at most limit bytes when limit > 0, and
 // returns how many it wrote.
 func copyBody(w io.Writer, body io.Reader, limit int64) (int64, error) {
+	buf := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(buf)
+	w = struct{ io.Writer }{w} // without ReadFrom, so that CopyBuffer uses buf
 	if limit <= 0 {
-		return io.Copy(w, body)
+		return io.CopyBuffer(w, body, *buf)
 	}
-	written, err := io.Copy(w, io.LimitReader(body, limit+1))
+	written, err := io.CopyBuffer(w, io.LimitReader(body, limit+1), *buf)
 	if err != nil {
 		return written, err
 	}
