@@ -67,7 +67,7 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.highClients, "contended-clients", 64,
 		"contended also runs at this many workers, for half the duration (0: not)")
 	fs.DurationVar(&o.duration, "duration", 6*time.Second,
-		"time per workload per server (contended at -contended-clients: half; propfind: one round of it)")
+		"time per workload per server (contended at -contended-clients: half; propfind: two rounds of half of it)")
 	fs.DurationVar(&o.round, "round", 2*time.Second, "length of one round before switching server")
 	fs.IntVar(&o.members, "members", 10000, "members of the propfind collection")
 	list := fs.String("workloads", strings.Join(workloadNames, ","), "comma-separated workloads to run")

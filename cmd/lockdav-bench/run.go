@@ -49,8 +49,8 @@ func measure(ctx context.Context, w workload, targets []*target, round time.Dura
 		results[i] = &result{Workload: w.name, Server: t.name, Clients: w.clients}
 	}
 	tallies := make([]tally, w.clients)
-	if w.single {
-		round = w.duration
+	if w.rounds > 0 {
+		round = w.duration / time.Duration(w.rounds)
 	}
 	for left := w.duration; left > 0 && ctx.Err() == nil; left -= round {
 		for i, t := range targets {
