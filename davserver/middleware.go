@@ -74,9 +74,11 @@ func isAdmin(r *http.Request) bool {
 
 // principal is the request's authenticated principal, or locksystem.Anonymous.
 func principal(r *http.Request) string {
-	p, _ := r.Context().Value(principalKey).(string)
+	var p string
 	if ri := infoOf(r.Context()); ri != nil && ri.authed {
 		p = ri.principal
+	} else {
+		p, _ = r.Context().Value(principalKey).(string)
 	}
 	if p == "" {
 		return locksystem.Anonymous
@@ -157,15 +159,16 @@ var nopLogger = zerolog.Nop()
 
 // logFor is the request's logger.
 func logFor(r *http.Request) *zerolog.Logger {
-	if ri, ok := r.Context().Value(infoKey).(*requestInfo); ok {
+	if ri := infoOf(r.Context()); ri != nil {
 		return &ri.log
 	}
 	return &nopLogger
 }
 
 // accessWriter records the status and the number of body bytes a handler answered, for the
-// access log and for handleWrite, which acts on the status of x/net's answer. It passes on what net/http's own writer offers handlers: ReadFrom (sendfile for GET),
-// Flush, and Unwrap for http.ResponseController.
+// access log and for handleWrite, which acts on the status of x/net's answer. It passes on what
+// net/http's own writer offers handlers: ReadFrom (sendfile for GET), Flush, and Unwrap for
+// http.ResponseController.
 type accessWriter struct {
 	http.ResponseWriter
 	status int // of the first WriteHeader; 0 until then

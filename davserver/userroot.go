@@ -30,9 +30,11 @@ func WithRoot(ctx context.Context, root string) context.Context {
 func rootOf(r *http.Request) string { return rootCtx(r.Context()) }
 
 func rootCtx(ctx context.Context) string {
-	root, _ := ctx.Value(rootKey{}).(string)
+	var root string
 	if ri := infoOf(ctx); ri != nil && ri.authed {
 		root = ri.root
+	} else {
+		root, _ = ctx.Value(rootKey{}).(string)
 	}
 	if root == "" {
 		return "/"
