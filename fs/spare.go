@@ -7,9 +7,9 @@ package davfs
 // On ext4 without a journal the inode allocator skips every inode freed in
 // the last minute, six while its inode table block is not yet written back
 // (fs/ext4/ialloc.c, recently_deleted), scanning the group's bitmap from its
-// start for each new file. At a few thousand PUTs a
-// second that scan made every file creation cost ~140 µs of kernel CPU on
-// this project's benchmark machine, and 45% of all CPU during a lock cycle.
+// start for each new file. At a few thousand PUTs a second that scan made
+// every file creation cost ~140 µs of kernel CPU on this project's benchmark
+// machine, and 45% of all CPU during a lock cycle.
 // Reuse frees nothing, so creations stay cheap for every writer of the disk.
 //
 // The old content must be gone before an inode is reused, and nobody may

@@ -15,7 +15,9 @@ package davfs
 // The lease is held for microseconds and then released: a spare sitting in
 // the pool holds none, so a program on the host that opens one is never
 // made to wait. claim takes the lease again just before an upload writes
-// into a spare, so nothing opened since reads another file's content.
+// into a spare, so nothing opened since reads another file's content. A
+// broken lease signals the process with SIGIO, which the Go runtime ignores
+// unless signal.Notify asks for it; lockdav asks only for SIGINT and SIGTERM.
 
 import (
 	"errors"

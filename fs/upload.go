@@ -36,10 +36,10 @@ import (
 // Upload does not fsync, by design. What it promises is about failed
 // uploads: a client that disconnects, or a body over the limit, leaves the
 // old content byte for byte and no temporary file behind; the rename (or
-// exchange, spare.go) gives that without any sync. Surviving a power loss is a different promise,
-// which x/net's webdav.Dir (writing in place with O_TRUNC), Apache's
-// mod_dav_fs and nginx do not make either, and which cost one file and one
-// directory fsync (~1-3 ms each here) on every PUT. On ext4 (data=ordered,
+// exchange, spare.go) gives that without any sync. Surviving a power loss is
+// a different promise, which x/net's webdav.Dir (writing in place with
+// O_TRUNC), Apache's mod_dav_fs and nginx do not make either, and which cost
+// one file and one directory fsync (~1-3 ms each here) on every PUT. On ext4 (data=ordered,
 // auto_da_alloc) a rename that replaces a file flushes the new data first,
 // so a crash leaves the old content or the new one, not an empty file; an
 // exchange does not, so finish starts that flush itself (writeback).
@@ -194,8 +194,9 @@ func (f *FS) commit(tmp temp, n string) (fi os.FileInfo, created bool, err error
 func (f *FS) finish(tmp temp, old os.FileInfo) (os.FileInfo, error) {
 	fi, err := f.setPerm(tmp, old)
 	if rec, ok := f.base.(recycler); ok && err == nil && old != nil && old.Size() > 0 {
-		// replace exchanges where it can. Over an empty file there is nothing to
-		// protect: a crash that loses the new data leaves the old, empty, content.
+		// replace will exchange rather than rename: start the flush a rename
+		// would have. Over an empty file there is nothing to protect: a crash
+		// that loses the new data leaves the old, empty, content.
 		rec.writeback(tmp.file)
 	}
 	// Some backends (MemMapFs) set the modification time on Close: close
