@@ -70,7 +70,7 @@ func TestObserve(t *testing.T) {
 // TestObserveFailedCommit: a commit that fails is observed too.
 func TestObserveFailedCommit(t *testing.T) {
 	var obs observed
-	s, err := open(filepath.Join(t.TempDir(), "locks.db"), Options{Observe: obs.observe}, &bolt.Options{MaxSize: 64 << 10})
+	s, err := open(filepath.Join(t.TempDir(), "locks.db"), Options{Observe: obs.observe, WALSize: walMinSize}, &bolt.Options{MaxSize: 64 << 10})
 	if err != nil {
 		t.Fatal(err)
 	}

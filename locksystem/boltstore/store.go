@@ -2,9 +2,12 @@
 // lock manager's in-memory index.
 //
 // Writes go through group commit: Submit only queues, and one committer goroutine owned by the
-// Store writes everything queued while its previous commit ran in a single bbolt transaction
-// (fsync'd on commit), then wakes every waiter of that batch with the commit's error. There is
-// no timer: a lone writer pays one fsync, many writers share one.
+// Store writes everything queued while its previous commit ran as one record of a write-ahead
+// log beside the bbolt file (one pwrite, one fdatasync: see wal.go), then wakes every waiter of
+// that batch with the commit's error. There is no timer before a commit: a lone writer pays one
+// fsync, many writers share one. The committer checkpoints the log into bbolt (one transaction,
+// fsync'd) when it is half full, a second after the last change, before Load and on Close; a
+// lock taken and released between two checkpoints never reaches bbolt. Open replays the log.
 package boltstore
 
 import (
@@ -53,17 +56,24 @@ type Options struct {
 	// OpenTimeout bounds the wait for the file lock; 0 means DefaultOpenTimeout.
 	OpenTimeout time.Duration
 	// Observe, if set, is called by the committer after each commit, successful or not, with
-	// the number of changes it wrote and how long the transaction took (fsync included), for
-	// histograms of batch size and commit latency. It runs on the committer goroutine: it must
-	// be quick, and must not call Submit and wait.
+	// the number of changes it wrote and how long it took (fsync included), for histograms of
+	// batch size and commit latency. It runs on the committer goroutine: it must be quick, and
+	// must not call Submit and wait.
 	Observe func(batch int, commit time.Duration)
+	// WALSize is the size of a new write-ahead log file (an existing one keeps its size); 0
+	// means DefaultWALSize.
+	WALSize int64
 }
+
+// walSuffix names the write-ahead log after the bbolt file.
+const walSuffix = ".wal"
 
 // Stats count the committer's work.
 type Stats struct {
-	Commits   uint64 // bbolt transactions committed (successfully or not)
-	Changes   uint64 // changes written by them
-	LastBatch int    // changes in the latest commit
+	Commits     uint64 // batches committed (successfully or not)
+	Changes     uint64 // changes written by them
+	LastBatch   int    // changes in the latest commit
+	Checkpoints uint64 // checkpoints of the log into bbolt
 }
 
 // Store is a locksystem.Store on a bbolt file.
@@ -77,6 +87,13 @@ type Store struct {
 	log     zerolog.Logger
 	observe func(batch int, commit time.Duration) // may be nil
 	kick    chan struct{}                         // capacity 1: "pending is non-empty"
+	flushC  chan chan error                       // checkpoint requests, answered on the channel
+
+	// Owned by the committer goroutine (by open before it starts, by Close after it ends).
+	wal      *wal
+	dirty    map[string][]byte // the log's changes since the last checkpoint; nil value: deleted
+	idle     *time.Timer       // armed while dirty is non-empty: the checkpoint after a burst
+	retrying bool              // a checkpoint failed; idle retries it
 
 	stopC     chan struct{}
 	doneC     chan struct{}
@@ -84,9 +101,10 @@ type Store struct {
 	closeErr  error
 	finalErr  error // the error of the commit run does on stop; read after doneC closes
 
-	commits   atomic.Uint64
-	changes   atomic.Uint64
-	lastBatch atomic.Int64
+	commits     atomic.Uint64
+	changes     atomic.Uint64
+	lastBatch   atomic.Int64
+	checkpoints atomic.Uint64
 }
 
 var _ locksystem.Store = (*Store)(nil)
@@ -104,8 +122,9 @@ type op struct {
 	val []byte
 }
 
-// Open opens (or creates) the bbolt file at path and starts the committer. If another process
-// holds the file, it fails within OpenTimeout with an error that wraps ErrInUse.
+// Open opens (or creates) the bbolt file at path and its write-ahead log at path+".wal",
+// replays the log into bbolt and starts the committer. If another process holds the file, it
+// fails within OpenTimeout with an error that wraps ErrInUse.
 func Open(path string, o Options) (*Store, error) {
 	return open(path, o, &bolt.Options{})
 }
@@ -134,16 +153,49 @@ func open(path string, o Options, bo *bolt.Options) (*Store, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("boltstore: %s: %w", path, err)
 	}
+	w, err := recoverWAL(db, path+walSuffix, o)
+	if err != nil {
+		return nil, errors.Join(err, db.Close())
+	}
 	s := &Store{
 		db:      db,
 		log:     o.Logger,
 		observe: o.Observe,
 		kick:    make(chan struct{}, 1),
+		flushC:  make(chan chan error),
+		wal:     w,
+		dirty:   map[string][]byte{},
+		idle:    time.NewTimer(time.Hour),
 		stopC:   make(chan struct{}),
 		doneC:   make(chan struct{}),
 	}
+	s.idle.Stop()
 	go s.run()
 	return s, nil
+}
+
+// recoverWAL opens the write-ahead log and writes the changes it holds into bbolt, so that
+// the bbolt file is whole before anything reads it.
+func recoverWAL(db *bolt.DB, path string, o Options) (*wal, error) {
+	size := o.WALSize
+	if size == 0 {
+		size = DefaultWALSize
+	}
+	w, ops, err := openWAL(path, size)
+	if err != nil {
+		return nil, err
+	}
+	if w.used() == 0 {
+		return w, nil
+	}
+	if err := db.Update(func(tx *bolt.Tx) error { return writeOps(tx, ops) }); err != nil {
+		return nil, errors.Join(fmt.Errorf("boltstore: replaying %s: %w", path, err), w.close())
+	}
+	if err := w.reset(); err != nil {
+		return nil, errors.Join(err, w.close())
+	}
+	o.Logger.Info().Int("changes", len(ops)).Str("path", path).Msg("lock document log replayed")
+	return w, nil
 }
 
 // initBuckets creates the buckets of a new file and checks the schema of an old one.
@@ -175,6 +227,12 @@ func (s *Store) Submit(changes ...locksystem.Change) (wait func() error) {
 	if err != nil {
 		return func() error { return err }
 	}
+	return s.enqueue(ops)
+}
+
+// enqueue adds ops to the pending batch (an empty one too: the committer then writes an empty
+// record) and kicks the committer.
+func (s *Store) enqueue(ops []op) (wait func() error) {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -216,63 +274,6 @@ func encodeChanges(changes []locksystem.Change) ([]op, error) {
 	return ops, nil
 }
 
-// run is the committer goroutine. It ends after committing what is queued when stopC closes.
-func (s *Store) run() {
-	defer close(s.doneC)
-	for {
-		select {
-		case <-s.kick:
-			_ = s.commitPending() // its waiters get the error, and it is logged
-		case <-s.stopC:
-			s.finalErr = s.commitPending()
-			return
-		}
-	}
-}
-
-// commitPending writes the queued batch, if any, in one transaction and wakes its waiters.
-// It returns the commit's error.
-func (s *Store) commitPending() error {
-	s.mu.Lock()
-	b := s.pending
-	s.pending = nil
-	s.mu.Unlock()
-	if b == nil {
-		return nil
-	}
-	t0 := time.Now()
-	b.err = s.db.Update(func(tx *bolt.Tx) error { return writeOps(tx, b.ops) })
-	took := time.Since(t0)
-	if b.err != nil {
-		b.err = fmt.Errorf("boltstore: commit of %d changes: %w", len(b.ops), b.err)
-		s.log.Error().Err(b.err).Int("changes", len(b.ops)).Msg("lock document commit failed")
-	}
-	s.commits.Add(1)
-	s.changes.Add(uint64(len(b.ops)))
-	s.lastBatch.Store(int64(len(b.ops)))
-	if s.observe != nil {
-		s.observe(len(b.ops), took)
-	}
-	close(b.done)
-	return b.err
-}
-
-func writeOps(tx *bolt.Tx, ops []op) error {
-	bk := tx.Bucket(locksBucket)
-	for _, o := range ops {
-		var err error
-		if o.val != nil {
-			err = bk.Put(o.key, o.val)
-		} else {
-			err = bk.Delete(o.key)
-		}
-		if err != nil {
-			return fmt.Errorf("token %s: %w", o.key, err)
-		}
-	}
-	return nil
-}
-
 // Load returns every stored lock, expired ones included, in token order. A document that does
 // not decode is skipped and logged with its token rather than failing start-up.
 func (s *Store) Load() ([]locksystem.Lock, error) {
@@ -297,6 +298,9 @@ func (s *Store) LoadBatches(fn func([]locksystem.Lock) error) error {
 	s.mu.Unlock()
 	if closed {
 		return ErrClosed
+	}
+	if err := s.flush(); err != nil {
+		return fmt.Errorf("boltstore: load: %w", err)
 	}
 	err := s.db.View(func(tx *bolt.Tx) error { return s.loadTx(tx, fn) })
 	if err != nil {
@@ -425,20 +429,23 @@ func (s *Store) Close() error {
 		s.mu.Unlock()
 		close(s.stopC)
 		<-s.doneC
-		s.closeErr = errors.Join(s.finalErr, s.db.Close())
+		s.closeErr = errors.Join(s.finalErr, s.wal.close(), s.db.Close())
 	})
 	return s.closeErr
 }
 
-// Ping proves the store writable, for a health check: it commits a small write transaction to
-// the meta bucket, which bbolt fsyncs like any commit. It does not go through the committer, so
-// a slow batch delays it only as long as bbolt's own writer lock is held.
+// Ping proves the store writable, for a health check: an empty record through the committer
+// proves the log writable, then a small write transaction to the meta bucket, which bbolt
+// fsyncs like any commit, proves the bbolt file writable.
 func (s *Store) Ping() error {
 	s.mu.Lock()
 	closed := s.closed
 	s.mu.Unlock()
 	if closed {
 		return ErrClosed
+	}
+	if err := s.enqueue(nil)(); err != nil {
+		return fmt.Errorf("boltstore: ping: %w", err)
 	}
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		var stamp [8]byte
@@ -454,8 +461,9 @@ func (s *Store) Ping() error {
 // Stats returns the committer's counters.
 func (s *Store) Stats() Stats {
 	return Stats{
-		Commits:   s.commits.Load(),
-		Changes:   s.changes.Load(),
-		LastBatch: int(s.lastBatch.Load()),
+		Commits:     s.commits.Load(),
+		Changes:     s.changes.Load(),
+		LastBatch:   int(s.lastBatch.Load()),
+		Checkpoints: s.checkpoints.Load(),
 	}
 }

@@ -1,0 +1,160 @@
+package boltstore
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// checkpointDelay is how long changes stay only in the log when no more come: then the
+// committer writes them into bbolt, so the bbolt file is current soon after a burst. A failed
+// checkpoint is retried after the same delay.
+const checkpointDelay = time.Second
+
+// run is the committer goroutine. It ends after committing what is queued, and checkpointing
+// it, when stopC closes.
+func (s *Store) run() {
+	defer close(s.doneC)
+	for {
+		select {
+		case <-s.kick:
+			_ = s.commitPending() // its waiters get the error, and it is logged
+		case <-s.idle.C:
+			s.checkpointLogged()
+		case reply := <-s.flushC:
+			reply <- s.checkpoint(nil)
+		case <-s.stopC:
+			err := s.commitPending()
+			s.finalErr = errors.Join(err, s.checkpoint(nil))
+			return
+		}
+	}
+}
+
+// commitPending makes the queued batch, if any, durable and wakes its waiters. It returns the
+// commit's error.
+func (s *Store) commitPending() error {
+	s.mu.Lock()
+	b := s.pending
+	s.pending = nil
+	s.mu.Unlock()
+	if b == nil {
+		return nil
+	}
+	t0 := time.Now()
+	b.err = s.write(b.ops)
+	took := time.Since(t0)
+	if b.err != nil {
+		b.err = fmt.Errorf("boltstore: commit of %d changes: %w", len(b.ops), b.err)
+		s.log.Error().Err(b.err).Int("changes", len(b.ops)).Msg("lock document commit failed")
+	}
+	if len(b.ops) > 0 { // not a Ping's empty record
+		s.commits.Add(1)
+		s.changes.Add(uint64(len(b.ops)))
+		s.lastBatch.Store(int64(len(b.ops)))
+		if s.observe != nil {
+			s.observe(len(b.ops), took)
+		}
+	}
+	close(b.done)
+	if !s.retrying && s.wal.used() >= s.wal.size/2 {
+		s.checkpointLogged()
+	}
+	return b.err
+}
+
+// write makes ops durable: one record in the log or, when they do not fit there, a checkpoint
+// that writes them into bbolt with everything the log holds.
+func (s *Store) write(ops []op) error {
+	err := s.wal.append(ops)
+	if errors.Is(err, errWALFull) {
+		return s.checkpoint(ops)
+	}
+	if err != nil {
+		return err
+	}
+	if len(s.dirty) == 0 && len(ops) > 0 && !s.retrying {
+		s.idle.Reset(checkpointDelay)
+	}
+	for _, o := range ops {
+		s.dirty[string(o.key)] = o.val // nil: deleted
+	}
+	return nil
+}
+
+// checkpoint writes the log's changes, then extra, into bbolt in one transaction and empties
+// the log. On error nothing changed: the log still holds its changes, and extra is not stored.
+func (s *Store) checkpoint(extra []op) error {
+	if len(s.dirty) == 0 && len(extra) == 0 && s.wal.used() == 0 {
+		return nil
+	}
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		bk := tx.Bucket(locksBucket)
+		for k, v := range s.dirty {
+			if err := apply(bk, []byte(k), v); err != nil {
+				return err
+			}
+		}
+		return writeOps(tx, extra)
+	})
+	if err != nil {
+		return fmt.Errorf("boltstore: checkpoint of %d changes: %w", len(s.dirty)+len(extra), err)
+	}
+	clear(s.dirty)
+	s.idle.Stop()
+	s.retrying = false
+	s.checkpoints.Add(1)
+	if err := s.wal.reset(); err != nil {
+		// bbolt holds every change of the log, so replaying them stays harmless; the log goes
+		// on filling and the next checkpoint tries again.
+		s.log.Error().Err(err).Msg("write-ahead log reset failed")
+	}
+	return nil
+}
+
+// checkpointLogged checkpoints, logging a failure and retrying it after checkpointDelay; until
+// then commits go on into the log while it has room.
+func (s *Store) checkpointLogged() {
+	if err := s.checkpoint(nil); err != nil {
+		s.log.Error().Err(err).Msg("lock document checkpoint failed")
+		s.retrying = true
+		s.idle.Reset(checkpointDelay)
+	}
+}
+
+// flush asks the committer to checkpoint, so that bbolt holds every change acknowledged so far.
+func (s *Store) flush() error {
+	reply := make(chan error, 1)
+	select {
+	case s.flushC <- reply:
+	case <-s.doneC:
+		return ErrClosed
+	}
+	return <-reply
+}
+
+func writeOps(tx *bolt.Tx, ops []op) error {
+	bk := tx.Bucket(locksBucket)
+	for _, o := range ops {
+		if err := apply(bk, o.key, o.val); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// apply puts val under key, or deletes key when val is nil.
+func apply(bk *bolt.Bucket, key, val []byte) error {
+	var err error
+	if val != nil {
+		err = bk.Put(key, val)
+	} else {
+		err = bk.Delete(key)
+	}
+	if err != nil {
+		return fmt.Errorf("token %s: %w", key, err)
+	}
+	return nil
+}

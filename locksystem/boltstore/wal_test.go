@@ -1,0 +1,273 @@
+package boltstore
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"hash/crc32"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/lockdav/lockdav/locksystem"
+)
+
+// putOp and delOp are log changes as the committer writes them.
+func putOp(t *testing.T, token string) op {
+	t.Helper()
+	l := testLock(token)
+	v, err := encode(&l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return op{key: []byte(token), val: v}
+}
+
+func delOp(token string) op { return op{key: []byte(token)} }
+
+// newLog makes an empty store at dir/locks.db and returns the path and its log, open, as a
+// crashed process would have left it after writing the records the test appends.
+func newLog(t *testing.T) (string, *wal) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "locks.db")
+	s := mustOpen(t, path, Options{})
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	w, ops, err := openWAL(path+walSuffix, DefaultWALSize)
+	if err != nil || len(ops) != 0 {
+		t.Fatalf("openWAL after Close = %v, %v; want an empty log", ops, err)
+	}
+	return path, w
+}
+
+func appendAll(t *testing.T, w *wal, records ...[]op) {
+	t.Helper()
+	for _, r := range records {
+		if err := w.append(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// tokens opens the store at path, as a restart does, and returns the tokens it loads.
+func tokens(t *testing.T, path string) []string {
+	t.Helper()
+	s := mustOpen(t, path, Options{})
+	locks, err := s.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, l := range locks {
+		got = append(got, l.Token)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+func wantTokens(t *testing.T, got []string, want ...string) {
+	t.Helper()
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("loaded %q, want %q", got, want)
+	}
+}
+
+// TestReplay: Open writes what the log holds into bbolt, in order, and empties the log.
+func TestReplay(t *testing.T) {
+	path, w := newLog(t)
+	appendAll(t, w,
+		[]op{putOp(t, "urn:uuid:a"), putOp(t, "urn:uuid:b")},
+		[]op{delOp("urn:uuid:a"), putOp(t, "urn:uuid:c")},
+		nil, // a Ping's empty record
+		[]op{delOp("urn:uuid:never-stored")},
+	)
+	if err := w.close(); err != nil {
+		t.Fatal(err)
+	}
+	wantTokens(t, tokens(t, path), "urn:uuid:b", "urn:uuid:c")
+	_, ops, err := openWAL(path+walSuffix, DefaultWALSize)
+	if err != nil || len(ops) != 0 {
+		t.Errorf("log after the replay holds %d changes (%v), want none", len(ops), err)
+	}
+	wantTokens(t, tokens(t, path), "urn:uuid:b", "urn:uuid:c")
+}
+
+// TestReplayStopsAtTornRecord: a record whose bytes do not match its checksum, as a write cut
+// off by a crash leaves it, ends the log; the records before it count.
+func TestReplayStopsAtTornRecord(t *testing.T) {
+	path, w := newLog(t)
+	appendAll(t, w, []op{putOp(t, "urn:uuid:a")}, []op{putOp(t, "urn:uuid:b")})
+	torn := w.off
+	appendAll(t, w, []op{putOp(t, "urn:uuid:c")}, []op{putOp(t, "urn:uuid:d")})
+	if _, err := w.f.WriteAt([]byte("X"), torn+walRecordHead+20); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.close(); err != nil {
+		t.Fatal(err)
+	}
+	wantTokens(t, tokens(t, path), "urn:uuid:a", "urn:uuid:b")
+}
+
+// TestReplayIgnoresOlderEpoch: after a reset the file still holds the older epoch's records
+// past the new ones; they are not replayed.
+func TestReplayIgnoresOlderEpoch(t *testing.T) {
+	path, w := newLog(t)
+	appendAll(t, w, []op{putOp(t, "urn:uuid:a")}, []op{putOp(t, "urn:uuid:stale")})
+	if err := w.reset(); err != nil {
+		t.Fatal(err)
+	}
+	appendAll(t, w, []op{putOp(t, "urn:uuid:b")}) // same length as the first record
+	if err := w.close(); err != nil {
+		t.Fatal(err)
+	}
+	wantTokens(t, tokens(t, path), "urn:uuid:b")
+}
+
+// TestHeaderSlots: a header cut off while it was written leaves the other slot, with the
+// epoch before; a log with neither is damaged and Open says so rather than losing locks.
+func TestHeaderSlots(t *testing.T) {
+	path, w := newLog(t)
+	appendAll(t, w, []op{putOp(t, "urn:uuid:a")})
+	if err := w.reset(); err != nil { // as a checkpoint does, after bbolt took the change
+		t.Fatal(err)
+	}
+	if _, err := w.f.WriteAt([]byte("XX"), int64(w.epoch%2)*walSlotSize+20); err != nil {
+		t.Fatal(err)
+	}
+	wantTokens(t, tokens(t, path), "urn:uuid:a") // replayed from the older epoch
+	if _, err := w.f.WriteAt(make([]byte, walSlotSize*2), 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.close(); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Open(path, Options{})
+	if !errors.Is(err, ErrWAL) {
+		t.Errorf("Open with both headers bad = %v, want ErrWAL", err)
+	}
+}
+
+// TestCheckpointWhenHalfFull: once half the log is used the committer writes it into bbolt and
+// starts over, without waiting for Load or Close.
+func TestCheckpointWhenHalfFull(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "locks.db")
+	s := mustOpen(t, path, Options{WALSize: walMinSize})
+	for i := range 20 { // about 250 bytes each; half the log is 2 KiB
+		l := testLock("urn:uuid:" + strings.Repeat("h", i+1))
+		if err := s.Submit(locksystem.Change{Put: &l})(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := s.Stats().Checkpoints; got == 0 {
+		t.Fatalf("Stats().Checkpoints = 0 after 20 commits to a 4 KiB log, want some")
+	}
+	locks, err := s.Load()
+	if err != nil || len(locks) != 20 {
+		t.Errorf("Load = %d locks, %v; want 20", len(locks), err)
+	}
+}
+
+// TestCheckpointAfterBurst: a second after the last change the committer writes the log into
+// bbolt by itself.
+func TestCheckpointAfterBurst(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s, err := Open(filepath.Join(t.TempDir(), "locks.db"), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		l := testLock("urn:uuid:burst")
+		if err := s.Submit(locksystem.Change{Put: &l})(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(checkpointDelay / 2)
+		synctest.Wait()
+		if got := s.Stats().Checkpoints; got != 0 {
+			t.Fatalf("Stats().Checkpoints = %d half a delay after the change, want 0", got)
+		}
+		time.Sleep(checkpointDelay)
+		synctest.Wait()
+		if got := s.Stats().Checkpoints; got != 1 {
+			t.Fatalf("Stats().Checkpoints = %d a delay after the change, want 1", got)
+		}
+		if err := s.db.View(func(tx *bolt.Tx) error {
+			if tx.Bucket(locksBucket).Get([]byte(l.Token)) == nil {
+				t.Error("bbolt does not hold the lock after the checkpoint")
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// TestNewLogIsWhole: a log file is created under another name and renamed, so none is left
+// half made; one that is too small to be a log is refused.
+func TestNewLogIsWhole(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "locks.db")
+	s := mustOpen(t, path, Options{WALSize: walMinSize})
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(path + walSuffix)
+	if err != nil || st.Size() != walMinSize {
+		t.Fatalf("log file = %v, %v; want %d bytes", st, err, walMinSize)
+	}
+	if _, err := os.Stat(path + walSuffix + ".new"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("temporary log left behind: %v", err)
+	}
+	if err := os.Truncate(path+walSuffix, 100); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(path, Options{}); !errors.Is(err, ErrWAL) {
+		t.Errorf("Open with a 100-byte log = %v, want ErrWAL", err)
+	}
+	if _, err := Open(filepath.Join(dir, "other.db"), Options{WALSize: 100}); err == nil {
+		t.Error("Open with WALSize 100 succeeded, want an error")
+	}
+}
+
+// FuzzRecords: the log parser never panics on a record whose checksum matches whatever its
+// payload, and the changes it accepts parse the same when written back as one record.
+func FuzzRecords(f *testing.F) {
+	w := &wal{epoch: 7}
+	f.Add(w.encode([]op{{key: []byte("k"), val: []byte("v")}, {key: []byte("d")}})[walRecordHead:])
+	f.Add(w.encode(nil)[walRecordHead:])
+	f.Add([]byte{2, 1, 1, 'k', 9})
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		data := append(make([]byte, walDataStart), sealed(7, payload)...)
+		ops, end, err := records(data, 7)
+		if err != nil {
+			return
+		}
+		if end != walDataStart && end != int64(len(data)) {
+			t.Fatalf("log ends at %d, want %d or %d", end, walDataStart, len(data))
+		}
+		again, _, err := records(append(make([]byte, walDataStart), (&wal{epoch: 7}).encode(ops)...), 7)
+		if err != nil || !slices.EqualFunc(again, ops, func(a, b op) bool {
+			return bytes.Equal(a.key, b.key) && bytes.Equal(a.val, b.val) && (a.val == nil) == (b.val == nil)
+		}) {
+			t.Fatalf("re-encoded changes %q parse as %q, %v", ops, again, err)
+		}
+	})
+}
+
+// sealed is payload as a record of epoch, with its length and checksum.
+func sealed(epoch uint64, payload []byte) []byte {
+	rec := make([]byte, walRecordHead, walRecordHead+len(payload))
+	rec = append(rec, payload...)
+	binary.LittleEndian.PutUint32(rec, uint32(len(payload)))
+	binary.LittleEndian.PutUint64(rec[8:], epoch)
+	binary.LittleEndian.PutUint32(rec[4:], crc32.Checksum(rec[8:], castagnoli))
+	return rec
+}
