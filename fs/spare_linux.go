@@ -103,8 +103,12 @@ func reusable(fd int) (unix.Stat_t, bool) {
 	if ignoringEINTR(func() error { return unix.Fstat(fd, &st) }) != nil {
 		return st, false
 	}
-	return st, st.Mode&syscall.S_IFMT == syscall.S_IFREG && st.Nlink == 1 && int(st.Uid) == os.Geteuid()
+	return st, st.Mode&syscall.S_IFMT == syscall.S_IFREG && st.Nlink == 1 && int(st.Uid) == euid
 }
+
+// euid is this process's effective user ID, read once: os.Geteuid is a system call each time,
+// and reusable runs on every PUT that replaces a file.
+var euid = os.Geteuid()
 
 // empty truncates the file open at fd, whose status is st, and gives it
 // tempPerm, each only if it needs it: the empty resource of a LOCK on an
