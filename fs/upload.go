@@ -148,11 +148,10 @@ var copyBufs = sync.Pool{New: func() any {
 func copyBody(w io.Writer, body io.Reader, limit int64) (int64, error) {
 	buf := copyBufs.Get().(*[]byte)
 	defer copyBufs.Put(buf)
-	w = struct{ io.Writer }{w} // without ReadFrom, so that CopyBuffer uses buf
 	if limit <= 0 {
-		return io.CopyBuffer(w, body, *buf)
+		return copyFull(w, body, *buf)
 	}
-	written, err := io.CopyBuffer(w, io.LimitReader(body, limit+1), *buf)
+	written, err := copyFull(w, io.LimitReader(body, limit+1), *buf)
 	if err != nil {
 		return written, err
 	}
@@ -160,6 +159,44 @@ func copyBody(w io.Writer, body io.Reader, limit int64) (int64, error) {
 		return written, fmt.Errorf("%w (%d bytes)", ErrTooLarge, limit)
 	}
 	return written, nil
+}
+
+// copyFull is io.CopyBuffer that fills buf before each write: a body reads
+// in the pieces that reached the socket (the rest of the header's read,
+// then the remainder), and a small upload then costs one write, not two.
+// Only io.EOF ends the copy cleanly; any other error, io.ErrUnexpectedEOF
+// from a body cut short included, is returned.
+func copyFull(w io.Writer, r io.Reader, buf []byte) (int64, error) {
+	var written int64
+	for {
+		n, rerr := fill(r, buf)
+		if n > 0 {
+			m, werr := w.Write(buf[:n])
+			written += int64(m)
+			if werr != nil {
+				return written, werr
+			}
+		}
+		if errors.Is(rerr, io.EOF) {
+			return written, nil
+		}
+		if rerr != nil {
+			return written, rerr
+		}
+	}
+}
+
+// fill reads into buf until it is full or r fails, returning r's error as is.
+func fill(r io.Reader, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		m, err := r.Read(buf[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // commit gives tmp the target's permissions and a modification time later
@@ -231,19 +268,15 @@ func (f *FS) replace(tmp temp, n string, old os.FileInfo) error {
 
 // setPerm gives the open upload tmp the permissions of old (newPerm when old
 // is nil) and returns its FileInfo. Through the descriptor where the
-// backend's files allow: one system call and no path walk.
+// backend's files allow: one system call and no path walk. It sets them
+// without looking first: an upload's file almost always has tempPerm, and
+// the target almost never has it.
 func (f *FS) setPerm(tmp temp, old os.FileInfo) (os.FileInfo, error) {
-	fi, err := tmp.file.Stat()
-	if err != nil {
-		return nil, err
-	}
 	perm := newPerm
 	if old != nil {
 		perm = old.Mode().Perm()
 	}
-	if fi.Mode().Perm() == perm {
-		return fi, nil
-	}
+	var err error
 	if c, ok := tmp.file.(interface{ Chmod(os.FileMode) error }); ok {
 		err = c.Chmod(perm)
 	} else {

@@ -76,6 +76,11 @@ func failing(n int) func() io.Reader {
 	return func() io.Reader { return &failingReader{n: n, err: errDisconnect} }
 }
 
+// cutShort returns a body that yields n bytes and then io.ErrUnexpectedEOF.
+func cutShort(n int) func() io.Reader {
+	return func() io.Reader { return &failingReader{n: n, err: io.ErrUnexpectedEOF} }
+}
+
 func upload(f *FS, name string, body io.Reader, limit int64) (bool, error) {
 	_, created, err := f.Upload(context.Background(), name, body, limit)
 	return created, err
@@ -98,6 +103,10 @@ func TestUpload(t *testing.T) {
 		{"at limit", "/d/f", text("12345"), 5, false, nil, "12345"},
 		{"over limit", "/d/f", text("123456"), 5, false, ErrTooLarge, old},
 		{"reader fails halfway", "/d/f", failing(1 << 20), 0, false, errDisconnect, old},
+		// net/http's body answers io.ErrUnexpectedEOF when the client sends less than its
+		// Content-Length: that is a failure, not the end of a shorter body.
+		{"body cut short", "/d/f", cutShort(3), 0, false, io.ErrUnexpectedEOF, old},
+		{"body cut short after a full buffer", "/d/f", cutShort(40 << 10), 0, false, io.ErrUnexpectedEOF, old},
 		{"parent missing", "/nope/f", text("x"), 0, false, os.ErrNotExist, old},
 		{"parent is a file", "/d/f/g", text("x"), 0, false, os.ErrNotExist, old},
 		{"target is a dir", "/d", text("x"), 0, false, ErrIsDir, old},
