@@ -30,6 +30,8 @@ func TestMetricsEndpoint(t *testing.T) {
 		"lockdav_lock_conflicts_total 0",
 		"lockdav_store_commit_duration_seconds_count",
 		"lockdav_store_commit_batch_size_count",
+		"lockdav_store_checkpoints_total",
+		"lockdav_store_checkpoint_failures_total 0",
 		`lockdav_http_requests_total{code="201",method="LOCK"} 1`,
 		"go_goroutines",
 	} {

@@ -104,6 +104,7 @@ func (s *Server) open() error {
 		return fmt.Errorf("server: lock store: %w", err)
 	}
 	s.closers = append(s.closers, store)
+	storeCounters(reg, store.Stats)
 	locks, err := locksystem.New(time.Now(), s.lockOptions(store))
 	if err != nil {
 		return fmt.Errorf("server: lock system: %w", err)

@@ -100,6 +100,7 @@ func (s *Store) checkpoint(extra []op) error {
 		return writeOps(tx, extra)
 	})
 	if err != nil {
+		s.ckptFailed.Add(1)
 		return fmt.Errorf("boltstore: checkpoint of %d changes: %w", len(s.dirty)+len(extra), err)
 	}
 	clear(s.dirty)

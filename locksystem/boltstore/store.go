@@ -74,6 +74,9 @@ type Stats struct {
 	Changes     uint64 // changes written by them
 	LastBatch   int    // changes in the latest commit
 	Checkpoints uint64 // checkpoints of the log into bbolt
+	// CheckpointFailures counts checkpoints whose bbolt transaction failed; the log kept
+	// their changes.
+	CheckpointFailures uint64
 }
 
 // Store is a locksystem.Store on a bbolt file.
@@ -105,6 +108,7 @@ type Store struct {
 	changes     atomic.Uint64
 	lastBatch   atomic.Int64
 	checkpoints atomic.Uint64
+	ckptFailed  atomic.Uint64
 }
 
 var _ locksystem.Store = (*Store)(nil)
@@ -465,5 +469,7 @@ func (s *Store) Stats() Stats {
 		Changes:     s.changes.Load(),
 		LastBatch:   int(s.lastBatch.Load()),
 		Checkpoints: s.checkpoints.Load(),
+
+		CheckpointFailures: s.ckptFailed.Load(),
 	}
 }

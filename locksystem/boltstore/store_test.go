@@ -247,6 +247,9 @@ func TestCommitError(t *testing.T) {
 	if err := s.Submit(locksystem.Change{Put: &big})(); !errors.Is(err, bolterrors.ErrMaxSizeReached) {
 		t.Fatalf("put beyond MaxSize: wait = %v, want ErrMaxSizeReached", err)
 	}
+	if got := s.Stats().CheckpointFailures; got != 1 {
+		t.Errorf("Stats().CheckpointFailures = %d, want 1", got)
+	}
 	next := testLock("urn:uuid:next")
 	if err := s.Submit(locksystem.Change{Put: &next})(); err != nil {
 		t.Fatalf("put after a failed commit: %v", err)
