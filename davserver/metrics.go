@@ -7,6 +7,7 @@ package davserver
 import (
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -17,6 +18,16 @@ import (
 type requestMetrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	// observers is the latency histogram of each method label, looked up once: read-only.
+	observers map[string]prometheus.Observer
+	// counters caches requests' counter of each (method label, status) seen; the vector's
+	// lookup hashes the label values under a lock, and strconv allocates, on every request.
+	counters sync.Map // requestKey -> prometheus.Counter
+}
+
+type requestKey struct {
+	method string
+	status int
 }
 
 // knownMethods bounds the method label, so odd methods cannot grow the label set.
@@ -36,7 +47,12 @@ func newRequestMetrics(reg prometheus.Registerer) *requestMetrics {
 			Help:    "Time to answer HTTP requests, by method.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2.5, 12), // 0.5 ms … ~30 s
 		}, []string{"method"}),
+		observers: map[string]prometheus.Observer{},
 	}
+	for method := range knownMethods {
+		m.observers[method] = m.latency.WithLabelValues(method)
+	}
+	m.observers["other"] = m.latency.WithLabelValues("other")
 	reg.MustRegister(m.requests, m.latency)
 	return m
 }
@@ -46,8 +62,18 @@ func (m *requestMetrics) observe(method string, status int, d time.Duration) {
 	if !knownMethods[method] {
 		method = "other"
 	}
-	m.requests.WithLabelValues(method, strconv.Itoa(status)).Inc()
-	m.latency.WithLabelValues(method).Observe(d.Seconds())
+	m.counter(requestKey{method, status}).Inc()
+	m.observers[method].Observe(d.Seconds())
+}
+
+// counter returns the requests counter of k, from the cache when k was seen before.
+func (m *requestMetrics) counter(k requestKey) prometheus.Counter {
+	if c, ok := m.counters.Load(k); ok {
+		return c.(prometheus.Counter)
+	}
+	c := m.requests.WithLabelValues(k.method, strconv.Itoa(k.status))
+	m.counters.Store(k, c)
+	return c
 }
 
 // metricsHandler serves g in the Prometheus text format.
