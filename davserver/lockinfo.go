@@ -35,6 +35,10 @@ const (
 	nsXMLNS = "http://www.w3.org/2000/xmlns/"
 )
 
+// parsedLockInfo remembers the LOCK bodies parsed without error (memo.go): 4 KiB holds the
+// lockinfo of every client seen, owner included, with room to spare.
+var parsedLockInfo = newMemo[lockInfo](1024, 4<<10)
+
 // parseLockInfo reads a LOCK body. empty is true for a body with nothing but whitespace, which
 // asks for a refresh (§9.10.2). The body must be well-formed XML with valid namespace declarations,
 // its root DAV:lockinfo, with exactly one known DAV:lockscope (errLockInfo otherwise) and a
@@ -46,7 +50,13 @@ func parseLockInfo(data []byte) (li lockInfo, empty bool, err error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return lockInfo{}, true, nil
 	}
+	if li, ok := parsedLockInfo.getBytes(data); ok {
+		return li, false, nil
+	}
 	li, err = readLockInfo(newNSDecoder(bytes.NewReader(data)))
+	if err == nil {
+		parsedLockInfo.put(string(data), li)
+	}
 	if errors.Is(err, errLockType) {
 		if xerr := checkXML(data); xerr != nil {
 			err = xerr

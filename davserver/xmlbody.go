@@ -79,6 +79,20 @@ func timeoutXML(expires, now time.Time) string {
 // anything else (an owner set through another door) that is not namespace-well-formed content
 // on its own is written as text rather than break the response around it.
 func ownerXML(owner string) string {
+	if v, ok := checkedOwners.get(owner); ok {
+		return v
+	}
+	v := standaloneOwner(owner)
+	checkedOwners.put(owner, v)
+	return v
+}
+
+// checkedOwners remembers ownerXML's answers (memo.go): the same owners are written into every
+// LOCK answer and lockdiscovery of their locks.
+var checkedOwners = newMemo[string](1024, 4<<10)
+
+// standaloneOwner is ownerXML without the memo.
+func standaloneOwner(owner string) string {
 	d := newNSDecoder(strings.NewReader("<o>" + owner + "</o>"))
 	if _, err := d.root(); err != nil {
 		return escapeXML(owner)
