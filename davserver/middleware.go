@@ -22,12 +22,17 @@ const (
 	infoKey
 )
 
-// requestInfo is a request's own state, which the middleware keeps in its context: the logger
-// that names the request's id, and the identity authenticate found, which the access log reads
-// too (it sees the request as it came in). Keeping the identity here rather than in context
-// values of its own spares a copy of the request and three context values per request.
+// requestInfo is a request's own state, which the middleware keeps in its context: the request's
+// id, its logger, and the identity authenticate found, which the access log reads too (it sees
+// the request as it came in). Keeping the identity here rather than in context values of its own
+// spares a copy of the request and three context values per request.
 type requestInfo struct {
-	log zerolog.Logger
+	id string
+	// log names id; it is made on the first use (logger), since most requests log nothing but
+	// their access line, and zerolog's With allocates a 500-byte context for every logger.
+	base  *zerolog.Logger
+	log   zerolog.Logger
+	ready bool
 	// Set once by authenticate, before the handler runs; authed says it has.
 	authed    bool
 	principal string
@@ -104,7 +109,7 @@ func (h *Handler) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := xid.NewWithTime(start).String()
-		ri := &requestInfo{log: h.log.With().Str("request_id", id).Logger()}
+		ri := &requestInfo{id: id, base: &h.log}
 		r = r.WithContext(context.WithValue(r.Context(), infoKey, ri))
 		w.Header().Set("X-Request-Id", id)
 		aw := &accessWriter{ResponseWriter: w}
@@ -116,9 +121,12 @@ func (h *Handler) middleware(next http.Handler) http.Handler {
 // accessLog writes one line per request.
 func (h *Handler) accessLog(r *http.Request, status, size int, d time.Duration) {
 	h.stats.observe(r.Method, status, d)
-	ev := logFor(r).Info()
+	ev := h.log.Info()
 	if status >= 500 {
-		ev = logFor(r).Warn()
+		ev = h.log.Warn()
+	}
+	if ri := infoOf(r.Context()); ri != nil {
+		ev = ev.Str("request_id", ri.id)
 	}
 	ev = ev.Str("method", r.Method).
 		Str("path", r.URL.Path).
@@ -160,9 +168,19 @@ var nopLogger = zerolog.Nop()
 // logFor is the request's logger.
 func logFor(r *http.Request) *zerolog.Logger {
 	if ri := infoOf(r.Context()); ri != nil {
-		return &ri.log
+		return ri.logger()
 	}
 	return &nopLogger
+}
+
+// logger is the request's logger, made on the first call. Only the request's own goroutine
+// calls it.
+func (ri *requestInfo) logger() *zerolog.Logger {
+	if !ri.ready {
+		ri.log = ri.base.With().Str("request_id", ri.id).Logger()
+		ri.ready = true
+	}
+	return &ri.log
 }
 
 // accessWriter records the status and the number of body bytes a handler answered, for the
