@@ -83,3 +83,17 @@ func benchHandler(b *testing.B) *Handler {
 	b.Cleanup(func() { _ = ls.Close() })
 	return New(Options{FS: fsys, Locks: ls, Logger: log})
 }
+
+// BenchmarkGet is the handler's share of lockdav-bench's get (4 KiB) without the network.
+func BenchmarkGet(b *testing.B) {
+	h := benchHandler(b)
+	if w := serve(h, "PUT", "/d/g", bytes.NewReader(bytes.Repeat([]byte("x"), 4096)), "X-None", ""); w.Code != http.StatusCreated {
+		b.Fatalf("PUT: %d %s", w.Code, w.Body)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if w := serve(h, "GET", "/d/g", nil, "X-None", ""); w.Code != http.StatusOK {
+			b.Fatalf("GET: %d", w.Code)
+		}
+	}
+}
