@@ -6,13 +6,16 @@ package davserver
 // shows something useful.
 
 import (
+	"errors"
 	"html/template"
 	"io"
 	"io/fs"
+	"mime"
 	"net/http"
 	"os"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -47,7 +50,54 @@ func (h *Handler) handleGet(w http.ResponseWriter, r *http.Request) error {
 		return h.serveListing(w, r, now, p, f)
 	}
 	w.Header().Set("ETag", etagOf(fi))
-	http.ServeContent(w, r, p, fi.ModTime(), content(f)) // the type from p's extension, else sniffed
+	c := content(f)
+	if whole(r) {
+		if ra, ok := c.(io.ReaderAt); ok {
+			return serveWhole(w, r, p, fi, c, ra)
+		}
+	}
+	http.ServeContent(w, r, p, fi.ModTime(), c) // the type from p's extension, else sniffed
+	return nil
+}
+
+// whole says whether r asks for the whole content unconditionally: no Range (RFC 9110 §14.2)
+// and none of the preconditions of §13.1, which http.ServeContent evaluates.
+func whole(r *http.Request) bool {
+	for _, k := range []string{"Range", "If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since", "If-Range"} {
+		if _, ok := r.Header[k]; ok {
+			return false
+		}
+	}
+	return true
+}
+
+// serveWhole answers what whole allows as http.ServeContent does: 200 with the content type
+// from name's extension or sniffed from the first 512 bytes (read with ReadAt, so the offset
+// stays at 0), Last-Modified (§8.8.2), Accept-Ranges (§14.3) and Content-Length from fi, and the
+// body for GET. It saves ServeContent's three seeks, which exist to learn the size fi gives.
+func serveWhole(w http.ResponseWriter, r *http.Request, name string, fi fs.FileInfo, c io.Reader, ra io.ReaderAt) error {
+	hdr := w.Header()
+	if _, ok := hdr["Content-Type"]; !ok {
+		ctype := mime.TypeByExtension(path.Ext(name))
+		if ctype == "" {
+			var buf [512]byte
+			n, err := ra.ReadAt(buf[:], 0)
+			if err != nil && !errors.Is(err, io.EOF) {
+				return err
+			}
+			ctype = http.DetectContentType(buf[:n])
+		}
+		hdr.Set("Content-Type", ctype)
+	}
+	if mt := fi.ModTime(); !mt.IsZero() && !mt.Equal(time.Unix(0, 0)) {
+		hdr.Set("Last-Modified", mt.UTC().Format(http.TimeFormat))
+	}
+	hdr.Set("Accept-Ranges", "bytes")
+	hdr.Set("Content-Length", strconv.FormatInt(fi.Size(), 10))
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		_, _ = io.CopyN(w, c, fi.Size()) // a client gone midway is no error of ours
+	}
 	return nil
 }
 
