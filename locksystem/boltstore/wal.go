@@ -53,11 +53,12 @@ var errWALFull = errors.New("boltstore: write-ahead log full")
 
 // wal is the open log. Only the committer goroutine uses it once the Store runs.
 type wal struct {
-	f     *os.File
-	size  int64
-	epoch uint64
-	off   int64  // where the next record goes
-	buf   []byte // the record being encoded, reused
+	f         *os.File
+	fdatasync func(int) error // unix.Fdatasync; tests make it fail
+	size      int64
+	epoch     uint64
+	off       int64  // where the next record goes
+	buf       []byte // the record being encoded, reused
 }
 
 // openWAL opens the log at path, creating it if it does not exist, and returns it with the
@@ -145,7 +146,7 @@ func readWAL(f *os.File) (*wal, []op, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return &wal{f: f, size: st.Size(), epoch: epoch, off: end}, ops, nil
+	return &wal{f: f, fdatasync: unix.Fdatasync, size: st.Size(), epoch: epoch, off: end}, ops, nil
 }
 
 // newestHeader returns the epoch of the valid header slot with the higher epoch.
@@ -257,7 +258,7 @@ func (w *wal) append(ops []op) error {
 	}
 	_, err := w.f.WriteAt(rec, w.off)
 	if err == nil {
-		err = unix.Fdatasync(int(w.f.Fd()))
+		err = w.fdatasync(int(w.f.Fd()))
 	}
 	if err != nil {
 		_, _ = w.f.WriteAt(make([]byte, walRecordHead), w.off)

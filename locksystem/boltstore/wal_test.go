@@ -9,11 +9,13 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	"golang.org/x/sys/unix"
 
 	"github.com/lockdav/lockdav/locksystem"
 )
@@ -270,4 +272,62 @@ func sealed(epoch uint64, payload []byte) []byte {
 	binary.LittleEndian.PutUint64(rec[8:], epoch)
 	binary.LittleEndian.PutUint32(rec[4:], crc32.Checksum(rec[8:], castagnoli))
 	return rec
+}
+
+// TestFailedSync: a batch whose sync fails gets the error, is neither stored nor left in the
+// log for a restart to replay, and later commits go on.
+func TestFailedSync(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "locks.db")
+	s := mustOpen(t, path, Options{})
+	l := testLock("urn:uuid:kept")
+	if err := s.Submit(locksystem.Change{Put: &l})(); err != nil {
+		t.Fatal(err)
+	}
+	var fail atomic.Bool
+	fail.Store(true)
+	s.wal.fdatasync = func(fd int) error { // read by the committer after Submit's lock: no race
+		if fail.Load() {
+			return errors.New("injected sync failure")
+		}
+		return unix.Fdatasync(fd)
+	}
+	lost := testLock("urn:uuid:lost")
+	if err := s.Submit(locksystem.Change{Put: &lost})(); err == nil {
+		t.Fatal("commit acknowledged although its sync failed")
+	}
+	fail.Store(false)
+	next := testLock("urn:uuid:next")
+	if err := s.Submit(locksystem.Change{Put: &next})(); err != nil {
+		t.Fatalf("commit after the failure: %v", err)
+	}
+	f, err := os.Open(path + walSuffix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	_, ops, err := readWAL(f) // what a restart would replay now
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logged []string
+	for _, o := range ops {
+		logged = append(logged, string(o.key))
+	}
+	if got := strings.Join(logged, " "); got != "urn:uuid:kept urn:uuid:next" {
+		t.Errorf("log holds %q, want urn:uuid:kept urn:uuid:next", got)
+	}
+	wantTokens(t, tokensOf(t, s), "urn:uuid:kept", "urn:uuid:next")
+}
+
+func tokensOf(t *testing.T, s *Store) []string {
+	t.Helper()
+	locks, err := s.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, l := range locks {
+		got = append(got, l.Token)
+	}
+	return got
 }
