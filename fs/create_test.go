@@ -41,6 +41,11 @@ func TestCreate(t *testing.T) {
 				if created != tt.wantCreated {
 					t.Errorf("got created %v, want %v", created, tt.wantCreated)
 				}
+				if created {
+					if fi, err := f.Stat(ctx, tt.target); err != nil || !fi.Mode().IsRegular() || fi.Size() != 0 {
+						t.Errorf("created %s: %v, %v; want an empty regular file", tt.target, fi, err)
+					}
+				}
 				if tt.wantErr == nil {
 					if got := read(ctx, f, tt.target); got != tt.want {
 						t.Errorf("got %s holding %q, want %q", tt.target, got, tt.want)

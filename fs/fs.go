@@ -159,17 +159,36 @@ func (f *FS) Create(ctx context.Context, name string) (created bool, err error) 
 			return false, err
 		}
 	}
-	af, err := f.base.OpenFile(n, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	created, err = f.createEmpty(n)
 	if errors.Is(err, os.ErrExist) {
 		return false, f.existing(n)
 	}
 	if err != nil {
-		return false, err
-	}
-	if err := af.Close(); err != nil {
-		return true, err
+		return created, err
 	}
 	return true, f.fresh(n)
+}
+
+// emptyCreator is a base that creates an empty file without opening an afero.File for it
+// (rootFs on Linux): making an *os.File costs an fcntl, and closing it a finalizer's removal.
+// ok is false where it cannot, and the caller opens the file instead.
+type emptyCreator interface {
+	createEmpty(name string, perm os.FileMode) (err error, ok bool)
+}
+
+// createEmpty makes the empty file n, which must not exist. created is true when the file
+// was made, even if closing it then failed.
+func (f *FS) createEmpty(n string) (created bool, err error) {
+	if c, ok := f.base.(emptyCreator); ok {
+		if err, ok := c.createEmpty(n, 0o644); ok {
+			return err == nil, err
+		}
+	}
+	af, err := f.base.OpenFile(n, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return false, err
+	}
+	return true, af.Close()
 }
 
 // existing is Create's answer for a name that exists: nil for a file.

@@ -117,6 +117,19 @@ func (r *rootFs) fastOpen(n string, flag int, perm os.FileMode) (*os.File, error
 	return os.NewFile(uintptr(fd), r.real+string(filepath.Separator)+n), nil
 }
 
+var _ emptyCreator = (*rootFs)(nil)
+
+// createEmpty makes the empty file name below the root, failing if anything is there.
+func (r *rootFs) createEmpty(name string, perm os.FileMode) (error, bool) {
+	return r.fast("open", name, func(n string) error {
+		fd, err := r.beneath(n, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL, perm)
+		if err != nil {
+			return err
+		}
+		return unix.Close(fd)
+	})
+}
+
 // fastStat stats n, following a final symlink, with an O_PATH descriptor.
 func (r *rootFs) fastStat(n string) (os.FileInfo, error) {
 	fd, err := r.beneath(n, unix.O_PATH, 0)
