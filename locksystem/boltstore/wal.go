@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 
@@ -64,7 +65,7 @@ type wal struct {
 // openWAL opens the log at path, creating it if it does not exist, and returns it with the
 // changes of the current epoch's records, in order.
 func openWAL(path string, size int64) (*wal, []op, error) {
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	f, err := os.OpenFile(path, os.O_RDWR, 0) //nolint:gosec // the state dir's, from the config
 	if errors.Is(err, os.ErrNotExist) {
 		f, err = createWAL(path, size)
 	}
@@ -85,7 +86,7 @@ func createWAL(path string, size int64) (*os.File, error) {
 		return nil, fmt.Errorf("size %d is below the minimum %d", size, walMinSize)
 	}
 	tmp := path + ".new"
-	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
+	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600) //nolint:gosec // as above
 	if err != nil {
 		return nil, err
 	}
@@ -95,13 +96,13 @@ func createWAL(path string, size int64) (*os.File, error) {
 		err = w.writeHeader(1)
 	}
 	if err == nil {
-		err = os.Rename(tmp, path)
+		err = os.Rename(tmp, path) //nolint:gosec // as above
 	}
 	if err == nil {
 		err = syncDir(filepath.Dir(path))
 	}
 	if err != nil {
-		return nil, errors.Join(err, f.Close(), os.Remove(tmp))
+		return nil, errors.Join(err, f.Close(), os.Remove(tmp)) //nolint:gosec // as above
 	}
 	return f, nil
 }
@@ -118,7 +119,7 @@ func allocate(f *os.File, size int64) error {
 }
 
 func syncDir(dir string) error {
-	d, err := os.Open(dir)
+	d, err := os.Open(dir) //nolint:gosec // the state dir, from the config
 	if err != nil {
 		return err
 	}
@@ -242,10 +243,10 @@ func appendOps(ops []op, p []byte) ([]op, error) {
 
 func lengthPrefixed(p []byte) (field, rest []byte, ok bool) {
 	n, k := binary.Uvarint(p)
-	if k <= 0 || n > uint64(len(p)-k) {
+	if k <= 0 || n > uint64(len(p)-k) { //nolint:gosec // k <= len(p) when k > 0
 		return nil, nil, false
 	}
-	return p[k : k+int(n)], p[k+int(n):], true
+	return p[k : k+int(n)], p[k+int(n):], true //nolint:gosec // n <= len(p)-k, checked above
 }
 
 // append writes ops as one record and syncs it. A record that does not fit returns errWALFull
@@ -253,7 +254,7 @@ func lengthPrefixed(p []byte) (field, rest []byte, ok bool) {
 // the next record goes to the same place, so an unacknowledged batch is not replayed.
 func (w *wal) append(ops []op) error {
 	rec := w.encode(ops)
-	if w.off+int64(len(rec)) > w.size {
+	if w.off+int64(len(rec)) > w.size || len(rec)-walRecordHead > math.MaxUint32 {
 		return errWALFull
 	}
 	_, err := w.f.WriteAt(rec, w.off)
@@ -285,7 +286,7 @@ func (w *wal) encode(ops []op) []byte {
 			b = append(b, o.val...)
 		}
 	}
-	binary.LittleEndian.PutUint32(b, uint32(len(b)-walRecordHead))
+	binary.LittleEndian.PutUint32(b, uint32(len(b)-walRecordHead)) //nolint:gosec // append refuses longer ones
 	binary.LittleEndian.PutUint64(b[8:], w.epoch)
 	binary.LittleEndian.PutUint32(b[4:], crc32.Checksum(b[8:], castagnoli))
 	w.buf = b
