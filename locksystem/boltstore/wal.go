@@ -107,15 +107,21 @@ func createWAL(path string, size int64) (*os.File, error) {
 	return f, nil
 }
 
-// allocate reserves the file's blocks, so appends do not fail for space and, once written
-// over, are synced without a change of size or extents; a file system without fallocate
-// gets a sparse file of the same size.
+// allocate writes size zero bytes to f, so that appends do not fail for space and a record's
+// fdatasync writes only the record. fallocate would leave unwritten extents, and then the first
+// sync into each block also rewrites the inode's extent tree: on this project's benchmark disk,
+// commits during a new log's first pass took 616 and 723 µs on average, against 269 and 560
+// with the log written first (PostgreSQL zero-fills its WAL segments for the same reason).
+// The writing is paid once, when the log is created; the header's sync makes it durable.
 func allocate(f *os.File, size int64) error {
-	err := unix.Fallocate(int(f.Fd()), 0, 0, size)
-	if errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.ENOSYS) {
-		err = f.Truncate(size)
+	zeros := make([]byte, min(size, 1<<20))
+	for off := int64(0); off < size; off += int64(len(zeros)) {
+		n := min(int64(len(zeros)), size-off)
+		if _, err := f.WriteAt(zeros[:n], off); err != nil {
+			return err
+		}
 	}
-	return err
+	return nil
 }
 
 func syncDir(dir string) error {
