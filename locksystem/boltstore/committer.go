@@ -59,15 +59,22 @@ func (s *Store) commitPending() error {
 		}
 	}
 	close(b.done)
-	if !s.retrying && s.wal.used() >= s.wal.size/2 {
+	if !s.retrying && s.wal.used() >= (s.wal.size-walDataStart)/2 {
 		s.checkpointLogged()
 	}
 	return b.err
 }
 
-// write makes ops durable: one record in the log or, when they do not fit there, a checkpoint
-// that writes them into bbolt with everything the log holds.
+// write makes ops durable: one record in the log or, when they do not fit there or the log
+// cannot take records (a reset failed), a checkpoint that writes them into bbolt with
+// everything the log holds.
 func (s *Store) write(ops []op) error {
+	if s.stuck {
+		if err := s.wal.reset(); err != nil {
+			return s.checkpoint(ops)
+		}
+		s.stuck = false
+	}
 	err := s.wal.append(ops)
 	if errors.Is(err, errWALFull) {
 		return s.checkpoint(ops)
@@ -87,7 +94,7 @@ func (s *Store) write(ops []op) error {
 // checkpoint writes the log's changes, then extra, into bbolt in one transaction and empties
 // the log. On error nothing changed: the log still holds its changes, and extra is not stored.
 func (s *Store) checkpoint(extra []op) error {
-	if len(s.dirty) == 0 && len(extra) == 0 && s.wal.used() == 0 {
+	if len(s.dirty) == 0 && len(extra) == 0 && s.wal.used() == 0 && !s.stuck {
 		return nil
 	}
 	err := s.db.Update(func(tx *bolt.Tx) error {
@@ -97,7 +104,10 @@ func (s *Store) checkpoint(extra []op) error {
 				return err
 			}
 		}
-		return writeOps(tx, extra)
+		if err := writeOps(tx, extra); err != nil {
+			return err
+		}
+		return setWALEpoch(tx, s.wal.epoch) // a restart then replays none of it
 	})
 	if err != nil {
 		s.ckptFailed.Add(1)
@@ -108,9 +118,11 @@ func (s *Store) checkpoint(extra []op) error {
 	s.retrying = false
 	s.checkpoints.Add(1)
 	if err := s.wal.reset(); err != nil {
-		// bbolt holds every change of the log, so replaying them stays harmless; the log goes
-		// on filling and the next checkpoint tries again.
-		s.log.Error().Err(err).Msg("write-ahead log reset failed")
+		// bbolt holds every change of the log, and says so. The new header may be in the file,
+		// so no record of the old epoch may follow: until a reset succeeds, write sends
+		// batches to bbolt.
+		s.log.Error().Err(err).Msg("write-ahead log reset failed; committing to bbolt until it works")
+		s.stuck = true
 	}
 	return nil
 }

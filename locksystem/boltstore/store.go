@@ -34,7 +34,8 @@ var (
 	locksBucket = []byte("locks")
 	metaBucket  = []byte("meta")
 	schemaKey   = []byte("schema")
-	pingKey     = []byte("ping") // when Ping last wrote, Unix nanoseconds, big-endian
+	pingKey     = []byte("ping")      // when Ping last wrote, Unix nanoseconds, big-endian
+	walEpochKey = []byte("wal_epoch") // the last log epoch bbolt holds all of, big-endian
 )
 
 // Errors.
@@ -97,6 +98,7 @@ type Store struct {
 	dirty    map[string][]byte // the log's changes since the last checkpoint; nil value: deleted
 	idle     *time.Timer       // armed while dirty is non-empty: the checkpoint after a burst
 	retrying bool              // a checkpoint failed; idle retries it
+	stuck    bool              // a log reset failed: batches go to bbolt until one succeeds
 
 	stopC     chan struct{}
 	doneC     chan struct{}
@@ -189,10 +191,26 @@ func recoverWAL(db *bolt.DB, path string, o Options) (*wal, error) {
 	if err != nil {
 		return nil, err
 	}
+	var done uint64
+	if err := db.View(func(tx *bolt.Tx) error { done = walEpoch(tx); return nil }); err != nil {
+		return nil, errors.Join(err, w.close())
+	}
+	if w.epoch <= done { // bbolt holds this epoch, and maybe more: replay nothing
+		if err := w.resetTo(done + 1); err != nil {
+			return nil, errors.Join(err, w.close())
+		}
+		return w, nil
+	}
 	if w.used() == 0 {
 		return w, nil
 	}
-	if err := db.Update(func(tx *bolt.Tx) error { return writeOps(tx, ops) }); err != nil {
+	err = db.Update(func(tx *bolt.Tx) error {
+		if err := writeOps(tx, ops); err != nil {
+			return err
+		}
+		return setWALEpoch(tx, w.epoch)
+	})
+	if err != nil {
 		return nil, errors.Join(fmt.Errorf("boltstore: replaying %s: %w", path, err), w.close())
 	}
 	if err := w.reset(); err != nil {
@@ -200,6 +218,21 @@ func recoverWAL(db *bolt.DB, path string, o Options) (*wal, error) {
 	}
 	o.Logger.Info().Int("changes", len(ops)).Str("path", path).Msg("lock document log replayed")
 	return w, nil
+}
+
+// walEpoch is the last log epoch whose changes tx's file holds, 0 for none.
+func walEpoch(tx *bolt.Tx) uint64 {
+	v := tx.Bucket(metaBucket).Get(walEpochKey)
+	if len(v) != 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(v)
+}
+
+func setWALEpoch(tx *bolt.Tx, epoch uint64) error {
+	var v [8]byte
+	binary.BigEndian.PutUint64(v[:], epoch)
+	return tx.Bucket(metaBucket).Put(walEpochKey, v[:])
 }
 
 // initBuckets creates the buckets of a new file and checks the schema of an old one.

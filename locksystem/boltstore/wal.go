@@ -7,12 +7,13 @@ package boltstore
 //	offset 0, 512   two header slots: magic, epoch, CRC-32C of both
 //	offset 4096     records: length, CRC-32C, epoch, then the batch's changes
 //
-// A checkpoint writes what the log holds into bbolt (which fsyncs), then starts a new epoch in
-// the other header slot; records of older epochs, still in the file, no longer count, so the
-// log restarts at offset 4096 without being cleared. Replay reads records of the current epoch
-// until the first that is short, torn (bad CRC) or of another epoch: a batch is all there or
-// not at all. Replaying records that a checkpoint already wrote into bbolt is harmless, since
-// each change is a whole document or a delete, applied in order.
+// A checkpoint writes what the log holds into bbolt, and in the same transaction the epoch it
+// covers (meta/wal_epoch), then starts a new epoch in the other header slot; records of older
+// epochs, still in the file, no longer count, so the log restarts at offset 4096 without being
+// cleared. Replay reads records of the current epoch until the first that is short, torn (bad
+// CRC) or of another epoch: a batch is all there or not at all. An epoch that bbolt says it
+// holds is not replayed at all: bbolt may be ahead of it (a batch too big for the log goes
+// to bbolt directly), and its older records would undo newer changes.
 
 import (
 	"encoding/binary"
@@ -90,7 +91,7 @@ func createWAL(path string, size int64) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &wal{f: f, size: size}
+	w := &wal{f: f, fdatasync: unix.Fdatasync, size: size}
 	err = allocate(f, size)
 	if err == nil {
 		err = w.writeHeader(1)
@@ -302,10 +303,14 @@ func (w *wal) encode(ops []op) []byte {
 // used is how many bytes of records the log holds.
 func (w *wal) used() int64 { return w.off - walDataStart }
 
-// reset starts the next epoch, emptying the log; call it only once bbolt holds every change of
-// the current one.
-func (w *wal) reset() error {
-	if err := w.writeHeader(w.epoch + 1); err != nil {
+// reset starts the epoch after the current one, emptying the log; call it only once bbolt holds
+// every change of the current one. After a failure the header may or may not be in the file:
+// the log must take no record of the current epoch until a reset succeeds.
+func (w *wal) reset() error { return w.resetTo(w.epoch + 1) }
+
+// resetTo starts epoch, which must be later than any in the file, emptying the log.
+func (w *wal) resetTo(epoch uint64) error {
+	if err := w.writeHeader(epoch); err != nil {
 		return fmt.Errorf("boltstore: write-ahead log: %w", err)
 	}
 	w.off = walDataStart
@@ -321,7 +326,7 @@ func (w *wal) writeHeader(epoch uint64) error {
 	if _, err := w.f.WriteAt(h, int64(epoch%2)*walSlotSize); err != nil {
 		return err
 	}
-	if err := unix.Fdatasync(int(w.f.Fd())); err != nil {
+	if err := w.fdatasync(int(w.f.Fd())); err != nil {
 		return err
 	}
 	w.epoch = epoch

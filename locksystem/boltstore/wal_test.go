@@ -331,3 +331,109 @@ func tokensOf(t *testing.T, s *Store) []string {
 	}
 	return got
 }
+
+// snapshot copies the store's two files as kill -9 leaves them (what the page cache holds) into
+// a new directory, and returns the copy's path.
+func snapshot(t *testing.T, path string) string {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), "locks.db")
+	for _, suffix := range []string{"", walSuffix} {
+		b, err := os.ReadFile(path + suffix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dst+suffix, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dst
+}
+
+// loseHeader clears the header slot of epoch in the log at path: what a power loss leaves when
+// that header was never synced.
+func loseHeader(t *testing.T, path string, epoch uint64) {
+	t.Helper()
+	f, err := os.OpenFile(path+walSuffix, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteAt(make([]byte, walHeaderLen), int64(epoch%2)*walSlotSize); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mustPut(t *testing.T, s *Store, token string) {
+	t.Helper()
+	l := testLock(token)
+	if err := s.Submit(locksystem.Change{Put: &l})(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// failFirstSync makes the next sync of s's log fail, as a transient EIO would.
+func failFirstSync(s *Store) {
+	var n atomic.Int32
+	s.wal.fdatasync = func(fd int) error { // read by the committer after Submit's lock: no race
+		if n.Add(1) == 1 {
+			return errors.New("injected sync failure")
+		}
+		return unix.Fdatasync(fd)
+	}
+}
+
+// TestFailedResetKeepsLaterCommits: when a checkpoint's log reset fails, the new header may be
+// in the file; commits acknowledged after it must survive kill -9 all the same.
+func TestFailedResetKeepsLaterCommits(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "locks.db")
+	s := mustOpen(t, path, Options{})
+	mustPut(t, s, "urn:uuid:a")
+	failFirstSync(s)
+	if _, err := s.Load(); err != nil { // its checkpoint's reset fails: only logged
+		t.Fatal(err)
+	}
+	mustPut(t, s, "urn:uuid:c")
+	mustPut(t, s, "urn:uuid:d") // by now a reset has worked and the log takes records again
+	wantTokens(t, tokens(t, snapshot(t, path)), "urn:uuid:a", "urn:uuid:c", "urn:uuid:d")
+}
+
+// TestFailedResetOlderRecordsNotReplayed: a batch too big for the log goes to bbolt with the
+// log's changes; if the reset after it fails and its header never reaches the disk, a restart
+// must not replay the log's older records over the batch.
+func TestFailedResetOlderRecordsNotReplayed(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "locks.db")
+	s := mustOpen(t, path, Options{WALSize: walMinSize})
+	mustPut(t, s, "urn:uuid:a")
+	failFirstSync(s)
+	big := testLock("urn:uuid:x")
+	big.Owner = strings.Repeat("x", 8192) // larger than the log
+	if err := s.Submit(locksystem.Change{Delete: "urn:uuid:a"}, locksystem.Change{Put: &big})(); err != nil {
+		t.Fatal(err)
+	}
+	crashed := snapshot(t, path)
+	loseHeader(t, crashed, s.wal.epoch+1)
+	wantTokens(t, tokens(t, crashed), "urn:uuid:x")
+}
+
+// TestCrashInDirectCheckpoint: killed after a batch too big for the log reached bbolt and before
+// the log's reset, a restart must find the batch whole, not its put without its delete.
+func TestCrashInDirectCheckpoint(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "locks.db")
+	s := mustOpen(t, path, Options{WALSize: walMinSize})
+	mustPut(t, s, "urn:uuid:a")
+	var crashed string
+	epoch := s.wal.epoch
+	s.wal.fdatasync = func(fd int) error { // the next sync is the reset's, after bbolt's commit
+		if crashed == "" {
+			crashed = snapshot(t, path)
+			loseHeader(t, crashed, epoch+1) // killed just before the header's write
+		}
+		return unix.Fdatasync(fd)
+	}
+	big := testLock("urn:uuid:x")
+	big.Owner = strings.Repeat("x", 8192)
+	if err := s.Submit(locksystem.Change{Delete: "urn:uuid:a"}, locksystem.Change{Put: &big})(); err != nil {
+		t.Fatal(err)
+	}
+	wantTokens(t, tokens(t, crashed), "urn:uuid:x")
+}
