@@ -59,7 +59,7 @@ func (s *Store) commitPending() error {
 		}
 	}
 	close(b.done)
-	if !s.retrying && s.wal.used() >= (s.wal.size-walDataStart)/2 {
+	if !s.retrying && !s.stuck && s.wal.used() >= (s.wal.size-walDataStart)/2 {
 		s.checkpointLogged()
 	}
 	return b.err
@@ -73,7 +73,7 @@ func (s *Store) write(ops []op) error {
 		if err := s.wal.reset(); err != nil {
 			return s.checkpoint(ops)
 		}
-		s.stuck = false
+		s.setStuck(false)
 	}
 	err := s.wal.append(ops)
 	if errors.Is(err, errWALFull) {
@@ -107,7 +107,7 @@ func (s *Store) checkpoint(extra []op) error {
 		if err := writeOps(tx, extra); err != nil {
 			return err
 		}
-		return setWALEpoch(tx, s.wal.epoch) // a restart then replays none of it
+		return setCheckpointed(tx, logPos{s.wal.epoch, s.wal.off}) // a restart replays none of it
 	})
 	if err != nil {
 		s.ckptFailed.Add(1)
@@ -117,14 +117,21 @@ func (s *Store) checkpoint(extra []op) error {
 	s.idle.Stop()
 	s.retrying = false
 	s.checkpoints.Add(1)
-	if err := s.wal.reset(); err != nil {
+	err = s.wal.reset()
+	if err != nil {
 		// bbolt holds every change of the log, and says so. The new header may be in the file,
 		// so no record of the old epoch may follow: until a reset succeeds, write sends
 		// batches to bbolt.
 		s.log.Error().Err(err).Msg("write-ahead log reset failed; committing to bbolt until it works")
-		s.stuck = true
 	}
+	s.setStuck(err != nil)
 	return nil
+}
+
+// setStuck records whether the log is out of use, for write and for Ping.
+func (s *Store) setStuck(stuck bool) {
+	s.stuck = stuck
+	s.stuckFlag.Store(stuck)
 }
 
 // checkpointLogged checkpoints, logging a failure and retrying it after checkpointDelay; until

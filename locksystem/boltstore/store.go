@@ -35,7 +35,7 @@ var (
 	metaBucket  = []byte("meta")
 	schemaKey   = []byte("schema")
 	pingKey     = []byte("ping")      // when Ping last wrote, Unix nanoseconds, big-endian
-	walEpochKey = []byte("wal_epoch") // the last log epoch bbolt holds all of, big-endian
+	walEpochKey = []byte("wal_epoch") // the log position bbolt holds all before (logPos)
 )
 
 // Errors.
@@ -99,6 +99,8 @@ type Store struct {
 	idle     *time.Timer       // armed while dirty is non-empty: the checkpoint after a burst
 	retrying bool              // a checkpoint failed; idle retries it
 	stuck    bool              // a log reset failed: batches go to bbolt until one succeeds
+	// stuckFlag is stuck for Ping, which runs on other goroutines.
+	stuckFlag atomic.Bool
 
 	stopC     chan struct{}
 	doneC     chan struct{}
@@ -126,6 +128,7 @@ type batch struct {
 type op struct {
 	key []byte
 	val []byte
+	at  int64 // replayed ones: the offset of their record in the log
 }
 
 // Open opens (or creates) the bbolt file at path and its write-ahead log at path+".wal",
@@ -191,47 +194,79 @@ func recoverWAL(db *bolt.DB, path string, o Options) (*wal, error) {
 	if err != nil {
 		return nil, err
 	}
-	var done uint64
-	if err := db.View(func(tx *bolt.Tx) error { done = walEpoch(tx); return nil }); err != nil {
+	var done logPos
+	if err := db.View(func(tx *bolt.Tx) error { done = checkpointed(tx); return nil }); err != nil {
 		return nil, errors.Join(err, w.close())
 	}
-	if w.epoch <= done { // bbolt holds this epoch, and maybe more: replay nothing
-		if err := w.resetTo(done + 1); err != nil {
-			return nil, errors.Join(err, w.close())
+	ops = notCheckpointed(ops, w.epoch, done)
+	if len(ops) > 0 {
+		err = db.Update(func(tx *bolt.Tx) error {
+			if err := writeOps(tx, ops); err != nil {
+				return err
+			}
+			return setCheckpointed(tx, logPos{w.epoch, w.off})
+		})
+		if err != nil {
+			return nil, errors.Join(fmt.Errorf("boltstore: replaying %s: %w", path, err), w.close())
 		}
-		return w, nil
+		o.Logger.Info().Int("changes", len(ops)).Str("path", path).Msg("lock document log replayed")
 	}
-	if w.used() == 0 {
-		return w, nil
-	}
-	err = db.Update(func(tx *bolt.Tx) error {
-		if err := writeOps(tx, ops); err != nil {
-			return err
-		}
-		return setWALEpoch(tx, w.epoch)
-	})
-	if err != nil {
-		return nil, errors.Join(fmt.Errorf("boltstore: replaying %s: %w", path, err), w.close())
-	}
-	if err := w.reset(); err != nil {
+	if err := w.resetTo(nextEpoch(w.epoch, done.epoch)); err != nil {
 		return nil, errors.Join(err, w.close())
 	}
-	o.Logger.Info().Int("changes", len(ops)).Str("path", path).Msg("lock document log replayed")
 	return w, nil
 }
 
-// walEpoch is the last log epoch whose changes tx's file holds, 0 for none.
-func walEpoch(tx *bolt.Tx) uint64 {
-	v := tx.Bucket(metaBucket).Get(walEpochKey)
-	if len(v) != 8 {
-		return 0
-	}
-	return binary.BigEndian.Uint64(v)
+// logPos is a place in the log: an epoch, and an offset in the file. A checkpoint stores the
+// position it reached in the same transaction as the changes (meta/wal_epoch), so that Open
+// replays only what came after: records before it may be older than what bbolt holds (a batch
+// too big for the log goes to bbolt directly), and replaying them would undo newer changes. A
+// checkpoint whose commit reported a failure may have reached the disk all the same; then the
+// log's later records of the same epoch, which the store went on acknowledging, are still
+// replayed.
+type logPos struct {
+	epoch uint64
+	off   int64
 }
 
-func setWALEpoch(tx *bolt.Tx, epoch uint64) error {
-	var v [8]byte
-	binary.BigEndian.PutUint64(v[:], epoch)
+// notCheckpointed returns the replayed ops of epoch that come after done.
+func notCheckpointed(ops []op, epoch uint64, done logPos) []op {
+	switch {
+	case epoch < done.epoch:
+		return nil
+	case epoch > done.epoch:
+		return ops
+	}
+	i := 0
+	for i < len(ops) && ops[i].at < done.off {
+		i++
+	}
+	return ops[i:]
+}
+
+// nextEpoch is the epoch after the log's current one and after the checkpointed one, in the
+// other header slot than the current one: writing it can then never tear the only valid header.
+func nextEpoch(current, checkpointed uint64) uint64 {
+	next := max(current, checkpointed) + 1
+	if next%2 == current%2 {
+		next++
+	}
+	return next
+}
+
+// checkpointed is the log position tx's file holds every change before; zero for none.
+func checkpointed(tx *bolt.Tx) logPos {
+	v := tx.Bucket(metaBucket).Get(walEpochKey)
+	if len(v) != 16 {
+		return logPos{}
+	}
+	return logPos{binary.BigEndian.Uint64(v), int64(binary.BigEndian.Uint64(v[8:]))} //nolint:gosec // written from an int64
+}
+
+func setCheckpointed(tx *bolt.Tx, p logPos) error {
+	var v [16]byte
+	binary.BigEndian.PutUint64(v[:], p.epoch)
+	binary.BigEndian.PutUint64(v[8:], uint64(p.off)) //nolint:gosec // an offset in the file, >= 0
 	return tx.Bucket(metaBucket).Put(walEpochKey, v[:])
 }
 
@@ -483,6 +518,9 @@ func (s *Store) Ping() error {
 	}
 	if err := s.enqueue(nil)(); err != nil {
 		return fmt.Errorf("boltstore: ping: %w", err)
+	}
+	if s.stuckFlag.Load() { // the empty record retried the reset, and it failed
+		return errors.New("boltstore: ping: the write-ahead log cannot be reset; commits go to bbolt")
 	}
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		var stamp [8]byte

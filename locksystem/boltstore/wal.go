@@ -7,13 +7,12 @@ package boltstore
 //	offset 0, 512   two header slots: magic, epoch, CRC-32C of both
 //	offset 4096     records: length, CRC-32C, epoch, then the batch's changes
 //
-// A checkpoint writes what the log holds into bbolt, and in the same transaction the epoch it
-// covers (meta/wal_epoch), then starts a new epoch in the other header slot; records of older
-// epochs, still in the file, no longer count, so the log restarts at offset 4096 without being
-// cleared. Replay reads records of the current epoch until the first that is short, torn (bad
-// CRC) or of another epoch: a batch is all there or not at all. An epoch that bbolt says it
-// holds is not replayed at all: bbolt may be ahead of it (a batch too big for the log goes
-// to bbolt directly), and its older records would undo newer changes.
+// A checkpoint writes what the log holds into bbolt, and in the same transaction the log position
+// it covers (meta/wal_epoch: epoch and offset), then starts a new epoch in the other header
+// slot; records of older epochs, still in the file, no longer count, so the log restarts at
+// offset 4096 without being cleared. Replay reads records of the current epoch until the first
+// that is short, torn (bad CRC) or of another epoch: a batch is all there or not at all. Of
+// those it applies only the ones after the position bbolt holds (logPos, store.go).
 
 import (
 	"encoding/binary"
@@ -187,9 +186,13 @@ func records(data []byte, epoch uint64) ([]op, int64, error) {
 		if !ok {
 			return ops, int64(off), nil
 		}
+		n := len(ops)
 		var err error
 		if ops, err = appendOps(ops, payload); err != nil {
 			return nil, 0, fmt.Errorf("%w: record at %d: %w", ErrWAL, off, err)
+		}
+		for i := n; i < len(ops); i++ {
+			ops[i].at = int64(off)
 		}
 		off += walRecordHead + len(payload)
 	}

@@ -259,7 +259,7 @@ func FuzzRecords(f *testing.F) {
 		if err != nil || !slices.EqualFunc(again, ops, func(a, b op) bool {
 			return bytes.Equal(a.key, b.key) && bytes.Equal(a.val, b.val) && (a.val == nil) == (b.val == nil)
 		}) {
-			t.Fatalf("re-encoded changes %q parse as %q, %v", ops, again, err)
+			t.Fatalf("re-encoded changes %v parse as %v, %v", ops, again, err)
 		}
 	})
 }
@@ -436,4 +436,56 @@ func TestCrashInDirectCheckpoint(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantTokens(t, tokens(t, crashed), "urn:uuid:x")
+}
+
+// TestFailedCheckpointThatLanded: a checkpoint whose commit reports a failure at bbolt's last
+// fsync may be in the file all the same (its pages were written before it). The store goes on
+// logging and acknowledging records of the same epoch; a restart must replay them. The test
+// writes that state with a commit that succeeds, at the log position the checkpoint reached.
+func TestFailedCheckpointThatLanded(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "locks.db")
+	s := mustOpen(t, path, Options{})
+	mustPut(t, s, "urn:uuid:a")
+	at := logPos{s.wal.epoch, s.wal.off} // the committer is idle: mustPut waited for it
+	if err := s.db.Update(func(tx *bolt.Tx) error {
+		if err := writeOps(tx, []op{putOp(t, "urn:uuid:a")}); err != nil {
+			return err
+		}
+		return setCheckpointed(tx, at)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	mustPut(t, s, "urn:uuid:c") // acknowledged: a record of the same epoch, after the position
+	wantTokens(t, tokens(t, snapshot(t, path)), "urn:uuid:a", "urn:uuid:c")
+}
+
+// TestStuckLog: when every sync of the log fails, batches go to bbolt and are kept across kill -9
+// (with the new header in the file or lost), Ping reports the log, and Close keeps everything.
+func TestStuckLog(t *testing.T) {
+	for _, lose := range []bool{false, true} {
+		path := filepath.Join(t.TempDir(), "locks.db")
+		s := mustOpen(t, path, Options{})
+		mustPut(t, s, "urn:uuid:a")
+		epoch := s.wal.epoch
+		s.wal.fdatasync = func(int) error { return errors.New("injected sync failure") }
+		if _, err := s.Load(); err != nil { // its checkpoint's reset fails
+			t.Fatal(err)
+		}
+		mustPut(t, s, "urn:uuid:c")
+		if err := s.Submit(locksystem.Change{Delete: "urn:uuid:a"})(); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Ping(); err == nil || !strings.Contains(err.Error(), "write-ahead log") {
+			t.Errorf("Ping with a log that cannot be reset = %v, want an error naming it", err)
+		}
+		crashed := snapshot(t, path)
+		if lose {
+			loseHeader(t, crashed, epoch+1)
+		}
+		wantTokens(t, tokens(t, crashed), "urn:uuid:c")
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		wantTokens(t, tokens(t, path), "urn:uuid:c")
+	}
 }
