@@ -3,6 +3,7 @@ package boltstore
 import (
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -65,21 +66,21 @@ func (s *Store) commitPending() error {
 	return b.err
 }
 
-// write makes ops durable: one record in the log or, when they do not fit there or the log
-// cannot take records (a reset failed), a checkpoint that writes them into bbolt with
-// everything the log holds.
+// write makes ops durable: one record in the log or, when they do not fit there or the log is
+// out of use (stuck), a checkpoint that writes them into bbolt with everything the log holds
+// and then tries to start a new epoch. A failed append puts the log out of use: its record may
+// reach the disk although it was not acknowledged, and only a new epoch is sure to leave it out
+// of a replay.
 func (s *Store) write(ops []op) error {
 	if s.stuck {
-		if err := s.wal.reset(); err != nil {
-			return s.checkpoint(ops)
-		}
-		s.setStuck(false)
+		return s.checkpoint(ops)
 	}
 	err := s.wal.append(ops)
 	if errors.Is(err, errWALFull) {
 		return s.checkpoint(ops)
 	}
 	if err != nil {
+		s.setStuck(true)
 		return err
 	}
 	if len(s.dirty) == 0 && len(ops) > 0 && !s.retrying {
@@ -107,7 +108,11 @@ func (s *Store) checkpoint(extra []op) error {
 		if err := writeOps(tx, extra); err != nil {
 			return err
 		}
-		return setCheckpointed(tx, logPos{s.wal.epoch, s.wal.off}) // a restart replays none of it
+		done := logPos{s.wal.epoch, s.wal.off} // a restart replays none of it
+		if s.stuck {
+			done.off = math.MaxInt64 // nor any record a failed append or reset left in this epoch
+		}
+		return setCheckpointed(tx, done)
 	})
 	if err != nil {
 		s.ckptFailed.Add(1)

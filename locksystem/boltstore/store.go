@@ -98,7 +98,7 @@ type Store struct {
 	dirty    map[string][]byte // the log's changes since the last checkpoint; nil value: deleted
 	idle     *time.Timer       // armed while dirty is non-empty: the checkpoint after a burst
 	retrying bool              // a checkpoint failed; idle retries it
-	stuck    bool              // a log reset failed: batches go to bbolt until one succeeds
+	stuck    bool              // an append or reset failed: batches go to bbolt until a reset works
 	// stuckFlag is stuck for Ping, which runs on other goroutines.
 	stuckFlag atomic.Bool
 
@@ -519,8 +519,8 @@ func (s *Store) Ping() error {
 	if err := s.enqueue(nil)(); err != nil {
 		return fmt.Errorf("boltstore: ping: %w", err)
 	}
-	if s.stuckFlag.Load() { // the empty record retried the reset, and it failed
-		return errors.New("boltstore: ping: the write-ahead log cannot be reset; commits go to bbolt")
+	if s.stuckFlag.Load() { // the empty batch retried the reset, and it failed
+		return errors.New("boltstore: ping: the write-ahead log is out of use; commits go to bbolt")
 	}
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		var stamp [8]byte
