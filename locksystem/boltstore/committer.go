@@ -60,7 +60,7 @@ func (s *Store) commitPending() error {
 		}
 	}
 	close(b.done)
-	if !s.retrying && !s.stuck && s.wal.used() >= (s.wal.size-walDataStart)/2 {
+	if !s.retrying && !s.stuck.Load() && s.wal.used() >= (s.wal.size-walDataStart)/2 {
 		s.checkpointLogged()
 	}
 	return b.err
@@ -72,7 +72,7 @@ func (s *Store) commitPending() error {
 // reach the disk although it was not acknowledged, and only a new epoch is sure to leave it out
 // of a replay.
 func (s *Store) write(ops []op) error {
-	if s.stuck {
+	if s.stuck.Load() {
 		return s.checkpoint(ops)
 	}
 	err := s.wal.append(ops)
@@ -80,7 +80,7 @@ func (s *Store) write(ops []op) error {
 		return s.checkpoint(ops)
 	}
 	if err != nil {
-		s.setStuck(true)
+		s.stuck.Store(true)
 		return err
 	}
 	if len(s.dirty) == 0 && len(ops) > 0 && !s.retrying {
@@ -95,7 +95,7 @@ func (s *Store) write(ops []op) error {
 // checkpoint writes the log's changes, then extra, into bbolt in one transaction and empties
 // the log. On error nothing changed: the log still holds its changes, and extra is not stored.
 func (s *Store) checkpoint(extra []op) error {
-	if len(s.dirty) == 0 && len(extra) == 0 && s.wal.used() == 0 && !s.stuck {
+	if len(s.dirty) == 0 && len(extra) == 0 && s.wal.used() == 0 && !s.stuck.Load() {
 		return nil
 	}
 	err := s.db.Update(func(tx *bolt.Tx) error {
@@ -109,7 +109,7 @@ func (s *Store) checkpoint(extra []op) error {
 			return err
 		}
 		done := logPos{s.wal.epoch, s.wal.off} // a restart replays none of it
-		if s.stuck {
+		if s.stuck.Load() {
 			done.off = math.MaxInt64 // nor any record a failed append or reset left in this epoch
 		}
 		return setCheckpointed(tx, done)
@@ -129,14 +129,8 @@ func (s *Store) checkpoint(extra []op) error {
 		// batches to bbolt.
 		s.log.Error().Err(err).Msg("write-ahead log reset failed; committing to bbolt until it works")
 	}
-	s.setStuck(err != nil)
+	s.stuck.Store(err != nil)
 	return nil
-}
-
-// setStuck records whether the log is out of use, for write and for Ping.
-func (s *Store) setStuck(stuck bool) {
-	s.stuck = stuck
-	s.stuckFlag.Store(stuck)
 }
 
 // checkpointLogged checkpoints, logging a failure and retrying it after checkpointDelay; until

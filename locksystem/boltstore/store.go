@@ -98,9 +98,9 @@ type Store struct {
 	dirty    map[string][]byte // the log's changes since the last checkpoint; nil value: deleted
 	idle     *time.Timer       // armed while dirty is non-empty: the checkpoint after a burst
 	retrying bool              // a checkpoint failed; idle retries it
-	stuck    bool              // an append or reset failed: batches go to bbolt until a reset works
-	// stuckFlag is stuck for Ping, which runs on other goroutines.
-	stuckFlag atomic.Bool
+	// stuck: an append or reset failed, and batches go to bbolt until a reset works. Only the
+	// committer sets it; Ping reads it from other goroutines.
+	stuck atomic.Bool
 
 	stopC     chan struct{}
 	doneC     chan struct{}
@@ -519,7 +519,7 @@ func (s *Store) Ping() error {
 	if err := s.enqueue(nil)(); err != nil {
 		return fmt.Errorf("boltstore: ping: %w", err)
 	}
-	if s.stuckFlag.Load() { // the empty batch retried the reset, and it failed
+	if s.stuck.Load() { // the empty batch retried the reset, and it failed
 		return errors.New("boltstore: ping: the write-ahead log is out of use; commits go to bbolt")
 	}
 	err := s.db.Update(func(tx *bolt.Tx) error {

@@ -62,14 +62,7 @@ func appendAll(t *testing.T, w *wal, records ...[]op) {
 func tokens(t *testing.T, path string) []string {
 	t.Helper()
 	s := mustOpen(t, path, Options{})
-	locks, err := s.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, l := range locks {
-		got = append(got, l.Token)
-	}
+	got := tokensOf(t, s)
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -351,6 +344,7 @@ func TestFailedAppendNotReplayedOverNewer(t *testing.T) {
 	}
 }
 
+// tokensOf returns the tokens s loads.
 func tokensOf(t *testing.T, s *Store) []string {
 	t.Helper()
 	locks, err := s.Load()
