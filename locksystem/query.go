@@ -334,7 +334,7 @@ func (s *System) RemoveTree(now time.Time, path string) []Lock {
 	}
 	wait := noWait
 	if len(changes) > 0 {
-		wait = s.submitRelease(changes...)
+		wait = s.submit(changes...)
 	}
 	s.mu.Unlock()
 	s.count.expired.Add(uint64(len(expired)))
@@ -384,7 +384,7 @@ func (s *System) Updated(now time.Time, principal string, tokens []string, path 
 	}
 	wait := noWait
 	if len(changes) > 0 {
-		wait = s.submitRelease(changes...)
+		wait = s.submit(changes...)
 	}
 	s.mu.Unlock()
 	s.count.released.Add(uint64(len(done)))
