@@ -137,56 +137,71 @@ func BenchmarkCheck(b *testing.B) {
 	}
 }
 
+// accessSet is a sequence of lock indexes that checks visit: all (random over the whole table,
+// so at a million locks nearly every check reads memory no cache holds) or Hot (random over the
+// same 1,000 locks, spread across the table, at every size: the work of a check in a bigger
+// table, without the cache misses of a bigger working set).
+type accessSet struct {
+	suffix string
+	order  []int
+}
+
+func accessSets(n int) []accessSet {
+	return []accessSet{{"", randomOrder(n)}, {"Hot", hotOrder(n)}}
+}
+
 func benchSystemChecks(b *testing.B, n int) {
 	sys := newSystem(b)
 	tokens := fillTable(b, sys, n, hour)
-	order := randomOrder(n)
-	paths, submitted := make([]string, len(order)), make([][]string, len(order))
-	for j, k := range order {
-		paths[j], submitted[j] = lockPath(k), []string{tokens[k]}
-	}
 	now := start.Add(time.Minute)
-	b.Run("Missing", func(b *testing.B) {
-		j := 0
-		for b.Loop() {
-			need := locksystem.Need{Path: paths[j]}
-			if got := sys.s.Missing(now, "p", submitted[j], need); len(got) != 0 {
-				b.Fatalf("Missing(%s) = %v, want none", need.Path, got)
-			}
-			j = (j + 1) % len(paths)
+	for _, set := range accessSets(n) {
+		paths, submitted := make([]string, len(set.order)), make([][]string, len(set.order))
+		for j, k := range set.order {
+			paths[j], submitted[j] = lockPath(k), []string{tokens[k]}
 		}
-	})
-	b.Run("Covering", func(b *testing.B) {
-		j := 0
-		for b.Loop() {
-			if got := sys.s.Covering(now, paths[j]); len(got) != 1 || got[0].Token != submitted[j][0] {
-				b.Fatalf("Covering(%s) = %v, want lock %s", paths[j], got, submitted[j][0])
+		b.Run("Missing"+set.suffix, func(b *testing.B) {
+			j := 0
+			for b.Loop() {
+				need := locksystem.Need{Path: paths[j]}
+				if got := sys.s.Missing(now, "p", submitted[j], need); len(got) != 0 {
+					b.Fatalf("Missing(%s) = %v, want none", need.Path, got)
+				}
+				j = (j + 1) % len(paths)
 			}
-			j = (j + 1) % len(paths)
-		}
-	})
+		})
+		b.Run("Covering"+set.suffix, func(b *testing.B) {
+			j := 0
+			for b.Loop() {
+				if got := sys.s.Covering(now, paths[j]); len(got) != 1 || got[0].Token != submitted[j][0] {
+					b.Fatalf("Covering(%s) = %v, want lock %s", paths[j], got, submitted[j][0])
+				}
+				j = (j + 1) % len(paths)
+			}
+		})
+	}
 }
 
 func benchMemLSConfirm(b *testing.B, n int) {
 	mem := newMemLS(b)
 	tokens := fillTable(b, mem, n, hour)
-	order := randomOrder(n)
-	paths, conds := make([]string, len(order)), make([]webdav.Condition, len(order))
-	for j, k := range order {
-		paths[j], conds[j] = lockPath(k), webdav.Condition{Token: tokens[k]}
-	}
 	now := start.Add(time.Minute)
-	b.Run("Confirm", func(b *testing.B) {
-		j := 0
-		for b.Loop() {
-			release, err := mem.ls.Confirm(now, paths[j], "", conds[j])
-			if err != nil {
-				b.Fatalf("Confirm(%s) = %v", paths[j], err)
-			}
-			release()
-			j = (j + 1) % len(paths)
+	for _, set := range accessSets(n) {
+		paths, conds := make([]string, len(set.order)), make([]webdav.Condition, len(set.order))
+		for j, k := range set.order {
+			paths[j], conds[j] = lockPath(k), webdav.Condition{Token: tokens[k]}
 		}
-	})
+		b.Run("Confirm"+set.suffix, func(b *testing.B) {
+			j := 0
+			for b.Loop() {
+				release, err := mem.ls.Confirm(now, paths[j], "", conds[j])
+				if err != nil {
+					b.Fatalf("Confirm(%s) = %v", paths[j], err)
+				}
+				release()
+				j = (j + 1) % len(paths)
+			}
+		})
+	}
 }
 
 // randomOrder is a fixed pseudo-random sequence of lock indexes below n, so that the checks do
@@ -196,6 +211,20 @@ func randomOrder(n int) []int {
 	order := make([]int, 1<<16)
 	for i := range order {
 		order[i] = r.IntN(n)
+	}
+	return order
+}
+
+// hotLocks is how many locks hotOrder visits.
+const hotLocks = 1_000
+
+// hotOrder is a fixed pseudo-random sequence over hotLocks lock indexes spread evenly below n
+// (all of them when n is hotLocks).
+func hotOrder(n int) []int {
+	r := rand.New(rand.NewPCG(1, 2))
+	order := make([]int, 1<<16)
+	for i := range order {
+		order[i] = r.IntN(hotLocks) * (n / hotLocks)
 	}
 	return order
 }
