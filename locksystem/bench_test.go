@@ -147,7 +147,7 @@ type accessSet struct {
 }
 
 func accessSets(n int) []accessSet {
-	return []accessSet{{"", randomOrder(n)}, {"Hot", hotOrder(n)}}
+	return []accessSet{{"", spreadOrder(n, n)}, {"Hot", spreadOrder(n, hotLocks)}}
 }
 
 func benchSystemChecks(b *testing.B, n int) {
@@ -204,30 +204,20 @@ func benchMemLSConfirm(b *testing.B, n int) {
 	}
 }
 
-// randomOrder is a fixed pseudo-random sequence of lock indexes below n, so that the checks do
-// not walk the table in the order it was built.
-func randomOrder(n int) []int {
+// spreadOrder is a fixed pseudo-random sequence over count lock indexes spread evenly below n
+// (every index when count is n), so that the checks do not walk the table in the order it was
+// built.
+func spreadOrder(n, count int) []int {
 	r := rand.New(rand.NewPCG(1, 2))
 	order := make([]int, 1<<16)
 	for i := range order {
-		order[i] = r.IntN(n)
+		order[i] = r.IntN(count) * (n / count)
 	}
 	return order
 }
 
-// hotLocks is how many locks hotOrder visits.
+// hotLocks is how many locks the Hot checks visit.
 const hotLocks = 1_000
-
-// hotOrder is a fixed pseudo-random sequence over hotLocks lock indexes spread evenly below n
-// (all of them when n is hotLocks).
-func hotOrder(n int) []int {
-	r := rand.New(rand.NewPCG(1, 2))
-	order := make([]int, 1<<16)
-	for i := range order {
-		order[i] = r.IntN(hotLocks) * (n / hotLocks)
-	}
-	return order
-}
 
 // BenchmarkMassExpiry: 900,000 of 1,000,000 locks expire at the same instant; then locks are
 // taken on new paths, each timed alone, at least until every expired lock is collected.
