@@ -116,8 +116,11 @@ func (s *Store) checkpoint(extra []op) error {
 	})
 	if err != nil {
 		s.ckptFailed.Add(1)
-		return fmt.Errorf("boltstore: checkpoint of %d changes: %w", len(s.dirty)+len(extra), err)
+		err = fmt.Errorf("boltstore: checkpoint of %d changes: %w", len(s.dirty)+len(extra), err)
+		s.ckptErr.Store(&err)
+		return err
 	}
+	s.ckptErr.Store(nil)
 	clear(s.dirty)
 	s.idle.Stop()
 	s.retrying = false

@@ -3,6 +3,7 @@ package boltstore
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -126,5 +127,42 @@ func TestPingUnwritable(t *testing.T) {
 	err := s.Ping()
 	if !errors.Is(err, bolterrors.ErrDatabaseNotOpen) || !strings.HasPrefix(err.Error(), "boltstore: ping: ") {
 		t.Errorf("Ping on a closed file = %v, want boltstore: ping: ... ErrDatabaseNotOpen", err)
+	}
+}
+
+// TestPingCheckpointFailing: while checkpoints into bbolt fail (its file is full) the log still
+// takes commits, but not for long: Ping fails from the first failed checkpoint on, so healthz
+// answers 503 before LOCKs do, and succeeds again once a checkpoint works.
+func TestPingCheckpointFailing(t *testing.T) {
+	s, err := open(filepath.Join(t.TempDir(), "locks.db"), Options{WALSize: 1 << 20}, &bolt.Options{MaxSize: 64 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	var put []locksystem.Lock
+	for i := 0; s.flush() == nil; i++ {
+		if i == 100 {
+			t.Fatal("100 locks of 4 KiB checkpointed into a 64 KiB bbolt file")
+		}
+		l := testLock(fmt.Sprintf("urn:uuid:full-%d", i))
+		l.Owner = strings.Repeat("x", 4<<10)
+		if err := s.Submit(locksystem.Change{Put: &l})(); err != nil {
+			t.Fatalf("commit %d into the log: %v", i, err)
+		}
+		put = append(put, l)
+	}
+	if err := s.Ping(); err == nil {
+		t.Fatal("Ping = nil while checkpoints fail, want an error")
+	}
+	for _, l := range put { // deleting what did not fit lets the next checkpoint succeed
+		if err := s.Submit(locksystem.Change{Delete: l.Token})(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.flush(); err != nil {
+		t.Fatalf("checkpoint after the deletes: %v", err)
+	}
+	if err := s.Ping(); err != nil {
+		t.Errorf("Ping after a checkpoint succeeded = %v, want nil", err)
 	}
 }

@@ -101,6 +101,9 @@ type Store struct {
 	// stuck: an append or reset failed, and batches go to bbolt until a reset works. Only the
 	// committer sets it; Ping reads it from other goroutines.
 	stuck atomic.Bool
+	// ckptErr is the error of the latest checkpoint, nil once one succeeds. While checkpoints
+	// fail the log still takes commits, until it is full; Ping reports it before then.
+	ckptErr atomic.Pointer[error]
 
 	stopC     chan struct{}
 	doneC     chan struct{}
@@ -521,6 +524,9 @@ func (s *Store) Ping() error {
 	}
 	if s.stuck.Load() { // the empty batch retried the reset, and it failed
 		return errors.New("boltstore: ping: the write-ahead log is out of use; commits go to bbolt")
+	}
+	if err := s.ckptErr.Load(); err != nil {
+		return fmt.Errorf("boltstore: ping: the latest checkpoint failed, the log fills: %w", *err)
 	}
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		var stamp [8]byte
