@@ -245,7 +245,7 @@ func (h *Handler) apiLock(w http.ResponseWriter, r *http.Request) error {
 	var ce *locksystem.ConflictError
 	if errors.As(err, &ce) {
 		return &apiStatusError{status: http.StatusLocked, body: apiError{Error: "locked",
-			Detail: "the path is locked by someone else", Conflicts: locksInView(root, ce.Conflicts)}}
+			Detail: "locks in the way are listed in conflicts", Conflicts: locksInView(root, ce.Conflicts)}}
 	}
 	if err != nil {
 		return err

@@ -191,3 +191,23 @@ func TestAPIBodyShapes(t *testing.T) {
 		t.Fatalf("409 without detail: %s", w.Body.String())
 	}
 }
+
+// TestAPIConflictsOnMembership: a lock on an unmapped URL adds a member to its collection, so a
+// depth-0 lock on the collection is in the way (RFC 4918 §7.5); the 423 names it, as every 423
+// of the API does.
+func TestAPIConflictsOnMembership(t *testing.T) {
+	ts := newTestServer(t, locksystem.DefaultPolicy)
+	ts.mkcol("/d")
+	w := ts.do("POST", "/.lockdav/locks", `{"path": "/d", "depth": "0"}`)
+	want(t, w, http.StatusCreated, "POST depth-0 lock on /d")
+	held := decode[apiDoc](t, w.Body.String())
+	w = ts.do("POST", "/.lockdav/locks", `{"path": "/d/x", "depth": "0"}`)
+	want(t, w, http.StatusLocked, "POST lock on a new member of /d")
+	got := decode[struct {
+		Error     string   `json:"error"`
+		Conflicts []apiDoc `json:"conflicts"`
+	}](t, w.Body.String())
+	if len(got.Conflicts) != 1 || got.Conflicts[0].Token != held.Token || got.Conflicts[0].Path != "/d" {
+		t.Fatalf("423 body %s: want conflicts naming %s on /d", w.Body.String(), held.Token)
+	}
+}

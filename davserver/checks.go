@@ -94,6 +94,7 @@ func isBelow(p, dir string) bool {
 // DAV:lock-token-submitted precondition naming the lock roots (§16). Paths are real; the answer
 // names them in the URL space of root.
 func lockedError(root, target string, needs []locksystem.Need, missing []locksystem.Lock) error {
+	inWay := &locksystem.ConflictError{Conflicts: missing} // real paths, for the lock API's 423
 	target, needs, missing = toURL(root, target), needsInView(root, needs), locksInView(root, missing)
 	deep := false
 	for _, n := range needs {
@@ -111,7 +112,8 @@ func lockedError(root, target string, needs []locksystem.Need, missing []locksys
 		members = append(members, msResponse{href: href(target), status: http.StatusFailedDependency})
 		return &multiStatusError{responses: members}
 	}
-	return failXML(http.StatusLocked, errorBody("lock-token-submitted", hrefs...))
+	return &statusError{status: http.StatusLocked, reason: http.StatusText(http.StatusLocked),
+		body: errorBody("lock-token-submitted", hrefs...), err: inWay}
 }
 
 // multiStatusError is a failure reported as 207 Multi-Status (RFC 4918 §13).
