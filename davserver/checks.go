@@ -56,7 +56,7 @@ func (h *Handler) ifResources(r *http.Request, now time.Time, target string, eta
 		p := target
 		if tag != "" {
 			var ok bool
-			if p, ok = tagPath(tag, r.Host); !ok {
+			if p, ok = tagPath(tag, schemeOf(r), r.Host); !ok {
 				return ifResource{}, false
 			}
 			p = toReal(rootOf(r), p)

@@ -66,7 +66,7 @@ func FuzzIf(f *testing.F) {
 			if !strings.Contains(s, "<"+tag+">") {
 				t.Errorf("tag %q is not in the header %q", tag, s)
 			}
-			tagPath(tag, "example.com")
+			tagPath(tag, "http", "example.com")
 		}
 		// Evaluation is total: whatever the resources, it answers.
 		h.eval(func(string) (ifResource, bool) {
@@ -159,7 +159,7 @@ func FuzzLockToken(f *testing.F) {
 
 func FuzzDestination(f *testing.F) {
 	f.Fuzz(func(t *testing.T, dest, host string) {
-		p, err := parseDestination(dest, host)
+		p, err := parseDestination(dest, "http", host)
 		if err != nil {
 			if !errors.Is(err, errBadDestination) && !errors.Is(err, errForeignDestination) {
 				t.Fatalf("parseDestination(%q, %q) error %v is neither bad nor foreign", dest, host, err)
@@ -176,7 +176,7 @@ func FuzzDestination(f *testing.F) {
 		}
 		// An If header's resource tag resolves as the same Destination would (a tag comes from
 		// between <>, so without the surrounding whitespace a header value may have).
-		if tp, ok := tagPath(strings.TrimSpace(dest), host); !ok || tp != p {
+		if tp, ok := tagPath(strings.TrimSpace(dest), "http", host); !ok || tp != p {
 			t.Fatalf("tagPath(%q, %q) = %q, %v; parseDestination gave %q", dest, host, tp, ok, p)
 		}
 	})

@@ -141,11 +141,11 @@ func isScheme(s string) bool {
 	return s != ""
 }
 
-// parseDestination parses a Destination header (§10.3): an absolute URL on this server (host as
-// the request's Host) or an absolute path. It returns the unescaped, cleaned path; a URL on
-// another host is errForeignDestination, anything else unparseable errBadDestination.
-func parseDestination(dest, host string) (string, error) {
-	p, err := serverPath(strings.TrimSpace(dest), host)
+// parseDestination parses a Destination header (§10.3): an absolute URL on this server (scheme
+// and host as the request's) or an absolute path. It returns the unescaped, cleaned path; a URL
+// on another scheme or host is errForeignDestination, anything else unparseable errBadDestination.
+func parseDestination(dest, scheme, host string) (string, error) {
+	p, err := serverPath(strings.TrimSpace(dest), scheme, host)
 	switch {
 	case errors.Is(err, errForeignDestination):
 		return "", fmt.Errorf("%w: %q", errForeignDestination, dest)
@@ -156,14 +156,15 @@ func parseDestination(dest, host string) (string, error) {
 }
 
 // serverPath resolves a Simple-ref (§8.3: an absolute URL or an absolute path) to a cleaned path
-// on the server whose Host header is host.
-func serverPath(ref, host string) (string, error) {
+// on the server reached with scheme ("http" or "https") at host (the Host header). The scheme is
+// part of the origin (RFC 3986 §6.2.3): https://h/ on a plain-HTTP server is another server.
+func serverPath(ref, scheme, host string) (string, error) {
 	u, err := url.Parse(ref)
 	if err != nil {
 		return "", err
 	}
 	switch {
-	case u.Scheme != "" && !strings.EqualFold(u.Scheme, "http") && !strings.EqualFold(u.Scheme, "https"):
+	case u.Scheme != "" && !strings.EqualFold(u.Scheme, scheme):
 		return "", errForeignDestination
 	case u.Scheme != "" && !sameHost(u, host):
 		return "", errForeignDestination

@@ -132,43 +132,47 @@ func TestParseDestination(t *testing.T) {
 	tests := []struct {
 		name    string
 		dest    string
+		scheme  string
 		host    string
 		want    string
 		wantErr error
 	}{
-		{"§9.8.8 absolute URL, same host", "http://www.example.com/othercontainer/", "www.example.com", "/othercontainer", nil},
-		{"absolute path", "/a/b.txt", "h", "/a/b.txt", nil},
-		{"escaped", "http://h/a%20b/%C3%A9.txt", "h", "/a b/é.txt", nil},
-		{"host case and default port", "http://H:80/x", "h", "/x", nil},
-		{"https default port", "https://h/x", "h:443", "/x", nil},
-		{"explicit port", "http://h:8080/x", "h:8080", "/x", nil},
-		{"dot segments cleaned", "http://h/a/../../../etc/passwd", "h", "/etc/passwd", nil},
-		{"encoded dot segments cleaned", "/a/%2e%2e/%2E%2E/b", "h", "/b", nil},
-		{"trailing slash dropped", "/a/b/", "h", "/a/b", nil},
-		{"query ignored", "/a?x=1", "h", "/a", nil},
-		{"other host", "http://other/x", "h", "", errForeignDestination},
-		{"other port", "http://h:8081/x", "h:8080", "", errForeignDestination},
-		{"other scheme", "ftp://h/x", "h", "", errForeignDestination},
-		{"empty", "", "h", "", errBadDestination},
-		{"relative", "a/b", "h", "", errBadDestination},
-		{"network-path reference", "//h/a", "h", "", errBadDestination},
-		{"bad escape", "/a%zz", "h", "", errBadDestination},
-		{"NUL", "/a%00", "h", "", errBadDestination},
-		{"newline", "/a%0Ab", "h", "", errBadDestination},
-		{"URL without path", "http://h", "h", "", errBadDestination},
-		{"opaque", "mailto:x@h", "h", "", errForeignDestination},
+		{"§9.8.8 absolute URL, same host", "http://www.example.com/othercontainer/", "http", "www.example.com", "/othercontainer", nil},
+		{"absolute path", "/a/b.txt", "http", "h", "/a/b.txt", nil},
+		{"escaped", "http://h/a%20b/%C3%A9.txt", "http", "h", "/a b/é.txt", nil},
+		{"host case and default port", "http://H:80/x", "http", "h", "/x", nil},
+		{"https default port", "https://h/x", "https", "h:443", "/x", nil},
+		{"explicit port", "http://h:8080/x", "http", "h:8080", "/x", nil},
+		{"dot segments cleaned", "http://h/a/../../../etc/passwd", "http", "h", "/etc/passwd", nil},
+		{"encoded dot segments cleaned", "/a/%2e%2e/%2E%2E/b", "http", "h", "/b", nil},
+		{"trailing slash dropped", "/a/b/", "http", "h", "/a/b", nil},
+		{"query ignored", "/a?x=1", "http", "h", "/a", nil},
+		{"other host", "http://other/x", "http", "h", "", errForeignDestination},
+		{"other port", "http://h:8081/x", "http", "h:8080", "", errForeignDestination},
+		{"other scheme", "ftp://h/x", "http", "h", "", errForeignDestination},
+		{"empty", "", "http", "h", "", errBadDestination},
+		{"relative", "a/b", "http", "h", "", errBadDestination},
+		{"network-path reference", "//h/a", "http", "h", "", errBadDestination},
+		{"bad escape", "/a%zz", "http", "h", "", errBadDestination},
+		{"NUL", "/a%00", "http", "h", "", errBadDestination},
+		{"newline", "/a%0Ab", "http", "h", "", errBadDestination},
+		{"URL without path", "http://h", "http", "h", "", errBadDestination},
+		{"opaque", "mailto:x@h", "http", "h", "", errForeignDestination},
+		{"https on a plain server", "https://h/x", "http", "h", "", errForeignDestination},
+		{"http on a TLS server", "http://h:443/x", "https", "h:443", "", errForeignDestination},
+		{"scheme case", "HTTPS://h/x", "https", "h", "/x", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := parseDestination(tt.dest, tt.host)
+			got, err := parseDestination(tt.dest, tt.scheme, tt.host)
 			if tt.wantErr != nil {
 				if !errors.Is(err, tt.wantErr) {
-					t.Errorf("parseDestination(%q, %q) = %q, %v; want %v", tt.dest, tt.host, got, err, tt.wantErr)
+					t.Errorf("parseDestination(%q, %q, %q) = %q, %v; want %v", tt.dest, tt.scheme, tt.host, got, err, tt.wantErr)
 				}
 				return
 			}
 			if err != nil || got != tt.want {
-				t.Errorf("parseDestination(%q, %q) = %q, %v; want %q", tt.dest, tt.host, got, err, tt.want)
+				t.Errorf("parseDestination(%q, %q, %q) = %q, %v; want %q", tt.dest, tt.scheme, tt.host, got, err, tt.want)
 			}
 		})
 	}

@@ -325,7 +325,7 @@ func (h ifHeader) tags() []string {
 
 // tagPath resolves a resource tag to a cleaned, unescaped absolute path on the server reached
 // as host. ok is false when the tag names another server or cannot be parsed.
-func tagPath(tag, host string) (path string, ok bool) {
-	p, err := serverPath(tag, host)
+func tagPath(tag, scheme, host string) (path string, ok bool) {
+	p, err := serverPath(tag, scheme, host)
 	return p, err == nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -284,6 +285,7 @@ func TestTagPath(t *testing.T) {
 		{"http://www.example.com:8080/a", "www.example.com", "", false},
 		{"http://other.example.com/a", "www.example.com", "", false},
 		{"ftp://www.example.com/a", "www.example.com", "", false},
+		{"https://www.example.com/a", "www.example.com", "", false},
 		{"urn:uuid:" + tokA, "www.example.com", "", false},
 		{"/a%20b/c%2Fd", "h", "/a b/c/d", true},
 		{"/a/../../b/./c/", "h", "/b/c", true},
@@ -296,9 +298,13 @@ func TestTagPath(t *testing.T) {
 		{"/a%zz", "h", "", false},
 	}
 	for _, tt := range tests {
-		got, ok := tagPath(tt.tag, tt.host)
+		scheme := "http"
+		if strings.HasSuffix(tt.host, ":443") {
+			scheme = "https"
+		}
+		got, ok := tagPath(tt.tag, scheme, tt.host)
 		if got != tt.want || ok != tt.wantOK {
-			t.Errorf("tagPath(%q, %q) = %q, %v; want %q, %v", tt.tag, tt.host, got, ok, tt.want, tt.wantOK)
+			t.Errorf("tagPath(%q, %q, %q) = %q, %v; want %q, %v", tt.tag, scheme, tt.host, got, ok, tt.want, tt.wantOK)
 		}
 	}
 }

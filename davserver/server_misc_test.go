@@ -189,3 +189,16 @@ func TestMetricsAndHealth(t *testing.T) {
 		t.Error("healthz leaks the internal error")
 	}
 }
+
+// TestDestinationScheme: a Destination with another scheme names another server (RFC 3986 §6.2.3:
+// the scheme is part of the origin), 502 as for another host (RFC 4918 §9.8.5, §9.9.4), unless a
+// TLS-terminating proxy says with X-Forwarded-Proto that the client spoke https.
+func TestDestinationScheme(t *testing.T) {
+	ts := newTestServer(t, locksystem.DefaultPolicy)
+	ts.put("/a.txt", "x")
+	want(t, ts.do("MOVE", "/a.txt", "", "Destination", "https://example.com/b.txt"), http.StatusBadGateway, "MOVE to https on a plain server")
+	want(t, ts.do("COPY", "/a.txt", "", "Destination", "https://example.com/b.txt"), http.StatusBadGateway, "COPY to https on a plain server")
+	want(t, ts.do("MOVE", "/a.txt", "", "Destination", "https://example.com/b.txt", "X-Forwarded-Proto", "https"), http.StatusCreated, "MOVE to https behind a TLS proxy")
+	want(t, ts.do("MOVE", "/b.txt", "", "Destination", "http://example.com/c.txt", "X-Forwarded-Proto", "https"), http.StatusBadGateway, "MOVE to http behind a TLS proxy")
+	want(t, ts.do("MOVE", "/b.txt", "", "Destination", "http://example.com/c.txt"), http.StatusCreated, "MOVE to http on a plain server")
+}

@@ -7,6 +7,7 @@ package davserver
 import (
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/lockdav/lockdav/locksystem"
@@ -56,7 +57,7 @@ func destination(r *http.Request) (string, error) {
 	if destDotDot(d) {
 		return "", fail(http.StatusForbidden, "invalid destination path") // as for a Request-URI
 	}
-	p, err := parseDestination(d, r.Host)
+	p, err := parseDestination(d, schemeOf(r), r.Host)
 	switch {
 	case errors.Is(err, errForeignDestination):
 		return "", failWith(http.StatusBadGateway, "destination is on another server", err)
@@ -70,6 +71,16 @@ func destination(r *http.Request) (string, error) {
 		return "", fail(http.StatusForbidden, "reserved for the server")
 	}
 	return toReal(rootOf(r), p), nil
+}
+
+// schemeOf is the scheme the client used to reach the server: https over TLS, or when a
+// TLS-terminating proxy in front says so in X-Forwarded-Proto. The header can be forged, but all
+// it decides is whether a Destination or If tag naming this host with https means this server.
+func schemeOf(r *http.Request) string {
+	if r.TLS != nil || strings.EqualFold(strings.TrimSpace(strings.Split(r.Header.Get("X-Forwarded-Proto"), ",")[0]), "https") {
+		return "https"
+	}
+	return "http"
 }
 
 // checkDepth refuses a Depth header that is not one of RFC 4918 §10.2's values.
