@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -307,5 +309,39 @@ func TestLoadConfigPrecedence(t *testing.T) {
 				t.Errorf("loadConfig(%v) = %+v, want %+v", tt.args, got, want)
 			}
 		})
+	}
+}
+
+// TestShutdownTimeoutExitsZero: a request still running when limits.shutdown_timeout ends is cut
+// off with a warning, and the process, which stopped as asked and closed its stores, exits 0.
+func TestShutdownTimeoutExitsZero(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "lockdav.yaml")
+	text := "log:\n  format: json\n  level: debug\nlimits:\n  shutdown_timeout: 200ms\n"
+	if err := os.WriteFile(cfgPath, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := startServe(t, "--config", cfgPath, "--addr", "127.0.0.1:0", "--root", filepath.Join(dir, "data"), "--state-dir", filepath.Join(dir, "state"))
+	addr, _ := p.waitFor(t, "listening")["addr"].(string)
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// A PUT whose body never arrives whole keeps its handler running past the deadline. The
+	// server answers 100 Continue when the handler starts reading the body: then it is in flight.
+	fmt.Fprintf(conn, "PUT /slow.bin HTTP/1.1\r\nHost: %s\r\nContent-Length: 1000\r\nExpect: 100-continue\r\n\r\n", addr)
+	status, err := bufio.NewReader(conn).ReadString('\n')
+	if err != nil || !strings.Contains(status, " 100 ") {
+		t.Fatalf("waiting for 100 Continue: %q, %v", status, err)
+	}
+	fmt.Fprint(conn, "first bytes")
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	p.waitFor(t, "shutdown timeout: in-flight requests cut off")
+	p.waitFor(t, "stopped")
+	if err := p.cmd.Wait(); err != nil {
+		t.Errorf("lockdav after SIGTERM with a request in flight: %v, want exit status 0", err)
 	}
 }
