@@ -64,6 +64,11 @@ type Limits struct {
 	IdleTimeout Duration `yaml:"idle_timeout"`
 	// ShutdownTimeout bounds how long a shutdown waits for in-flight requests.
 	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
+	// BodyTimeout is how long a request body may take to arrive, extended by a second for every
+	// BodyMinRate bytes received; a slower body gets 408. 0 means no limit.
+	BodyTimeout Duration `yaml:"body_timeout"`
+	// BodyMinRate is the rate, in bytes per second, that extends BodyTimeout.
+	BodyMinRate Size `yaml:"body_min_rate"`
 }
 
 // Locks is the lock policy (RFC 4918 §10.7 Timeout) and quota.
@@ -119,6 +124,8 @@ func Default() Config {
 			ReadHeaderTimeout: Duration(10 * time.Second),
 			IdleTimeout:       Duration(120 * time.Second),
 			ShutdownTimeout:   Duration(10 * time.Second),
+			BodyTimeout:       Duration(30 * time.Second),
+			BodyMinRate:       500,
 		},
 		Locks: Locks{
 			MinTimeout:      Duration(time.Second),

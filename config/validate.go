@@ -73,6 +73,12 @@ func (l Limits) validate(add problem) {
 	positive(add, "limits.read_header_timeout", l.ReadHeaderTimeout)
 	positive(add, "limits.idle_timeout", l.IdleTimeout)
 	positive(add, "limits.shutdown_timeout", l.ShutdownTimeout)
+	if l.BodyTimeout < 0 {
+		add("limits.body_timeout", "must be 0 (no limit) or positive, got %s", l.BodyTimeout)
+	}
+	if l.BodyMinRate <= 0 {
+		add("limits.body_min_rate", "must be positive, got %d", l.BodyMinRate)
+	}
 }
 
 func (l Locks) validate(add problem) {

@@ -45,6 +45,8 @@ func TestValidateRejects(t *testing.T) {
 		{"zero header timeout", func(c *Config) { c.Limits.ReadHeaderTimeout = 0 }, "limits.read_header_timeout"},
 		{"negative idle timeout", func(c *Config) { c.Limits.IdleTimeout = Duration(-time.Second) }, "limits.idle_timeout"},
 		{"zero shutdown timeout", func(c *Config) { c.Limits.ShutdownTimeout = 0 }, "limits.shutdown_timeout"},
+		{"negative body timeout", func(c *Config) { c.Limits.BodyTimeout = -1 }, "limits.body_timeout"},
+		{"zero body rate", func(c *Config) { c.Limits.BodyMinRate = 0 }, "limits.body_min_rate"},
 		{"zero min timeout", func(c *Config) { c.Locks.MinTimeout = 0 }, "locks.min_timeout"},
 		{"zero max timeout", func(c *Config) { c.Locks.MaxTimeout = 0 }, "locks.max_timeout"},
 		{"zero default timeout", func(c *Config) { c.Locks.DefaultTimeout = 0 }, "locks.default_timeout"},

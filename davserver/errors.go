@@ -3,8 +3,10 @@ package davserver
 import (
 	"context"
 	"errors"
+	"io"
 	"io/fs"
 	"net/http"
+	"os"
 
 	"github.com/rs/zerolog"
 
@@ -66,6 +68,11 @@ func statusOf(err error) *statusError {
 		return &statusError{status: http.StatusMethodNotAllowed, reason: "is a collection", err: err}
 	case errors.Is(err, locksystem.ErrTooMany):
 		return &statusError{status: http.StatusLocked, reason: "too many locks held", body: tooManyLocksBody, err: err}
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return &statusError{status: http.StatusRequestTimeout, reason: "request body too slow (limits.body_timeout)", err: err}
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		// The client went away, or sent less than its Content-Length: its fault, not ours.
+		return &statusError{status: http.StatusBadRequest, reason: "request body incomplete", err: err}
 	case errors.Is(err, context.Canceled):
 		return &statusError{status: 499, reason: "client closed request", err: err}
 	default:

@@ -112,6 +112,7 @@ func (h *Handler) middleware(next http.Handler) http.Handler {
 		ri := &requestInfo{id: id, base: &h.log}
 		r = r.WithContext(context.WithValue(r.Context(), infoKey, ri))
 		w.Header().Set("X-Request-Id", id)
+		h.timeBody(w, r)
 		aw := &accessWriter{ResponseWriter: w}
 		h.recoverer(aw, r, next)
 		h.accessLog(r, aw.answered(), aw.bytes, time.Since(start))

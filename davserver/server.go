@@ -30,6 +30,10 @@ type Options struct {
 	Logger     zerolog.Logger
 	MaxXMLBody int64 // request XML bodies above this get 413; 0 means 1 MiB
 	MaxUpload  int64 // PUT bodies above this get 413; 0 means unlimited
+	// BodyTimeout is how long a request body may take to arrive, extended by a second for every
+	// BodyMinRate bytes received; a body that falls behind gets 408. 0 means no limit.
+	BodyTimeout time.Duration
+	BodyMinRate int64 // bytes per second; 0 means defaultBodyMinRate
 	// Auth authenticates requests (HTTP Basic) and confines users to their roots; nil means
 	// every request is served with the principal, admin flag and root its context carries
 	// (WithPrincipal, WithAdmin, WithRoot), anonymous with write access by default.
@@ -51,13 +55,16 @@ type Handler struct {
 	log    zerolog.Logger
 	maxXML int64
 	maxPut int64
-	now    func() time.Time
-	auth   *auth.Authenticator
-	health func() error
-	stats  *requestMetrics
-	scrape http.Handler    // /.lockdav/metrics
-	dav    *webdav.Handler // the delegate for PROPFIND, PROPPATCH, MKCOL, COPY, MOVE, DELETE, POST
-	chain  http.Handler
+	// bodyTimeout and bodyMinRate bound how slowly a request body may arrive (timedBody).
+	bodyTimeout time.Duration
+	bodyMinRate int64
+	now         func() time.Time
+	auth        *auth.Authenticator
+	health      func() error
+	stats       *requestMetrics
+	scrape      http.Handler    // /.lockdav/metrics
+	dav         *webdav.Handler // the delegate for PROPFIND, PROPPATCH, MKCOL, COPY, MOVE, DELETE, POST
+	chain       http.Handler
 }
 
 // New returns a Handler over o.FS whose locks live in o.Locks.
@@ -65,6 +72,10 @@ func New(o Options) *Handler {
 	h := &Handler{fs: o.FS, locks: o.Locks, log: o.Logger, maxXML: o.MaxXMLBody, maxPut: o.MaxUpload, now: o.Now, auth: o.Auth}
 	if h.maxXML <= 0 {
 		h.maxXML = defaultMaxXMLBody
+	}
+	h.bodyTimeout, h.bodyMinRate = o.BodyTimeout, o.BodyMinRate
+	if h.bodyMinRate <= 0 {
+		h.bodyMinRate = defaultBodyMinRate
 	}
 	if h.now == nil {
 		h.now = time.Now

@@ -127,14 +127,16 @@ func (s *Server) open() error {
 		return err
 	}
 	s.handler = davserver.New(davserver.Options{
-		FS:         fsys,
-		Locks:      locks,
-		Logger:     s.log,
-		MaxXMLBody: int64(s.cfg.Limits.MaxXMLBody),
-		MaxUpload:  int64(s.cfg.Limits.MaxUpload),
-		Auth:       s.auth,
-		Metrics:    reg,
-		Health:     store.Ping,
+		FS:          fsys,
+		Locks:       locks,
+		Logger:      s.log,
+		MaxXMLBody:  int64(s.cfg.Limits.MaxXMLBody),
+		MaxUpload:   int64(s.cfg.Limits.MaxUpload),
+		BodyTimeout: time.Duration(s.cfg.Limits.BodyTimeout),
+		BodyMinRate: int64(s.cfg.Limits.BodyMinRate),
+		Auth:        s.auth,
+		Metrics:     reg,
+		Health:      store.Ping,
 	})
 	reg.MustRegister(newLockCollector(locks))
 	return nil
