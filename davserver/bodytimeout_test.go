@@ -18,9 +18,8 @@ import (
 
 // bodyServer is a live server whose bodies must arrive within timeout, extended by a second for
 // every minRate bytes.
-func bodyServer(t *testing.T, timeout time.Duration, minRate int64) (*httptest.Server, *davfs.FS) {
+func bodyServer(t *testing.T, timeout time.Duration, minRate int64, log zerolog.Logger) (*httptest.Server, *davfs.FS) {
 	t.Helper()
-	log := zerolog.New(zerolog.NewTestWriter(t))
 	fsys := davfs.New(afero.NewMemMapFs(), davfs.NewMemProps(), log)
 	ls, err := locksystem.New(time.Now(), locksystem.Options{Policy: locksystem.DefaultPolicy, Logger: log})
 	if err != nil {
@@ -69,7 +68,7 @@ func trickle(t *testing.T, addr, target string, size, chunk int, gap time.Durati
 // TestBodyTimeoutTrickle: a client sending a byte every 100 ms (10 B/s, far under the minimum
 // rate) is answered 408 once the timeout passes, and nothing is stored.
 func TestBodyTimeoutTrickle(t *testing.T) {
-	srv, fsys := bodyServer(t, 300*time.Millisecond, 1000)
+	srv, fsys := bodyServer(t, 300*time.Millisecond, 1000, zerolog.New(zerolog.NewTestWriter(t)))
 	addr := strings.TrimPrefix(srv.URL, "http://")
 	if got := trickle(t, addr, "/slow.bin", 100, 1, 100*time.Millisecond); !strings.Contains(got, " 408 ") {
 		t.Fatalf("trickled PUT answered %q, want 408 Request Timeout", got)
@@ -82,12 +81,45 @@ func TestBodyTimeoutTrickle(t *testing.T) {
 // TestBodyTimeoutSteady: a body that arrives at a steady 20 KB/s (over the minimum rate) may
 // take longer than the timeout: each 1000 bytes received extend it by a second.
 func TestBodyTimeoutSteady(t *testing.T) {
-	srv, fsys := bodyServer(t, 300*time.Millisecond, 1000)
+	srv, fsys := bodyServer(t, 300*time.Millisecond, 1000, zerolog.New(zerolog.NewTestWriter(t)))
 	addr := strings.TrimPrefix(srv.URL, "http://")
 	if got := trickle(t, addr, "/steady.bin", 16000, 2000, 100*time.Millisecond); !strings.Contains(got, " 201 ") {
 		t.Fatalf("steady PUT over 0.8s answered %q, want 201 Created", got)
 	}
 	if fi, err := fsys.Stat(t.Context(), "/steady.bin"); err != nil || fi.Size() != 16000 {
 		t.Errorf("/steady.bin after the upload: %v, %v; want 16000 bytes", fi, err)
+	}
+}
+
+// TestAbortedUploadIsNotServerError: a client that goes away in the middle of its body is not a
+// server error: nothing logs at error level, the access line is not a 5xx, nothing is stored.
+func TestAbortedUploadIsNotServerError(t *testing.T) {
+	var logs syncBuffer
+	srv, fsys := bodyServer(t, time.Minute, 1000, zerolog.New(&logs))
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(conn, "PUT /cut.bin HTTP/1.1\r\nHost: %s\r\nContent-Length: 1000\r\nExpect: 100-continue\r\n\r\n", addr)
+	if line, err := bufio.NewReader(conn).ReadString('\n'); err != nil || !strings.Contains(line, " 100 ") {
+		t.Fatalf("waiting for 100 Continue: %q, %v", line, err)
+	}
+	fmt.Fprint(conn, "only ten b")
+	conn.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(logs.String(), `"message":"request"`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no access line 10s after the client went away; the log:\n%s", logs.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for line := range strings.SplitSeq(logs.String(), "\n") {
+		if strings.Contains(line, `"level":"error"`) || strings.Contains(line, `"status":5`) {
+			t.Errorf("an aborted upload logged as a server error: %s", line)
+		}
+	}
+	if _, err := fsys.Stat(t.Context(), "/cut.bin"); err == nil {
+		t.Error("an aborted upload left /cut.bin behind")
 	}
 }

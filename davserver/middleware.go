@@ -38,6 +38,8 @@ type requestInfo struct {
 	principal string
 	root      string
 	admin     bool
+	// delegateErr is what the x/net delegate reported, logged at error level if it answered 5xx.
+	delegateErr error
 }
 
 // infoOf is the requestInfo of ctx, or nil for a request that did not come through the
@@ -115,6 +117,9 @@ func (h *Handler) middleware(next http.Handler) http.Handler {
 		h.timeBody(w, r)
 		aw := &accessWriter{ResponseWriter: w}
 		h.recoverer(aw, r, next)
+		if aw.answered() >= 500 && ri.delegateErr != nil {
+			ri.logger().Error().Err(ri.delegateErr).Int("status", aw.answered()).Msg("request failed")
+		}
 		h.accessLog(r, aw.answered(), aw.bytes, time.Since(start))
 	})
 }

@@ -192,9 +192,14 @@ func (h *Handler) serveHealth(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write([]byte("ok\n"))
 }
 
-// logDelegate logs what the x/net Handler reports.
+// logDelegate logs what the x/net Handler reports at debug, and keeps it for the middleware,
+// which logs it at error level when the delegate's answer was a server error.
 func (h *Handler) logDelegate(r *http.Request, err error) {
-	if err != nil {
-		h.log.Debug().Err(err).Str("method", r.Method).Str("path", r.URL.Path).Msg("webdav delegate")
+	if err == nil {
+		return
 	}
+	if ri := infoOf(r.Context()); ri != nil {
+		ri.delegateErr = err
+	}
+	h.log.Debug().Err(err).Str("method", r.Method).Str("path", r.URL.Path).Msg("webdav delegate")
 }
