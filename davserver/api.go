@@ -262,6 +262,9 @@ func parseLockBody(body []byte) (locksystem.Request, []string, error) {
 	if err := dec.Decode(&b); err != nil {
 		return locksystem.Request{}, nil, apiFail(http.StatusBadRequest, "invalid JSON", err.Error())
 	}
+	if len(b.Owner) > locksystem.MaxOwner {
+		return locksystem.Request{}, nil, apiFail(http.StatusRequestEntityTooLarge, "owner too large", fmt.Sprintf("owner: at most %d bytes", locksystem.MaxOwner))
+	}
 	req := locksystem.Request{Owner: b.Owner, ReleaseOnUpdate: b.ReleaseOnUpdate, Depth: locksystem.DepthInfinity}
 	p, err := cleanPath(b.Path)
 	if err != nil || isReserved(p) {

@@ -66,6 +66,8 @@ func statusOf(err error) *statusError {
 		return &statusError{status: http.StatusRequestEntityTooLarge, reason: "body too large", err: err}
 	case errors.Is(err, davfs.ErrIsDir):
 		return &statusError{status: http.StatusMethodNotAllowed, reason: "is a collection", err: err}
+	case errors.Is(err, locksystem.ErrOwnerTooLarge):
+		return &statusError{status: http.StatusRequestEntityTooLarge, reason: "owner too large", err: err}
 	case errors.Is(err, locksystem.ErrTooMany):
 		return &statusError{status: http.StatusLocked, reason: "too many locks held", body: tooManyLocksBody, err: err}
 	case errors.Is(err, os.ErrDeadlineExceeded):

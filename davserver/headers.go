@@ -37,6 +37,8 @@ var (
 	errBadOverwrite = errors.New("davserver: malformed Overwrite header")
 	// errLockInfo: a LOCK body that is not a well-formed, namespace-valid DAV:lockinfo (§14.11).
 	errLockInfo = errors.New("davserver: malformed lockinfo body")
+	// errTooLong: an element's content, re-serialized, is over its limit (413: DAV:owner).
+	errTooLong = errors.New("davserver: element content too long")
 	// errLockType: a lockinfo asking for a lock type other than DAV:write (§14.15).
 	errLockType = errors.New("davserver: unsupported lock type")
 )

@@ -6,6 +6,7 @@ package davserver
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"net/http"
 	"time"
@@ -66,6 +67,9 @@ func lockDepth(r *http.Request) (locksystem.Depth, error) {
 func lockInfoError(err error) error {
 	if errors.Is(err, errLockType) {
 		return failWith(http.StatusUnprocessableEntity, "only write locks are supported", err)
+	}
+	if errors.Is(err, errTooLong) {
+		return failWith(http.StatusRequestEntityTooLarge, fmt.Sprintf("owner longer than %d bytes", maxOwner), err)
 	}
 	return failWith(http.StatusBadRequest, "malformed lockinfo body", err)
 }

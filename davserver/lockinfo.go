@@ -24,10 +24,10 @@ type lockInfo struct {
 	owner string
 }
 
-// maxOwner bounds the re-serialized DAV:owner. Declaring namespaces on every element makes it
-// longer than the body it came from (a long namespace declared once and used by many nested
-// elements, many times over); it is stored with the lock and sent in every lockdiscovery.
-const maxOwner = 64 << 10
+// maxOwner bounds the re-serialized DAV:owner: the lock system's one limit, for WebDAV and the
+// lock API alike. Declaring namespaces on every element makes it longer than the body it came
+// from (a long namespace declared once and used by many nested elements, many times over).
+const maxOwner = locksystem.MaxOwner
 
 const (
 	nsDAV   = "DAV:"
@@ -63,7 +63,7 @@ func parseLockInfo(data []byte) (li lockInfo, empty bool, err error) {
 		}
 	}
 	if err != nil && !errors.Is(err, errLockType) {
-		err = fmt.Errorf("%w: %v", errLockInfo, err)
+		err = fmt.Errorf("%w: %w", errLockInfo, err) // errTooLong stays visible
 	}
 	return li, false, err
 }
@@ -419,7 +419,7 @@ func (n *nsDecoder) innerXML(limit int) (string, error) {
 			pending = false
 		}
 	}
-	return "", fmt.Errorf("content longer than %d bytes", limit)
+	return "", fmt.Errorf("%w: content longer than %d bytes", errTooLong, limit)
 }
 
 // writeStart writes "<local xmlns="ns" attrs…" without the closing ">".

@@ -107,6 +107,11 @@ type Query struct {
 	Scope     *Scope // nil: any
 }
 
+// MaxOwner is the longest owner a lock may have, in bytes, whether it came from WebDAV's
+// DAV:owner (re-serialized) or the lock API: it is stored with the lock, sent in every
+// lockdiscovery and shown by every query.
+const MaxOwner = 64 << 10
+
 // Errors. The webdav.LockSystem methods return x/net's sentinels instead, unwrapped, because
 // the x/net Handler compares them with ==.
 var (
@@ -122,6 +127,8 @@ var (
 	ErrTooMany = errors.New("locksystem: too many locks for principal")
 	// ErrClosed: the System has been closed.
 	ErrClosed = errors.New("locksystem: closed")
+	// ErrOwnerTooLarge: the request's owner is longer than MaxOwner.
+	ErrOwnerTooLarge = errors.New("locksystem: owner too large")
 	// ErrInvalid: a request or a stored document is malformed (relative path, unknown scope or
 	// depth, negative timeout, empty principal); the wrapping error says which field.
 	ErrInvalid = errors.New("locksystem: invalid")

@@ -1,11 +1,14 @@
 package locksystem
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rs/zerolog"
 )
 
 // TestGrant covers RFC 4918 §10.7 timeouts as the policy bounds them.
@@ -89,5 +92,37 @@ func TestDocumentJSON(t *testing.T) {
 	}
 	if _, err := json.Marshal(Lock{Scope: 4}); !errors.Is(err, ErrInvalid) {
 		t.Errorf("marshal of scope 4: got %v, want ErrInvalid", err)
+	}
+}
+
+// TestOwnerTooLarge: a request whose owner is longer than MaxOwner is refused with
+// ErrOwnerTooLarge, whichever door it came through; one of MaxOwner bytes is granted, and the
+// lock events log a shortened owner, not 64 KiB per line.
+func TestOwnerTooLarge(t *testing.T) {
+	var logs bytes.Buffer
+	s, err := New(t0, Options{Logger: zerolog.New(&logs)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	req := Request{Path: "/a", Scope: Exclusive, Depth: DepthZero, Principal: "p", Owner: strings.Repeat("o", MaxOwner+1)}
+	if _, err := s.Lock(t0, req); !errors.Is(err, ErrOwnerTooLarge) {
+		t.Fatalf("Lock with a %d-byte owner = %v, want ErrOwnerTooLarge", MaxOwner+1, err)
+	}
+	req.Owner = req.Owner[1:]
+	l, err := s.Lock(t0, req)
+	if err != nil {
+		t.Fatalf("Lock with a %d-byte owner: %v", MaxOwner, err)
+	}
+	if _, err := s.Lock(t0, req); !errors.Is(err, ErrLocked) { // a conflict logs both owners
+		t.Fatalf("second exclusive Lock = %v, want ErrLocked", err)
+	}
+	if _, err := s.Release(t0, l.Token, "p", "/a", false); err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.SplitSeq(strings.TrimSpace(logs.String()), "\n") {
+		if len(line) > 2048 {
+			t.Errorf("a log line of %d bytes: %.200s…", len(line), line)
+		}
 	}
 }

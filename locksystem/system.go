@@ -436,6 +436,8 @@ func (r *Request) validate() error {
 		return fmt.Errorf("%w: empty principal", ErrInvalid)
 	case r.Timeout < 0 && r.Timeout != Infinite:
 		return fmt.Errorf("%w: timeout %v", ErrInvalid, r.Timeout)
+	case len(r.Owner) > MaxOwner:
+		return fmt.Errorf("%w: %d bytes, at most %d", ErrOwnerTooLarge, len(r.Owner), MaxOwner)
 	}
 	return nil
 }
@@ -443,13 +445,25 @@ func (r *Request) validate() error {
 // event adds a lock's fields to a log event.
 func event(ev *zerolog.Event, l *Lock) *zerolog.Event {
 	return ev.Str("token", l.Token).Str("path", l.Path).Stringer("scope", l.Scope).
-		Stringer("depth", l.Depth).Str("principal", l.Principal).Str("owner", l.Owner)
+		Stringer("depth", l.Depth).Str("principal", l.Principal).Str("owner", logOwner(l.Owner))
+}
+
+// maxLoggedOwner is how much of an owner a log line shows: enough to tell who, while an owner
+// of up to MaxOwner bytes would make every lock event a 64 KiB line.
+const maxLoggedOwner = 256
+
+// logOwner is owner shortened for the log, saying how long it was.
+func logOwner(owner string) string {
+	if len(owner) <= maxLoggedOwner {
+		return owner
+	}
+	return fmt.Sprintf("%s… (%d bytes)", strings.ToValidUTF8(owner[:maxLoggedOwner], ""), len(owner))
 }
 
 func (s *System) logConflict(p string, r *Request, conflicts []Lock) {
 	h := &conflicts[0]
 	s.log.Info().Str("path", p).Stringer("scope", r.Scope).Stringer("depth", r.Depth).
-		Str("principal", r.Principal).Str("owner", r.Owner).
+		Str("principal", r.Principal).Str("owner", logOwner(r.Owner)).
 		Str("holder_token", h.Token).Str("holder_path", h.Path).Str("holder_principal", h.Principal).
 		Int("conflicts", len(conflicts)).Msg("lock conflict")
 }
