@@ -33,8 +33,14 @@ func lockDiscoveryXML(locks []locksystem.Lock, now time.Time) string {
 	return b.String()
 }
 
+// nsLockdav is lockdav's XML namespace, for what RFC 4918 has no element for: §17 lets a server
+// add elements in its own namespace, and clients ignore those they do not know.
+const nsLockdav = "urn:lockdav:"
+
+// writeActiveLock writes an activelock with the RFC elements first and lockdav's holder elements
+// after them, bound to prefix L on the activelock itself so that it still stands alone.
 func writeActiveLock(b *strings.Builder, l locksystem.Lock, now time.Time) {
-	b.WriteString(`<D:activelock xmlns:D="DAV:">`)
+	b.WriteString(`<D:activelock xmlns:D="DAV:" xmlns:L="` + nsLockdav + `">`)
 	b.WriteString(`<D:lockscope>` + scopeXML(l.Scope) + `</D:lockscope>`)
 	b.WriteString(`<D:locktype><D:write/></D:locktype>`)
 	b.WriteString(`<D:depth>` + depthXML(l.Depth) + `</D:depth>`)
@@ -44,7 +50,37 @@ func writeActiveLock(b *strings.Builder, l locksystem.Lock, now time.Time) {
 	b.WriteString(`<D:timeout>` + timeoutXML(l.Expires, now) + `</D:timeout>`)
 	b.WriteString(`<D:locktoken><D:href>` + escapeXML(l.Token) + `</D:href></D:locktoken>`)
 	b.WriteString(`<D:lockroot><D:href>` + escapeXML(href(l.Path)) + `</D:href></D:lockroot>`)
+	writeHolder(b, l)
 	b.WriteString(`</D:activelock>`)
+}
+
+// writeHolder writes who holds l, as the lock document says, in lockdav's namespace bound to
+// prefix L by the enclosing element: the principal, when the lock was granted and when it lapses
+// unless refreshed (RFC 3339 in UTC, as DAV:creationdate §15.1; no L:expires for a lock that
+// never expires), and the client that took it. Empty fields are left out. Every value is escaped:
+// the user agent is whatever the client sent, and characters XML cannot carry become U+FFFD.
+// Anyone shown the lock sees its holder, as in the JSON API; no field holds a server path.
+func writeHolder(b *strings.Builder, l locksystem.Lock) {
+	if l.Principal != "" {
+		b.WriteString(`<L:principal>` + escapeXML(l.Principal) + `</L:principal>`)
+	}
+	if !l.Created.IsZero() {
+		b.WriteString(`<L:created>` + l.Created.UTC().Format(time.RFC3339) + `</L:created>`)
+	}
+	if !l.Expires.IsZero() {
+		b.WriteString(`<L:expires>` + l.Expires.UTC().Format(time.RFC3339) + `</L:expires>`)
+	}
+	if l.Client == (locksystem.Client{}) {
+		return
+	}
+	b.WriteString(`<L:client>`)
+	if l.Client.IP != "" {
+		b.WriteString(`<L:ip>` + escapeXML(l.Client.IP) + `</L:ip>`)
+	}
+	if l.Client.UserAgent != "" {
+		b.WriteString(`<L:user-agent>` + escapeXML(l.Client.UserAgent) + `</L:user-agent>`)
+	}
+	b.WriteString(`</L:client>`)
 }
 
 func scopeXML(s locksystem.Scope) string {
