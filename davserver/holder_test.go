@@ -1,7 +1,7 @@
 package davserver
 
-// Who holds a lock, over WebDAV: lockdav's urn:lockdav: elements in DAV:activelock (RFC 4918
-// §17: clients ignore elements they do not know).
+// Who holds a lock, over WebDAV: lockdav's urn:lockdav: elements in DAV:activelock and beside
+// the RFC 4918 §16 conditions of 423 answers (§17: clients ignore elements they do not know).
 
 import (
 	"encoding/xml"
@@ -67,6 +67,7 @@ func holdersIn(t *testing.T, doc string, name xml.Name) []holderXML {
 
 var (
 	nameActiveLock = xml.Name{Space: "DAV:", Local: "activelock"}
+	nameLockHolder = xml.Name{Space: "urn:lockdav:", Local: "lock-holder"}
 )
 
 // wantHolder checks one holder's principal, times and client.
@@ -110,6 +111,28 @@ func TestActiveLockHolder(t *testing.T) {
 	wantHolder(t, "never-expiring lock", hs[1], "al&ce", "2025-03-01T11:59:00Z", "(none)", "(none)", "(none)")
 	if strings.Contains(doc, "<script>") {
 		t.Errorf("user agent not escaped:\n%s", doc)
+	}
+}
+
+func TestLockedBody(t *testing.T) {
+	locks := []locksystem.Lock{holderLock(), testLocks()[1]}
+	got := lockedBody("no-conflicting-lock", locks)
+	golden(t, "error-no-conflicting-lock-holders.xml", got)
+	const rfc = xmlHeader + `<D:error xmlns:D="DAV:"><D:no-conflicting-lock><D:href>/docs/a.txt</D:href>` +
+		`<D:href>/a%20b/%C3%BC&amp;%3Cx%3E/</D:href></D:no-conflicting-lock>`
+	if !strings.HasPrefix(string(got), rfc) {
+		t.Errorf("the RFC 4918 §16 element changed:\n got %s\nwant %s…", got, rfc)
+	}
+	hs := holdersIn(t, string(got), nameLockHolder)
+	if len(hs) != 2 {
+		t.Fatalf("%d lock-holder elements, want 2:\n%s", len(hs), got)
+	}
+	wantHolder(t, "first", hs[0], "al&ce", "2025-03-01T11:59:00Z", "2025-03-01T12:59:00Z", "192.0.2.7", evilUAOut)
+	if hs[0].Href != "/docs/a.txt" || hs[0].Owner == nil || hs[0].Owner.Inner != "ann" {
+		t.Errorf("first holder href=%q owner=%v, want /docs/a.txt, ann", hs[0].Href, hs[0].Owner)
+	}
+	if hs[1].Href != "/a%20b/%C3%BC&%3Cx%3E/" || hs[1].Expires != nil {
+		t.Errorf("second holder href=%q expires=%v, want the escaped root and no expiry", hs[1].Href, hs[1].Expires)
 	}
 }
 
@@ -161,6 +184,66 @@ func TestHolderNeverExpires(t *testing.T) {
 	wantHolder(t, "infinite lock", hs[0], "anonymous", "2026-01-02T03:04:05Z", "(none)", "192.0.2.1", "(none)")
 }
 
+// §16: a refused LOCK and a write without the token name the holders after the RFC element.
+func TestHolderIn423(t *testing.T) {
+	ts := newTestServer(t, locksystem.DefaultPolicy)
+	ts.mkcol("/c")
+	ts.put("/c/f", "x")
+	ts.lock("/c/f", exclusiveBody, http.StatusOK, as("alice"), "Depth", "0", "Timeout", "Second-60", "User-Agent", evilUA)
+	for _, tc := range []struct {
+		what, rfc string
+		w         *httptest.ResponseRecorder
+	}{
+		{"LOCK", `<D:no-conflicting-lock><D:href>/c/f</D:href></D:no-conflicting-lock>`, ts.do("LOCK", "/c/f", exclusiveBody, as("bob"))},
+		{"PUT", `<D:lock-token-submitted><D:href>/c/f</D:href></D:lock-token-submitted>`, ts.do("PUT", "/c/f", "y", as("bob"))},
+	} {
+		want(t, tc.w, http.StatusLocked, tc.what)
+		body := tc.w.Body.String()
+		if !strings.HasPrefix(body, xmlHeader+`<D:error xmlns:D="DAV:">`+tc.rfc) {
+			t.Errorf("%s: the RFC 4918 §16 element changed:\n%s", tc.what, body)
+		}
+		hs := holdersIn(t, body, nameLockHolder)
+		if len(hs) != 1 {
+			t.Fatalf("%s: %d lock-holder elements, want 1:\n%s", tc.what, len(hs), body)
+		}
+		wantHolder(t, tc.what, hs[0], "alice", "2026-01-02T03:04:05Z", "2026-01-02T03:05:05Z", "192.0.2.1", evilUAOut)
+		if hs[0].Href != "/c/f" || hs[0].Owner == nil || hs[0].Owner.Inner != `<href xmlns="DAV:">mailto:alice@example.org</href>` {
+			t.Errorf("%s: holder href=%q owner=%v", tc.what, hs[0].Href, hs[0].Owner)
+		}
+	}
+}
+
+// §7.5: a LOCK that would add a member to a locked collection names the collection's holder.
+func TestHolderIn423NewMember(t *testing.T) {
+	ts := newTestServer(t, locksystem.DefaultPolicy)
+	ts.mkcol("/c")
+	ts.lock("/c", exclusiveBody, http.StatusOK, as("alice"), "Depth", "0")
+	w := ts.do("LOCK", "/c/new", exclusiveBody, as("bob"))
+	want(t, w, http.StatusLocked, "LOCK of a new member")
+	hs := holdersIn(t, w.Body.String(), nameLockHolder)
+	if len(hs) != 1 || hs[0].Href != "/c" || hs[0].Principal != "alice" {
+		t.Errorf("holders %+v, want alice's at /c:\n%s", hs, w.Body.String())
+	}
+}
+
+// §9.6.1: a DELETE refused for a locked member names the member's holder in its DAV:error.
+func TestHolderIn207(t *testing.T) {
+	ts := newTestServer(t, locksystem.DefaultPolicy)
+	ts.mkcol("/c")
+	ts.put("/c/f", "x")
+	ts.lock("/c/f", exclusiveBody, http.StatusOK, as("alice"))
+	w := ts.do("DELETE", "/c", "", as("bob"))
+	want(t, w, http.StatusMultiStatus, "DELETE")
+	body := w.Body.String()
+	if !strings.Contains(body, `<D:error><D:lock-token-submitted><D:href>/c/f</D:href></D:lock-token-submitted>`) {
+		t.Errorf("the RFC 4918 §16 element changed:\n%s", body)
+	}
+	hs := holdersIn(t, body, nameLockHolder)
+	if len(hs) != 1 || hs[0].Href != "/c/f" || hs[0].Principal != "alice" {
+		t.Errorf("holders %+v, want alice's at /c/f:\n%s", hs, body)
+	}
+}
+
 // A user confined to /alice sees a lock taken above her root at "/", holder and all, and no
 // real path anywhere.
 func TestHolderConfined(t *testing.T) {
@@ -169,10 +252,16 @@ func TestHolderConfined(t *testing.T) {
 	ts.put("/alice/doc.txt", "x")
 	ts.lock("/", sharedBody, http.StatusOK, as("bob"), "User-Agent", "bob-agent")
 	for what, w := range map[string]*httptest.ResponseRecorder{
+		"PUT":      ts.doIn("/alice", "PUT", "/doc.txt", "y"),
+		"LOCK":     ts.doIn("/alice", "LOCK", "/doc.txt", exclusiveBody),
 		"PROPFIND": ts.doIn("/alice", "PROPFIND", "/doc.txt", lockdiscoveryProp, "Depth", "0"),
 	} {
 		body := w.Body.String()
-		hs := holdersIn(t, body, nameActiveLock)
+		name := nameLockHolder
+		if what == "PROPFIND" {
+			name = nameActiveLock
+		}
+		hs := holdersIn(t, body, name)
 		if len(hs) != 1 || hs[0].Href+hs[0].Root != "/" || hs[0].Principal != "bob" {
 			t.Errorf("%s: holders %+v, want bob's at /:\n%s", what, hs, body)
 		}

@@ -172,6 +172,39 @@ func errorBody(condition string, hrefs ...string) []byte {
 	return b.Bytes()
 }
 
+// lockedBody is a DAV:error body (§16) naming condition with the roots of locks, followed by an
+// L:lock-holder per lock saying who holds it. The §16 element comes first and exactly as
+// errorBody writes it, since clients and litmus read it; the holders are lockdav's own elements,
+// which §17 lets every client ignore.
+func lockedBody(condition string, locks []locksystem.Lock) []byte {
+	hrefs := make([]string, 0, len(locks))
+	for _, l := range locks {
+		hrefs = append(hrefs, href(l.Path))
+	}
+	var b strings.Builder
+	b.WriteString(xmlHeader + `<D:error xmlns:D="DAV:">`)
+	b.WriteString(conditionXML(condition, hrefs))
+	writeLockHolders(&b, locks)
+	b.WriteString(`</D:error>`)
+	return []byte(b.String())
+}
+
+// writeLockHolders writes one L:lock-holder per lock, inside an element that binds D to DAV::
+// the lock root (in the URL space the caller chose), its DAV:owner (§14.17, the same content as
+// in lockdiscovery) and the holder elements of writeHolder. The token is left out: naming the
+// lock is enough to say who to ask, and the holder has the token already.
+func writeLockHolders(b *strings.Builder, locks []locksystem.Lock) {
+	for _, l := range locks {
+		b.WriteString(`<L:lock-holder xmlns:L="` + nsLockdav + `">`)
+		b.WriteString(`<D:href>` + escapeXML(href(l.Path)) + `</D:href>`)
+		if l.Owner != "" {
+			b.WriteString(`<D:owner>` + ownerXML(l.Owner) + `</D:owner>`)
+		}
+		writeHolder(b, l)
+		b.WriteString(`</L:lock-holder>`)
+	}
+}
+
 // conditionXML is <D:condition> holding one DAV:href per href, or <D:condition/> without any.
 func conditionXML(condition string, hrefs []string) string {
 	if !isXMLName(condition) {
@@ -208,6 +241,7 @@ type msResponse struct {
 	href      string
 	status    int
 	condition string
+	locks     []locksystem.Lock // the locks behind condition, named in L:lock-holder elements
 }
 
 // hrefConditions are the §16 conditions whose DTD requires at least one href. In a Multi-Status
@@ -231,7 +265,9 @@ func writeMultiStatus(w http.ResponseWriter, rs []msResponse) error {
 			if hrefConditions[r.condition] {
 				hrefs = []string{r.href}
 			}
-			b.WriteString(`<D:error>` + conditionXML(r.condition, hrefs) + `</D:error>`)
+			b.WriteString(`<D:error>` + conditionXML(r.condition, hrefs))
+			writeLockHolders(&b, r.locks)
+			b.WriteString(`</D:error>`)
 		}
 		b.WriteString(`</D:response>`)
 	}
