@@ -91,8 +91,9 @@ func isBelow(p, dir string) bool {
 // lockedError is the answer to a write that lacks lock tokens. When the missing locks are all on
 // members of a collection being deleted or moved, RFC 4918 §9.6.1 and §9.9.4 want a 207 that
 // names each locked member (423) and the collection (424); otherwise it is 423 with the
-// DAV:lock-token-submitted precondition naming the lock roots (§16). Paths are real; the answer
-// names them in the URL space of root.
+// DAV:lock-token-submitted precondition naming the lock roots (§16). Either way each lock is
+// followed by lockdav's L:lock-holder, so a client can tell its user who holds it. Paths are
+// real; the answer names them in the URL space of root.
 func lockedError(root, target string, needs []locksystem.Need, missing []locksystem.Lock) error {
 	inWay := &locksystem.ConflictError{Conflicts: missing} // real paths, for the lock API's 423
 	target, needs, missing = toURL(root, target), needsInView(root, needs), locksInView(root, missing)
@@ -100,12 +101,11 @@ func lockedError(root, target string, needs []locksystem.Need, missing []locksys
 	for _, n := range needs {
 		deep = deep || (n.Path == target && n.Depth == locksystem.DepthInfinity)
 	}
-	var hrefs []string
 	var members []msResponse
 	for _, l := range missing {
-		hrefs = append(hrefs, href(l.Path))
 		if deep && isBelow(l.Path, target) {
-			members = append(members, msResponse{href: href(l.Path), status: http.StatusLocked, condition: "lock-token-submitted"})
+			members = append(members, msResponse{href: href(l.Path), status: http.StatusLocked,
+				condition: "lock-token-submitted", locks: []locksystem.Lock{l}})
 		}
 	}
 	if len(members) == len(missing) {
@@ -113,7 +113,7 @@ func lockedError(root, target string, needs []locksystem.Need, missing []locksys
 		return &multiStatusError{responses: members}
 	}
 	return &statusError{status: http.StatusLocked, reason: http.StatusText(http.StatusLocked),
-		body: errorBody("lock-token-submitted", hrefs...), err: inWay}
+		body: lockedBody("lock-token-submitted", missing), err: inWay}
 }
 
 // multiStatusError is a failure reported as 207 Multi-Status (RFC 4918 §13).

@@ -143,17 +143,13 @@ func (h *Handler) createLocked(ctx context.Context, now time.Time, l locksystem.
 }
 
 // lockRefused answers a LOCK refused for conflicts: 423 with DAV:no-conflicting-lock naming the
-// conflicting lock roots (§16), in the URL space of root.
+// conflicting lock roots (§16) and who holds them, in the URL space of root.
 func lockRefused(root string, err error) error {
 	var ce *locksystem.ConflictError
 	if !errors.As(err, &ce) {
 		return err
 	}
-	hrefs := make([]string, 0, len(ce.Conflicts))
-	for _, c := range ce.Conflicts {
-		hrefs = append(hrefs, href(toURL(root, c.Path)))
-	}
-	return failXML(http.StatusLocked, errorBody("no-conflicting-lock", hrefs...))
+	return failXML(http.StatusLocked, lockedBody("no-conflicting-lock", locksInView(root, ce.Conflicts)))
 }
 
 // logConflict says in the log who holds the locks a request conflicted with.

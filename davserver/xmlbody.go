@@ -33,8 +33,14 @@ func lockDiscoveryXML(locks []locksystem.Lock, now time.Time) string {
 	return b.String()
 }
 
+// nsLockdav is lockdav's XML namespace, for what RFC 4918 has no element for: §17 lets a server
+// add elements in its own namespace, and clients ignore those they do not know.
+const nsLockdav = "urn:lockdav:"
+
+// writeActiveLock writes an activelock with the RFC elements first and lockdav's holder elements
+// after them, bound to prefix L on the activelock itself so that it still stands alone.
 func writeActiveLock(b *strings.Builder, l locksystem.Lock, now time.Time) {
-	b.WriteString(`<D:activelock xmlns:D="DAV:">`)
+	b.WriteString(`<D:activelock xmlns:D="DAV:" xmlns:L="` + nsLockdav + `">`)
 	b.WriteString(`<D:lockscope>` + scopeXML(l.Scope) + `</D:lockscope>`)
 	b.WriteString(`<D:locktype><D:write/></D:locktype>`)
 	b.WriteString(`<D:depth>` + depthXML(l.Depth) + `</D:depth>`)
@@ -44,7 +50,37 @@ func writeActiveLock(b *strings.Builder, l locksystem.Lock, now time.Time) {
 	b.WriteString(`<D:timeout>` + timeoutXML(l.Expires, now) + `</D:timeout>`)
 	b.WriteString(`<D:locktoken><D:href>` + escapeXML(l.Token) + `</D:href></D:locktoken>`)
 	b.WriteString(`<D:lockroot><D:href>` + escapeXML(href(l.Path)) + `</D:href></D:lockroot>`)
+	writeHolder(b, l)
 	b.WriteString(`</D:activelock>`)
+}
+
+// writeHolder writes who holds l, as the lock document says, in lockdav's namespace bound to
+// prefix L by the enclosing element: the principal, when the lock was granted and when it lapses
+// unless refreshed (RFC 3339 in UTC, as DAV:creationdate §15.1; no L:expires for a lock that
+// never expires), and the client that took it. Empty fields are left out. Every value is escaped:
+// the user agent is whatever the client sent, and characters XML cannot carry become U+FFFD.
+// Anyone shown the lock sees its holder, as in the JSON API; no field holds a server path.
+func writeHolder(b *strings.Builder, l locksystem.Lock) {
+	if l.Principal != "" {
+		b.WriteString(`<L:principal>` + escapeXML(l.Principal) + `</L:principal>`)
+	}
+	if !l.Created.IsZero() {
+		b.WriteString(`<L:created>` + l.Created.UTC().Format(time.RFC3339) + `</L:created>`)
+	}
+	if !l.Expires.IsZero() {
+		b.WriteString(`<L:expires>` + l.Expires.UTC().Format(time.RFC3339) + `</L:expires>`)
+	}
+	if l.Client == (locksystem.Client{}) {
+		return
+	}
+	b.WriteString(`<L:client>`)
+	if l.Client.IP != "" {
+		b.WriteString(`<L:ip>` + escapeXML(l.Client.IP) + `</L:ip>`)
+	}
+	if l.Client.UserAgent != "" {
+		b.WriteString(`<L:user-agent>` + escapeXML(l.Client.UserAgent) + `</L:user-agent>`)
+	}
+	b.WriteString(`</L:client>`)
 }
 
 func scopeXML(s locksystem.Scope) string {
@@ -136,6 +172,39 @@ func errorBody(condition string, hrefs ...string) []byte {
 	return b.Bytes()
 }
 
+// lockedBody is a DAV:error body (§16) naming condition with the roots of locks, followed by an
+// L:lock-holder per lock saying who holds it. The §16 element comes first and exactly as
+// errorBody writes it, since clients and litmus read it; the holders are lockdav's own elements,
+// which §17 lets every client ignore.
+func lockedBody(condition string, locks []locksystem.Lock) []byte {
+	hrefs := make([]string, 0, len(locks))
+	for _, l := range locks {
+		hrefs = append(hrefs, href(l.Path))
+	}
+	var b strings.Builder
+	b.WriteString(xmlHeader + `<D:error xmlns:D="DAV:">`)
+	b.WriteString(conditionXML(condition, hrefs))
+	writeLockHolders(&b, locks)
+	b.WriteString(`</D:error>`)
+	return []byte(b.String())
+}
+
+// writeLockHolders writes one L:lock-holder per lock, inside an element that binds D to DAV::
+// the lock root (in the URL space the caller chose), its DAV:owner (§14.17, the same content as
+// in lockdiscovery) and the holder elements of writeHolder. The token is left out: naming the
+// lock is enough to say who to ask, and the holder has the token already.
+func writeLockHolders(b *strings.Builder, locks []locksystem.Lock) {
+	for _, l := range locks {
+		b.WriteString(`<L:lock-holder xmlns:L="` + nsLockdav + `">`)
+		b.WriteString(`<D:href>` + escapeXML(href(l.Path)) + `</D:href>`)
+		if l.Owner != "" {
+			b.WriteString(`<D:owner>` + ownerXML(l.Owner) + `</D:owner>`)
+		}
+		writeHolder(b, l)
+		b.WriteString(`</L:lock-holder>`)
+	}
+}
+
 // conditionXML is <D:condition> holding one DAV:href per href, or <D:condition/> without any.
 func conditionXML(condition string, hrefs []string) string {
 	if !isXMLName(condition) {
@@ -172,6 +241,7 @@ type msResponse struct {
 	href      string
 	status    int
 	condition string
+	locks     []locksystem.Lock // the locks behind condition, named in L:lock-holder elements
 }
 
 // hrefConditions are the §16 conditions whose DTD requires at least one href. In a Multi-Status
@@ -195,7 +265,9 @@ func writeMultiStatus(w http.ResponseWriter, rs []msResponse) error {
 			if hrefConditions[r.condition] {
 				hrefs = []string{r.href}
 			}
-			b.WriteString(`<D:error>` + conditionXML(r.condition, hrefs) + `</D:error>`)
+			b.WriteString(`<D:error>` + conditionXML(r.condition, hrefs))
+			writeLockHolders(&b, r.locks)
+			b.WriteString(`</D:error>`)
 		}
 		b.WriteString(`</D:response>`)
 	}

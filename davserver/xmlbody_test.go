@@ -73,7 +73,8 @@ func testLocks() []locksystem.Lock {
 			Scope: locksystem.Exclusive, Depth: locksystem.DepthInfinity,
 			Owner:   `<href xmlns="DAV:">http://example.org/~ejw/contact.html</href>`,
 			Timeout: 3600 * time.Second, Refreshed: testNow.Add(-100 * time.Second),
-			Expires: testNow.Add(3500 * time.Second),
+			Expires: testNow.Add(3500 * time.Second), Principal: "ejw", Created: testNow.Add(-100 * time.Second),
+			Client: locksystem.Client{IP: "2001:db8::1", UserAgent: "Microsoft-WebDAV-MiniRedir/10.0.19045"},
 		},
 		{
 			Token: "urn:uuid:0e8a5bd2-5c8f-4d4b-9c1e-1f0e0e0e0e0e", Path: "/a b/ü&<x>/",

@@ -1,0 +1,272 @@
+package davserver
+
+// Who holds a lock, over WebDAV: lockdav's urn:lockdav: elements in DAV:activelock and beside
+// the RFC 4918 §16 conditions of 423 answers (§17: clients ignore elements they do not know).
+
+import (
+	"encoding/xml"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lockdav/lockdav/locksystem"
+)
+
+// evilUA tries markup, entities, a quote and a character XML 1.0 cannot carry.
+const (
+	evilUA    = "x<script>&\"\x01y"
+	evilUAOut = "x<script>&\"\uFFFDy" // as a client reads it back
+)
+
+// holderXML is lockdav's holder elements, as found in DAV:activelock and L:lock-holder.
+type holderXML struct {
+	Href      string        `xml:"DAV: href"`
+	Root      string        `xml:"DAV: lockroot>href"`
+	Principal string        `xml:"urn:lockdav: principal"`
+	Owner     *ownerXMLText `xml:"DAV: owner"`
+	Created   string        `xml:"urn:lockdav: created"`
+	Expires   *string       `xml:"urn:lockdav: expires"`
+	Client    *struct {
+		IP        string  `xml:"urn:lockdav: ip"`
+		UserAgent *string `xml:"urn:lockdav: user-agent"`
+	} `xml:"urn:lockdav: client"`
+}
+
+// ownerXMLText is a DAV:owner's content, markup and all.
+type ownerXMLText struct {
+	Inner string `xml:",innerxml"`
+}
+
+// holdersIn decodes every element named name in doc, which must be well-formed.
+func holdersIn(t *testing.T, doc string, name xml.Name) []holderXML {
+	t.Helper()
+	wellFormed(t, doc)
+	var out []holderXML
+	d := xml.NewDecoder(strings.NewReader(doc))
+	for {
+		tok, err := d.Token()
+		if errors.Is(err, io.EOF) {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if se, ok := tok.(xml.StartElement); ok && se.Name == name {
+			var h holderXML
+			if err := d.DecodeElement(&h, &se); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, h)
+		}
+	}
+}
+
+var (
+	nameActiveLock = xml.Name{Space: "DAV:", Local: "activelock"}
+	nameLockHolder = xml.Name{Space: "urn:lockdav:", Local: "lock-holder"}
+)
+
+// wantHolder checks one holder's principal, times and client.
+func wantHolder(t *testing.T, what string, h holderXML, principal, created, expires, ip, ua string) {
+	t.Helper()
+	gotExp := "(none)"
+	if h.Expires != nil {
+		gotExp = *h.Expires
+	}
+	gotIP, gotUA := "(none)", "(none)"
+	if h.Client != nil {
+		gotIP = h.Client.IP
+		if h.Client.UserAgent != nil {
+			gotUA = *h.Client.UserAgent
+		}
+	}
+	if h.Principal != principal || h.Created != created || gotExp != expires || gotIP != ip || gotUA != ua {
+		t.Errorf("%s: holder principal=%q created=%q expires=%q ip=%q ua=%q\nwant principal=%q created=%q expires=%q ip=%q ua=%q",
+			what, h.Principal, h.Created, gotExp, gotIP, gotUA, principal, created, expires, ip, ua)
+	}
+}
+
+func holderLock() locksystem.Lock {
+	return locksystem.Lock{
+		Token: "urn:uuid:5c3f8c2e-0000-4000-8000-000000000001", Path: "/docs/a.txt", Depth: locksystem.DepthZero,
+		Owner: "ann", Principal: "al&ce", Timeout: time.Hour,
+		Created: testNow.Add(-time.Minute), Refreshed: testNow.Add(-time.Minute), Expires: testNow.Add(59 * time.Minute),
+		Client: locksystem.Client{IP: "192.0.2.7", UserAgent: evilUA},
+	}
+}
+
+func TestActiveLockHolder(t *testing.T) {
+	never := holderLock()
+	never.Expires, never.Client = time.Time{}, locksystem.Client{}
+	doc := `<x xmlns="urn:test">` + lockDiscoveryXML([]locksystem.Lock{holderLock(), never}, testNow) + `</x>`
+	hs := holdersIn(t, doc, nameActiveLock)
+	if len(hs) != 2 {
+		t.Fatalf("%d activelocks, want 2:\n%s", len(hs), doc)
+	}
+	wantHolder(t, "timed lock", hs[0], "al&ce", "2025-03-01T11:59:00Z", "2025-03-01T12:59:00Z", "192.0.2.7", evilUAOut)
+	wantHolder(t, "never-expiring lock", hs[1], "al&ce", "2025-03-01T11:59:00Z", "(none)", "(none)", "(none)")
+	if strings.Contains(doc, "<script>") {
+		t.Errorf("user agent not escaped:\n%s", doc)
+	}
+}
+
+func TestLockedBody(t *testing.T) {
+	locks := []locksystem.Lock{holderLock(), testLocks()[1]}
+	got := lockedBody("no-conflicting-lock", locks)
+	golden(t, "error-no-conflicting-lock-holders.xml", got)
+	const rfc = xmlHeader + `<D:error xmlns:D="DAV:"><D:no-conflicting-lock><D:href>/docs/a.txt</D:href>` +
+		`<D:href>/a%20b/%C3%BC&amp;%3Cx%3E/</D:href></D:no-conflicting-lock>`
+	if !strings.HasPrefix(string(got), rfc) {
+		t.Errorf("the RFC 4918 §16 element changed:\n got %s\nwant %s…", got, rfc)
+	}
+	hs := holdersIn(t, string(got), nameLockHolder)
+	if len(hs) != 2 {
+		t.Fatalf("%d lock-holder elements, want 2:\n%s", len(hs), got)
+	}
+	wantHolder(t, "first", hs[0], "al&ce", "2025-03-01T11:59:00Z", "2025-03-01T12:59:00Z", "192.0.2.7", evilUAOut)
+	if hs[0].Href != "/docs/a.txt" || hs[0].Owner == nil || hs[0].Owner.Inner != "ann" {
+		t.Errorf("first holder href=%q owner=%v, want /docs/a.txt, ann", hs[0].Href, hs[0].Owner)
+	}
+	if hs[1].Href != "/a%20b/%C3%BC&%3Cx%3E/" || hs[1].Expires != nil {
+		t.Errorf("second holder href=%q expires=%v, want the escaped root and no expiry", hs[1].Href, hs[1].Expires)
+	}
+}
+
+// doIn is ts.do for a user confined to root (no root: unconfined).
+func (ts *testServer) doIn(root, method, target, body string, hdr ...string) *httptest.ResponseRecorder {
+	ts.t.Helper()
+	r := httptest.NewRequest(method, target, strings.NewReader(body))
+	if root != "" {
+		r = r.WithContext(WithRoot(r.Context(), root))
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		r.Header.Set(hdr[i], hdr[i+1])
+	}
+	w := httptest.NewRecorder()
+	ts.h.ServeHTTP(w, r)
+	return w
+}
+
+const lockdiscoveryProp = `<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop><D:lockdiscovery/></D:prop></D:propfind>`
+
+// §9.10.1, §15.8: the LOCK answer and PROPFIND's lockdiscovery both name the holder.
+func TestHolderInLockAndPropfind(t *testing.T) {
+	ts := newTestServer(t, locksystem.DefaultPolicy)
+	ts.put("/a.txt", "x")
+	w := ts.do("LOCK", "/a.txt", exclusiveBody, as("alice"), "Timeout", "Second-3600", "User-Agent", evilUA)
+	want(t, w, http.StatusOK, "LOCK")
+	for what, body := range map[string]string{
+		"LOCK":     w.Body.String(),
+		"PROPFIND": ts.do("PROPFIND", "/a.txt", lockdiscoveryProp, "Depth", "0").Body.String(),
+	} {
+		hs := holdersIn(t, body, nameActiveLock)
+		if len(hs) != 1 {
+			t.Fatalf("%s: %d activelocks, want 1:\n%s", what, len(hs), body)
+		}
+		wantHolder(t, what, hs[0], "alice", "2026-01-02T03:04:05Z", "2026-01-02T04:04:05Z", "192.0.2.1", evilUAOut)
+	}
+}
+
+// §10.7: a lock that never expires has no L:expires.
+func TestHolderNeverExpires(t *testing.T) {
+	ts := newTestServer(t, locksystem.Policy{Min: time.Second, Max: time.Hour, Default: time.Minute, AllowInfinite: true})
+	ts.put("/a.txt", "x")
+	w := ts.do("LOCK", "/a.txt", exclusiveBody, "Timeout", "Infinite", "User-Agent", "")
+	want(t, w, http.StatusOK, "LOCK")
+	hs := holdersIn(t, w.Body.String(), nameActiveLock)
+	if len(hs) != 1 {
+		t.Fatalf("%d activelocks, want 1", len(hs))
+	}
+	wantHolder(t, "infinite lock", hs[0], "anonymous", "2026-01-02T03:04:05Z", "(none)", "192.0.2.1", "(none)")
+}
+
+// §16: a refused LOCK and a write without the token name the holders after the RFC element.
+func TestHolderIn423(t *testing.T) {
+	ts := newTestServer(t, locksystem.DefaultPolicy)
+	ts.mkcol("/c")
+	ts.put("/c/f", "x")
+	ts.lock("/c/f", exclusiveBody, http.StatusOK, as("alice"), "Depth", "0", "Timeout", "Second-60", "User-Agent", evilUA)
+	for _, tc := range []struct {
+		what, rfc string
+		w         *httptest.ResponseRecorder
+	}{
+		{"LOCK", `<D:no-conflicting-lock><D:href>/c/f</D:href></D:no-conflicting-lock>`, ts.do("LOCK", "/c/f", exclusiveBody, as("bob"))},
+		{"PUT", `<D:lock-token-submitted><D:href>/c/f</D:href></D:lock-token-submitted>`, ts.do("PUT", "/c/f", "y", as("bob"))},
+	} {
+		want(t, tc.w, http.StatusLocked, tc.what)
+		body := tc.w.Body.String()
+		if !strings.HasPrefix(body, xmlHeader+`<D:error xmlns:D="DAV:">`+tc.rfc) {
+			t.Errorf("%s: the RFC 4918 §16 element changed:\n%s", tc.what, body)
+		}
+		hs := holdersIn(t, body, nameLockHolder)
+		if len(hs) != 1 {
+			t.Fatalf("%s: %d lock-holder elements, want 1:\n%s", tc.what, len(hs), body)
+		}
+		wantHolder(t, tc.what, hs[0], "alice", "2026-01-02T03:04:05Z", "2026-01-02T03:05:05Z", "192.0.2.1", evilUAOut)
+		if hs[0].Href != "/c/f" || hs[0].Owner == nil || hs[0].Owner.Inner != `<href xmlns="DAV:">mailto:alice@example.org</href>` {
+			t.Errorf("%s: holder href=%q owner=%v", tc.what, hs[0].Href, hs[0].Owner)
+		}
+	}
+}
+
+// §7.5: a LOCK that would add a member to a locked collection names the collection's holder.
+func TestHolderIn423NewMember(t *testing.T) {
+	ts := newTestServer(t, locksystem.DefaultPolicy)
+	ts.mkcol("/c")
+	ts.lock("/c", exclusiveBody, http.StatusOK, as("alice"), "Depth", "0")
+	w := ts.do("LOCK", "/c/new", exclusiveBody, as("bob"))
+	want(t, w, http.StatusLocked, "LOCK of a new member")
+	hs := holdersIn(t, w.Body.String(), nameLockHolder)
+	if len(hs) != 1 || hs[0].Href != "/c" || hs[0].Principal != "alice" {
+		t.Errorf("holders %+v, want alice's at /c:\n%s", hs, w.Body.String())
+	}
+}
+
+// §9.6.1: a DELETE refused for a locked member names the member's holder in its DAV:error.
+func TestHolderIn207(t *testing.T) {
+	ts := newTestServer(t, locksystem.DefaultPolicy)
+	ts.mkcol("/c")
+	ts.put("/c/f", "x")
+	ts.lock("/c/f", exclusiveBody, http.StatusOK, as("alice"))
+	w := ts.do("DELETE", "/c", "", as("bob"))
+	want(t, w, http.StatusMultiStatus, "DELETE")
+	body := w.Body.String()
+	if !strings.Contains(body, `<D:error><D:lock-token-submitted><D:href>/c/f</D:href></D:lock-token-submitted>`) {
+		t.Errorf("the RFC 4918 §16 element changed:\n%s", body)
+	}
+	hs := holdersIn(t, body, nameLockHolder)
+	if len(hs) != 1 || hs[0].Href != "/c/f" || hs[0].Principal != "alice" {
+		t.Errorf("holders %+v, want alice's at /c/f:\n%s", hs, body)
+	}
+}
+
+// A user confined to /alice sees a lock taken above her root at "/", holder and all, and no
+// real path anywhere.
+func TestHolderConfined(t *testing.T) {
+	ts := newTestServer(t, locksystem.DefaultPolicy)
+	ts.mkcol("/alice")
+	ts.put("/alice/doc.txt", "x")
+	ts.lock("/", sharedBody, http.StatusOK, as("bob"), "User-Agent", "bob-agent")
+	for what, w := range map[string]*httptest.ResponseRecorder{
+		"PUT":      ts.doIn("/alice", "PUT", "/doc.txt", "y"),
+		"LOCK":     ts.doIn("/alice", "LOCK", "/doc.txt", exclusiveBody),
+		"PROPFIND": ts.doIn("/alice", "PROPFIND", "/doc.txt", lockdiscoveryProp, "Depth", "0"),
+	} {
+		body := w.Body.String()
+		name := nameLockHolder
+		if what == "PROPFIND" {
+			name = nameActiveLock
+		}
+		hs := holdersIn(t, body, name)
+		if len(hs) != 1 || hs[0].Href+hs[0].Root != "/" || hs[0].Principal != "bob" {
+			t.Errorf("%s: holders %+v, want bob's at /:\n%s", what, hs, body)
+		}
+		if strings.Contains(body, "alice") {
+			t.Errorf("%s names the real path:\n%s", what, body)
+		}
+	}
+}
