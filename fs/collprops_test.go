@@ -36,3 +36,25 @@ func TestOpenCollectionForPatch(t *testing.T) {
 		}
 	})
 }
+
+// A collection made by a COPY's walk takes its source's dead properties (RFC 4918 §9.8.2);
+// one made outside the copied tree, or by no COPY, starts with none.
+func TestMkdirInCopy(t *testing.T) {
+	forEachImpl(t, func(t *testing.T, f *FS) {
+		ctx := context.Background()
+		mustOK(t, f.Mkdir(ctx, "/s", 0o755))
+		mustOK(t, f.Mkdir(ctx, "/s/sub", 0o755))
+		patch(t, f, "/s", set(prop(nsX, "top")))
+		patch(t, f, "/s/sub", set(prop(nsX, "sub")))
+		cp := WithCopy(ctx, "/s/", "/d")
+		for _, name := range []string{"/d", "/d/sub", "/other"} {
+			mustOK(t, f.Mkdir(cp, name, 0o755))
+		}
+		mustOK(t, f.Mkdir(ctx, "/plain", 0o755))
+		for name, want := range map[string]string{"/d": "top", "/d/sub": "sub", "/other": "", "/plain": "", "/s": "top"} {
+			if got := string(deadProps(t, f, name)[nsX].InnerXML); got != want {
+				t.Errorf("%s: %s = %q, want %q", name, nsX.Local, got, want)
+			}
+		}
+	})
+}

@@ -102,7 +102,7 @@ func (f *FS) Mkdir(ctx context.Context, name string, perm os.FileMode) error {
 	if err := f.base.Mkdir(n, perm); err != nil {
 		return err
 	}
-	return f.fresh(n)
+	return f.mkdirProps(ctx, n)
 }
 
 func (f *FS) OpenFile(ctx context.Context, name string, flag int, perm os.FileMode) (webdav.File, error) {
