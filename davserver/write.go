@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	davfs "github.com/lockdav/lockdav/fs"
 	"github.com/lockdav/lockdav/locksystem"
 )
 
@@ -35,6 +36,9 @@ func (h *Handler) handleWrite(w http.ResponseWriter, r *http.Request) error {
 		if _, err := h.bufferXML(r); err != nil {
 			return err
 		}
+	}
+	if r.Method == "COPY" {
+		r = r.WithContext(davfs.WithCopy(r.Context(), src, dst)) // collections keep their dead props
 	}
 	r.Header.Del("If")                     // evaluated in full above; x/net's own If handling is token-only
 	sw := &accessWriter{ResponseWriter: w} // to learn the status the delegate answered

@@ -71,14 +71,14 @@ func (f *file) Stat() (os.FileInfo, error) {
 func (f *file) Readdir(count int) ([]os.FileInfo, error) {
 	if count <= 0 {
 		all, err := f.File.Readdir(-1)
-		out := visible(all)
+		out := f.visible(all)
 		slices.SortFunc(out, func(a, b os.FileInfo) int { return strings.Compare(a.Name(), b.Name()) })
 		return out, err
 	}
 	var out []os.FileInfo
 	for len(out) < count {
 		batch, err := f.File.Readdir(count - len(out))
-		out = append(out, visible(batch)...)
+		out = append(out, f.visible(batch)...)
 		if err != nil {
 			if errors.Is(err, io.EOF) && len(out) > 0 {
 				return out, nil
@@ -102,10 +102,20 @@ func (f *file) Readdirnames(count int) ([]string, error) {
 	return names, err
 }
 
-func visible(infos []os.FileInfo) []os.FileInfo {
+// visible keeps the entries a listing may show: neither hidden nor named so that no request
+// can reach them. Such a name (invalid UTF-8, a control character, a backslash, one that
+// makes the path too long) can only have been made behind the server's back; listed, it
+// would be refused by every later step of the walk, and PROPFIND cannot take back the part
+// of its 207 Multi-Status (RFC 4918 §13) already sent, nor put invalid UTF-8 or most control
+// characters into an XML 1.0 document at all. So it is left out, with a warning.
+func (f *file) visible(infos []os.FileInfo) []os.FileInfo {
 	out := make([]os.FileInfo, 0, len(infos))
 	for _, fi := range infos {
-		if !isHidden(fi.Name()) {
+		switch _, err := cleanName(path.Join(f.name, fi.Name())); {
+		case isHidden(fi.Name()):
+		case errors.Is(err, ErrInvalidName):
+			f.fs.log.Warn().Err(err).Str("dir", f.name).Msg("listing skips a member no request can name")
+		default:
 			out = append(out, fileInfo{fi})
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"path"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/rs/zerolog"
 	"github.com/spf13/afero"
@@ -101,7 +102,7 @@ func (f *FS) Mkdir(ctx context.Context, name string, perm os.FileMode) error {
 	if err := f.base.Mkdir(n, perm); err != nil {
 		return err
 	}
-	return f.fresh(n)
+	return f.mkdirProps(ctx, n)
 }
 
 func (f *FS) OpenFile(ctx context.Context, name string, flag int, perm os.FileMode) (webdav.File, error) {
@@ -112,7 +113,7 @@ func (f *FS) OpenFile(ctx context.Context, name string, flag int, perm os.FileMo
 	if flag&os.O_CREATE == 0 {
 		m := f.stripe(n)
 		m.RLock()
-		af, err := f.base.OpenFile(n, flag, perm)
+		af, err := f.openExisting(n, flag, perm)
 		m.RUnlock()
 		if err != nil {
 			return nil, err
@@ -134,6 +135,18 @@ func (f *FS) OpenFile(ctx context.Context, name string, flag int, perm os.FileMo
 		}
 	}
 	return &file{File: af, fs: f, name: n}, nil
+}
+
+// openExisting opens n without creating it. A collection asked for with write access is opened
+// read-only instead: x/net's PROPPATCH opens its target O_RDWR to reach the file's Patch, and
+// PROPPATCH applies to collections too (RFC 4918 §9.2), whose dead properties live in the
+// PropStore rather than in the directory, which the OS refuses to open for writing (EISDIR).
+func (f *FS) openExisting(n string, flag int, perm os.FileMode) (afero.File, error) {
+	af, err := f.base.OpenFile(n, flag, perm)
+	if errors.Is(err, syscall.EISDIR) && flag&(os.O_WRONLY|os.O_RDWR) != 0 && flag&os.O_TRUNC == 0 {
+		return f.base.OpenFile(n, os.O_RDONLY, 0)
+	}
+	return af, err
 }
 
 // Create makes name an empty file if nothing is there: a LOCK on an unmapped
