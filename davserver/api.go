@@ -134,7 +134,7 @@ func (h *Handler) queryLocks(r *http.Request, q locksystem.Query) []locksystem.L
 // visibleLock reports whether a lock shows to a user confined to root: it lies in the user's
 // tree, or covers it from above.
 func visibleLock(root string, l locksystem.Lock) bool {
-	return inTree(root, l.Path) || covers(l, root)
+	return inTree(root, l.Path) || l.Covers(root)
 }
 
 // parseQuery reads the query parameters of GET /.lockdav/locks.

@@ -63,7 +63,7 @@ func (h *Handler) ifResources(r *http.Request, now time.Time, target string, eta
 		}
 		res := ifResource{hasLock: func(token string) bool {
 			l, ok := h.locks.Get(now, token)
-			return ok && covers(l, p)
+			return ok && l.Covers(p)
 		}}
 		if !etags {
 			return res, true
@@ -73,11 +73,6 @@ func (h *Handler) ifResources(r *http.Request, now time.Time, target string, eta
 		}
 		return res, true
 	}
-}
-
-// covers reports whether lock l's scope includes path p.
-func covers(l locksystem.Lock, p string) bool {
-	return l.Path == p || (l.Depth == locksystem.DepthInfinity && isBelow(p, l.Path))
 }
 
 // isBelow reports whether p is strictly inside collection dir.

@@ -176,7 +176,7 @@ func (h *Handler) refreshLock(w http.ResponseWriter, r *http.Request, now time.T
 	}
 	var lastErr error
 	for _, tok := range ih.tokens() {
-		l, err := h.locks.RefreshLock(now, tok, principal(r), p, timeout)
+		l, err := h.locks.Refresh(now, tok, principal(r), p, timeout)
 		if err == nil {
 			return writeLock(w, http.StatusOK, lockInView(rootOf(r), l), now)
 		}

@@ -40,7 +40,7 @@ func (h *Handler) handlePut(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	h.locks.Updated(now, principal(r), tokens, p)
+	h.locks.ReleaseOnUpdate(now, principal(r), tokens, p)
 	w.Header().Set("ETag", etagOf(fi))
 	if created {
 		w.WriteHeader(http.StatusCreated)

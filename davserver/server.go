@@ -91,7 +91,7 @@ func New(o Options) *Handler {
 	h.stats, h.scrape = newRequestMetrics(reg), metricsHandler(reg)
 	h.dav = &webdav.Handler{
 		FileSystem: rootFS{&lockFS{FileSystem: o.FS, locks: o.Locks}}, // x/net works in URL paths
-		LockSystem: o.Locks.Handler(),
+		LockSystem: newRequestLocks(),
 		Logger:     h.logDelegate,
 	}
 	h.chain = h.middleware(http.HandlerFunc(h.route))

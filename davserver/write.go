@@ -134,6 +134,6 @@ func (h *Handler) afterWrite(r *http.Request, now time.Time, src string, tokens 
 		// MOVE destination stay, since only their holder could replace it.
 		h.locks.RemoveTree(now, src)
 	case "PROPPATCH", http.MethodPost:
-		h.locks.Updated(now, p, tokens, src)
+		h.locks.ReleaseOnUpdate(now, p, tokens, src)
 	}
 }

@@ -358,9 +358,9 @@ func subtree(n *node, out []*entry) []*entry {
 	return out
 }
 
-// Updated is called after a successful write to path: it releases and returns the locks with
+// ReleaseOnUpdate is called after a successful write to path: it releases and returns the locks with
 // ReleaseOnUpdate that cover path and whose token principal submitted.
-func (s *System) Updated(now time.Time, principal string, tokens []string, path string) []Lock {
+func (s *System) ReleaseOnUpdate(now time.Time, principal string, tokens []string, path string) []Lock {
 	p, err := cleanPath(path)
 	if err != nil {
 		return nil

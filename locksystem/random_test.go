@@ -166,7 +166,7 @@ func randomRun(t *testing.T, seed uint64, steps int) {
 			tok, who := pick(), principals[rng.IntN(2)]
 			i := refIndex(ref, tok, now)
 			timeout := timeouts[rng.IntN(len(timeouts))]
-			l, err := s.RefreshLock(now, tok, who, "", timeout)
+			l, err := s.Refresh(now, tok, who, "", timeout)
 			if wantErr := refUse(ref, i, who); !errors.Is(err, wantErr) {
 				t.Fatalf("%s: refresh: got %v, want %v", where, err, wantErr)
 			}

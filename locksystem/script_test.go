@@ -77,7 +77,7 @@ func TestScript(t *testing.T) {
 				tokens[st.name] = l.Token
 			}
 		case "refresh":
-			l, err = s.RefreshLock(now, tokens[st.name], st.who, st.path, st.timeout)
+			l, err = s.Refresh(now, tokens[st.name], st.who, st.path, st.timeout)
 		case "release", "force":
 			l, err = s.Release(now, tokens[st.name], st.who, st.path, st.op == "force")
 		case "get":
@@ -152,7 +152,7 @@ func TestBadInput(t *testing.T) {
 			t.Errorf("%s: got %v, want ErrInvalid", tc.name, err)
 		}
 	}
-	if _, err := s.RefreshLock(t0, "urn:uuid:x", "p", "rel", 0); !errors.Is(err, ErrInvalid) {
+	if _, err := s.Refresh(t0, "urn:uuid:x", "p", "rel", 0); !errors.Is(err, ErrInvalid) {
 		t.Errorf("refresh with relative path: got %v, want ErrInvalid", err)
 	}
 	for _, tok := range []string{"", "1", "urn:uuid:", "urn:uuid:00000000-0000-0000-0000-00000000000g", "opaquelocktoken:abc"} {
@@ -210,8 +210,8 @@ func TestClose(t *testing.T) {
 	if _, err := s.Lock(t0, Request{Path: "/b", Principal: "p"}); !errors.Is(err, ErrClosed) {
 		t.Errorf("Lock after Close: got %v, want ErrClosed", err)
 	}
-	if _, err := s.RefreshLock(t0, l.Token, "p", "", 0); !errors.Is(err, ErrClosed) {
-		t.Errorf("RefreshLock after Close: got %v, want ErrClosed", err)
+	if _, err := s.Refresh(t0, l.Token, "p", "", 0); !errors.Is(err, ErrClosed) {
+		t.Errorf("Refresh after Close: got %v, want ErrClosed", err)
 	}
 	if _, err := s.Release(t0, l.Token, "p", "", false); !errors.Is(err, ErrClosed) {
 		t.Errorf("Release after Close: got %v, want ErrClosed", err)
@@ -303,7 +303,7 @@ func equalStrings(a, b []string) bool {
 	return true
 }
 
-func TestRemoveTreeAndUpdated(t *testing.T) {
+func TestRemoveTreeAndReleaseOnUpdate(t *testing.T) {
 	s := newTestSystem(t, Options{})
 	lock := func(p string, rou bool, who string) Lock {
 		l, err := s.Lock(t0, Request{Path: p, Scope: Shared, Principal: who, ReleaseOnUpdate: rou})
@@ -330,16 +330,16 @@ func TestRemoveTreeAndUpdated(t *testing.T) {
 	r2 := lock("/u", true, "b")
 	plain := lock("/u", false, "a")
 	toks := []string{r1.Token, r2.Token, plain.Token, r1.Token}
-	if got := s.Updated(t0, "a", toks, "/u/other"); len(got) != 0 {
-		t.Errorf("Updated on a path the locks do not cover: got %+v", got)
+	if got := s.ReleaseOnUpdate(t0, "a", toks, "/u/other"); len(got) != 0 {
+		t.Errorf("ReleaseOnUpdate on a path the locks do not cover: got %+v", got)
 	}
-	got = s.Updated(t0, "a", toks, "/u")
+	got = s.ReleaseOnUpdate(t0, "a", toks, "/u")
 	if len(got) != 1 || got[0].Token != r1.Token {
-		t.Errorf("Updated: got %+v, want only %s", got, r1.Token)
+		t.Errorf("ReleaseOnUpdate: got %+v, want only %s", got, r1.Token)
 	}
 	for _, l := range []Lock{r2, plain} {
 		if _, ok := s.Get(t0, l.Token); !ok {
-			t.Errorf("Updated released %s", l.Token)
+			t.Errorf("ReleaseOnUpdate released %s", l.Token)
 		}
 	}
 }

@@ -43,16 +43,16 @@ func TestStats(t *testing.T) {
 			return lock("x", Request{Path: "/c", Principal: "dave"})
 		}, Stats{Exclusive: 1, Shared: 2, Acquired: 3, Expired: 1, Conflicts: 1}},
 		{"refresh", func() error {
-			_, err := s.RefreshLock(now, tok["B"], "bob", "", 0)
+			_, err := s.Refresh(now, tok["B"], "bob", "", 0)
 			return err
 		}, Stats{Exclusive: 1, Shared: 2, Acquired: 3, Refreshed: 1, Expired: 1, Conflicts: 1}},
 		{"refresh not stored", func() error {
 			f.failNext(errStore)
-			_, err := s.RefreshLock(now, tok["B"], "bob", "", 0)
+			_, err := s.Refresh(now, tok["B"], "bob", "", 0)
 			return err
 		}, Stats{Exclusive: 1, Shared: 2, Acquired: 3, Refreshed: 1, Expired: 1, Conflicts: 1}},
 		{"release on update", func() error {
-			if got := s.Updated(now, "carol", []string{tok["C"]}, "/b"); len(got) != 1 {
+			if got := s.ReleaseOnUpdate(now, "carol", []string{tok["C"]}, "/b"); len(got) != 1 {
 				return errors.New("lock C not released")
 			}
 			return nil

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
-	"golang.org/x/net/webdav"
 )
 
 // fakeStore records what the System submits and checks that it does so holding its mutex and
@@ -128,7 +127,7 @@ func TestStoreWriteThrough(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.RefreshLock(t0.Add(time.Minute), a.Token, "alice", "/a", 0); err != nil {
+	if _, err := s.Refresh(t0.Add(time.Minute), a.Token, "alice", "/a", 0); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Release(t0.Add(2*time.Minute), a.Token, "alice", "/a", false); err != nil {
@@ -138,7 +137,7 @@ func TestStoreWriteThrough(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.Updated(t0, "alice", []string{b.Token}, "/b")
+	s.ReleaseOnUpdate(t0, "alice", []string{b.Token}, "/b")
 	c, err := s.Lock(t0, Request{Path: "/c/d", Principal: "alice"})
 	if err != nil {
 		t.Fatal(err)
@@ -182,7 +181,7 @@ func TestStoreFailureUndoes(t *testing.T) {
 	}
 
 	f.failNext(boom)
-	if _, err := s.RefreshLock(t0.Add(time.Minute), a.Token, "alice", "", 0); !errors.Is(err, boom) {
+	if _, err := s.Refresh(t0.Add(time.Minute), a.Token, "alice", "", 0); !errors.Is(err, boom) {
 		t.Fatalf("refresh with failing commit: got %v, want %v", err, boom)
 	}
 	if l, _ := s.Get(t0, a.Token); !l.Refreshed.Equal(t0) || !l.Expires.Equal(a.Expires) {
@@ -292,43 +291,6 @@ func TestStoreLoadConflictingNewestWins(t *testing.T) {
 	if _, ok := s.Get(t0, newer.Token); !ok {
 		t.Error("the newer lock was not loaded")
 	}
-}
-
-func TestTemporaryLocksNeverStored(t *testing.T) {
-	f := newFakeStore()
-	s := openWithStore(t, f, t0)
-	client, err := s.Lock(t0, Request{Path: "/a", Principal: "alice"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.take()
-	h := s.Handler()
-	tok, err := h.Create(t0, webdavDetails("/a"))
-	if err != nil {
-		t.Fatalf("temporary lock on a client-locked path: %v", err)
-	}
-	if got := s.Query(t0, Query{Depth: DepthInfinity}); len(got) != 1 || got[0].Token != client.Token {
-		t.Errorf("query shows %+v, want only the client lock", got)
-	}
-	if s.Len() != 1 || s.handler.temporary() != 1 {
-		t.Errorf("got Len %d temporary %d, want 1 and 1", s.Len(), s.handler.temporary())
-	}
-	if _, err := h.Refresh(t0, tok, time.Minute); err == nil {
-		t.Error("refresh of a temporary lock succeeded")
-	}
-	if err := h.Unlock(t0, tok); err != nil {
-		t.Errorf("unlock of a temporary lock: %v", err)
-	}
-	if err := h.Unlock(t0, tok); err == nil {
-		t.Error("second unlock of a temporary lock succeeded")
-	}
-	if got := f.take(); len(got) != 0 {
-		t.Errorf("temporary locks reached the store: %q", got)
-	}
-}
-
-func webdavDetails(root string) webdav.LockDetails {
-	return webdav.LockDetails{Root: root, Duration: -1, ZeroDepth: true}
 }
 
 // batchStore is a fakeStore that hands its documents over one at a time in a slice it reuses,

@@ -39,11 +39,10 @@ type System struct {
 
 	count counters // atomics; updated after the store confirms a change
 
-	store   Store
-	log     zerolog.Logger
-	policy  Policy
-	maxPer  int
-	handler *handlerView
+	store  Store
+	log    zerolog.Logger
+	policy Policy
+	maxPer int
 }
 
 // maxConflicts bounds the locks a ConflictError names, so that refusing a depth-infinity lock
@@ -72,7 +71,6 @@ func New(now time.Time, o Options) (*System, error) {
 		policy:       pol,
 		maxPer:       o.MaxPerPrincipal,
 	}
-	s.handler = &handlerView{s: s, live: make(map[string]struct{})}
 	if s.store != nil {
 		if err := s.load(now); err != nil {
 			return nil, err
@@ -219,9 +217,9 @@ func (s *System) conflicting(now int64, p string, sc Scope, d Depth) []Lock {
 	return out
 }
 
-// RefreshLock restarts the lock's timeout with a new one, granted by the policy from timeout
+// Refresh restarts the lock's timeout with a new one, granted by the policy from timeout
 // (as Request.Timeout: 0 for the default, Infinite). path "" skips the scope check.
-func (s *System) RefreshLock(now time.Time, token, principal, path string, timeout time.Duration) (Lock, error) {
+func (s *System) Refresh(now time.Time, token, principal, path string, timeout time.Duration) (Lock, error) {
 	p, err := optionalPath(path)
 	if err != nil {
 		return Lock{}, err
@@ -356,12 +354,17 @@ func (s *System) lookup(now int64, token, principal, p string, force bool) (*ent
 }
 
 // covers reports whether clean path p is inside e's scope.
-func (e *entry) covers(p string) bool {
-	root := e.node.path()
+func (e *entry) covers(p string) bool { return covers(e.node.path(), e.depth, p) }
+
+// Covers reports whether clean path p is inside the lock's scope (RFC 4918 §7.4): the lock's
+// root itself, or, for a depth-infinity lock, anything below it.
+func (l *Lock) Covers(p string) bool { return covers(l.Path, l.Depth, p) }
+
+func covers(root string, d Depth, p string) bool {
 	if p == root {
 		return true
 	}
-	return e.depth == DepthInfinity && (root == "/" || strings.HasPrefix(p, root+"/"))
+	return d == DepthInfinity && (root == "/" || strings.HasPrefix(p, root+"/"))
 }
 
 // Get returns the live lock named token.

@@ -1,4 +1,4 @@
-package locksystem_test
+package davserver_test
 
 import (
 	"fmt"
@@ -7,18 +7,21 @@ import (
 	"strings"
 	"time"
 
-	"github.com/lockdav/lockdav/locksystem"
 	"golang.org/x/net/webdav"
+
+	"github.com/lockdav/lockdav/davserver"
+	"github.com/lockdav/lockdav/locksystem"
 )
 
-// A System is a drop-in replacement for webdav.NewMemLS in an x/net webdav.Handler.
-func ExampleSystem() {
+// A System, through davserver.LockSystem, replaces webdav.NewMemLS in a plain x/net
+// webdav.Handler.
+func ExampleLockSystem() {
 	locks, err := locksystem.New(time.Now(), locksystem.Options{})
 	if err != nil {
 		panic(err)
 	}
 	defer locks.Close()
-	srv := httptest.NewServer(&webdav.Handler{FileSystem: webdav.NewMemFS(), LockSystem: locks})
+	srv := httptest.NewServer(&webdav.Handler{FileSystem: webdav.NewMemFS(), LockSystem: davserver.LockSystem(locks)})
 	defer srv.Close()
 
 	do := func(method, path string, header map[string]string, body string) *http.Response {
