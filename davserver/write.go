@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	davfs "github.com/lockdav/lockdav/fs"
 	"github.com/lockdav/lockdav/locksystem"
 )
 
@@ -23,6 +24,9 @@ func (h *Handler) handleWrite(w http.ResponseWriter, r *http.Request) error {
 	}
 	dst, err := destination(r)
 	if err != nil {
+		return err
+	}
+	if err := checkNames(src, dst); err != nil {
 		return err
 	}
 	now := h.now()
@@ -70,6 +74,19 @@ func destination(r *http.Request) (string, error) {
 		return "", fail(http.StatusForbidden, "reserved for the server")
 	}
 	return toReal(rootOf(r), p), nil
+}
+
+// checkNames refuses, with statusOf's answer, a source or destination that the tree refuses by
+// its name alone (a hidden name: 403): x/net would answer with statuses of its own (409 for
+// MKCOL, 404 for DELETE).
+func checkNames(src, dst string) error {
+	if err := davfs.CheckName(src); err != nil {
+		return err
+	}
+	if dst == "" {
+		return nil
+	}
+	return davfs.CheckName(dst)
 }
 
 // checkDepth refuses a Depth header that is not one of RFC 4918 §10.2's values.

@@ -91,7 +91,7 @@ func TestUpload(t *testing.T) {
 		{"parent is a file", "/d/f/g", text("x"), 0, false, os.ErrNotExist, old},
 		{"target is a dir", "/d", text("x"), 0, false, ErrIsDir, old},
 		{"target is root", "/", text("x"), 0, false, ErrIsDir, old},
-		{"hidden name", "/d/" + tempPrefix + "x", text("x"), 0, false, os.ErrNotExist, old},
+		{"hidden name", "/d/" + tempPrefix + "x", text("x"), 0, false, ErrHiddenName, old},
 		{"invalid name", "/d/a\\b", text("x"), 0, false, ErrInvalidName, old},
 	}
 	for _, tt := range tests {
