@@ -79,7 +79,7 @@ func New(o Options) *Handler {
 	}
 	h.stats, h.scrape = newRequestMetrics(reg), metricsHandler(reg)
 	h.dav = &webdav.Handler{
-		FileSystem: rootFS{&lockFS{FileSystem: o.FS, locks: o.Locks}}, // x/net works in URL paths
+		FileSystem: copyFS{rootFS{&lockFS{FileSystem: o.FS, locks: o.Locks}}}, // x/net works in URL paths
 		LockSystem: o.Locks.Handler(),
 		Logger:     h.logDelegate,
 	}

@@ -41,10 +41,22 @@ func (h *Handler) handleWrite(w http.ResponseWriter, r *http.Request) error {
 	}
 	r.Header.Del("If")                     // evaluated in full above; x/net's own If handling is token-only
 	sw := &accessWriter{ResponseWriter: w} // to learn the status the delegate answered
-	h.dav.ServeHTTP(sw, r)
+	if err := h.delegate(sw, r, src); err != nil {
+		return err
+	}
 	if sw.status >= 200 && sw.status < 300 {
 		h.afterWrite(r, now, src, tokens)
 	}
+	return nil
+}
+
+// delegate hands a checked write to x/net; a COPY goes through serveCopy, which reports the
+// members it could not copy (RFC 4918 §9.8.3).
+func (h *Handler) delegate(w http.ResponseWriter, r *http.Request, src string) error {
+	if r.Method == "COPY" {
+		return h.serveCopy(w, r, src)
+	}
+	h.dav.ServeHTTP(w, r)
 	return nil
 }
 
