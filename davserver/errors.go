@@ -58,6 +58,9 @@ func statusOf(err error) *statusError {
 		return &statusError{status: http.StatusNotFound, reason: "not found", err: err}
 	case errors.Is(err, fs.ErrExist):
 		return &statusError{status: http.StatusMethodNotAllowed, reason: "already exists", err: err}
+	case errors.Is(err, davfs.ErrHiddenName):
+		// Uploads in progress are the server's, like the reserved namespace (serveReserved).
+		return &statusError{status: http.StatusForbidden, reason: "reserved for the server", err: err}
 	case errors.Is(err, fs.ErrPermission), errors.Is(err, davfs.ErrOutsideRoot):
 		return &statusError{status: http.StatusForbidden, reason: "forbidden", err: err}
 	case errors.Is(err, davfs.ErrInvalidName):

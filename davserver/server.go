@@ -90,7 +90,7 @@ func New(o Options) *Handler {
 	}
 	h.stats, h.scrape = newRequestMetrics(reg), metricsHandler(reg)
 	h.dav = &webdav.Handler{
-		FileSystem: rootFS{&lockFS{FileSystem: o.FS, locks: o.Locks}}, // x/net works in URL paths
+		FileSystem: copyFS{rootFS{&lockFS{FileSystem: o.FS, locks: o.Locks}}}, // x/net works in URL paths
 		LockSystem: newRequestLocks(),
 		Logger:     h.logDelegate,
 	}

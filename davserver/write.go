@@ -27,6 +27,9 @@ func (h *Handler) handleWrite(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if err := checkNames(src, dst); err != nil {
+		return err
+	}
 	now := h.now()
 	tokens, err := h.check(r, now, src, h.writeNeeds(r, src, dst)...)
 	if err != nil {
@@ -42,10 +45,22 @@ func (h *Handler) handleWrite(w http.ResponseWriter, r *http.Request) error {
 	}
 	r.Header.Del("If")                     // evaluated in full above; x/net's own If handling is token-only
 	sw := &accessWriter{ResponseWriter: w} // to learn the status the delegate answered
-	h.dav.ServeHTTP(sw, r)
+	if err := h.delegate(sw, r, src); err != nil {
+		return err
+	}
 	if sw.status >= 200 && sw.status < 300 {
 		h.afterWrite(r, now, src, tokens)
 	}
+	return nil
+}
+
+// delegate hands a checked write to x/net; a COPY goes through serveCopy, which reports the
+// members it could not copy (RFC 4918 §9.8.3).
+func (h *Handler) delegate(w http.ResponseWriter, r *http.Request, src string) error {
+	if r.Method == "COPY" {
+		return h.serveCopy(w, r, src)
+	}
+	h.dav.ServeHTTP(w, r)
 	return nil
 }
 
@@ -85,6 +100,19 @@ func schemeOf(r *http.Request) string {
 		return "https"
 	}
 	return "http"
+}
+
+// checkNames refuses, with statusOf's answer, a source or destination that the tree refuses by
+// its name alone (a hidden name: 403): x/net would answer with statuses of its own (409 for
+// MKCOL, 404 for DELETE).
+func checkNames(src, dst string) error {
+	if err := davfs.CheckName(src); err != nil {
+		return err
+	}
+	if dst == "" {
+		return nil
+	}
+	return davfs.CheckName(dst)
 }
 
 // checkDepth refuses a Depth header that is not one of RFC 4918 §10.2's values.

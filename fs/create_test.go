@@ -23,7 +23,7 @@ func TestCreate(t *testing.T) {
 		{"root", "/", false, ErrIsDir, ""},
 		{"parent missing", "/nope/f", false, os.ErrNotExist, ""},
 		{"parent is a file", "/d/f/g", false, os.ErrNotExist, ""},
-		{"hidden name", "/d/" + tempPrefix + "x", false, os.ErrNotExist, ""},
+		{"hidden name", "/d/" + tempPrefix + "x", false, ErrHiddenName, ""},
 		{"invalid name", "/d/a\\b", false, ErrInvalidName, ""},
 	}
 	for _, tt := range tests {

@@ -24,6 +24,12 @@ var (
 	// ErrIsDir reports an upload whose target is a collection.
 	ErrIsDir = errors.New("davfs: target is a directory")
 
+	// ErrHiddenName reports a name through an upload in progress (a segment
+	// starting ".lockdav-upload-"): the server's own files, which clients may
+	// neither read nor create. It matches os.ErrPermission, like
+	// ErrOutsideRoot: the name is there, but not for clients.
+	ErrHiddenName = fmt.Errorf("davfs: name reserved for the server: %w", os.ErrPermission)
+
 	// ErrInvalidName reports a name that cannot exist in the tree: a NUL
 	// byte, a control character, a backslash, invalid UTF-8, a ".." segment,
 	// a segment longer than maxSegment bytes or a path longer than maxPath.

@@ -25,12 +25,8 @@ type FS struct {
 	// file (Create, OpenFile with O_CREATE, an upload's commit) hold it for
 	// reading plus that name's lock in names: they run in parallel unless
 	// they are at the same name.
-	tree sync.RWMutex
-	// names are held, by hash of the name, for writing with tree.RLock by a
-	// single-file change, and for reading by an open that reads: an upload
-	// may reuse the file it replaces (spare.go) only if no open of it is
-	// under way in this process.
-	names [nameStripes]sync.RWMutex
+	tree  sync.RWMutex
+	names [nameStripes]sync.Mutex // by hash of the name; held with tree.RLock
 	seed  maphash.Seed
 	base  afero.Fs
 	// parentChecked says that base itself answers os.ErrNotExist for a name
@@ -40,7 +36,6 @@ type FS struct {
 	parentChecked bool
 	props         PropStore
 	log           zerolog.Logger
-	spares        spares
 }
 
 // nameStripes is how many locks the names of single-file changes share: a
@@ -59,7 +54,7 @@ func New(base afero.Fs, props PropStore, log zerolog.Logger) *FS {
 // returns the unlock.
 func (f *FS) lockFile(n string) (unlock func()) {
 	f.tree.RLock()
-	m := f.stripe(n)
+	m := &f.names[maphash.String(f.seed, n)%nameStripes]
 	m.Lock()
 	return func() {
 		m.Unlock()
@@ -67,9 +62,12 @@ func (f *FS) lockFile(n string) (unlock func()) {
 	}
 }
 
-// stripe is the lock of the clean name n in names.
-func (f *FS) stripe(n string) *sync.RWMutex {
-	return &f.names[maphash.String(f.seed, n)%nameStripes]
+// Close closes the base, if it has a Close.
+func (f *FS) Close() error {
+	if c, ok := f.base.(interface{ Close() error }); ok {
+		return c.Close()
+	}
+	return nil
 }
 
 // NewOS returns an FS over the OS directory root, created (0755) if missing.
@@ -111,10 +109,7 @@ func (f *FS) OpenFile(ctx context.Context, name string, flag int, perm os.FileMo
 		return nil, err
 	}
 	if flag&os.O_CREATE == 0 {
-		m := f.stripe(n)
-		m.RLock()
 		af, err := f.openExisting(n, flag, perm)
-		m.RUnlock()
 		if err != nil {
 			return nil, err
 		}

@@ -65,6 +65,8 @@ func errStr(err error) string {
 		return "errNotExist"
 	case errors.Is(err, ErrInvalidName):
 		return "errInvalid"
+	case errors.Is(err, ErrHiddenName):
+		return "errHidden"
 	case err != nil:
 		return "err"
 	}
@@ -97,9 +99,9 @@ func TestFS(t *testing.T) {
 		"  read /d/e want XY",
 		"hidden /d/.lockdav-upload-123",
 		"  find / /a /d /d/e /d/f /d/m /d/m/p",
-		"  stat /d/.lockdav-upload-123 want errNotExist",
-		"  read /d/.lockdav-upload-123 want errNotExist",
-		"create /d/.lockdav-upload-9 Z want errNotExist",
+		"  stat /d/.lockdav-upload-123 want errHidden",
+		"  read /d/.lockdav-upload-123 want errHidden",
+		"create /d/.lockdav-upload-9 Z want errHidden",
 		"rename /d/f /d/g want ok",
 		"  stat /d/f want errNotExist",
 		"  stat /d/g want 4",

@@ -22,7 +22,7 @@ const (
 // cleanName checks name as a client may have sent it and returns it in the
 // canonical form "/a/b" ("/" for the root). x/net hands names over already
 // cleaned; the checks are repeated here because the jail must not depend on
-// the caller. A hidden name yields an error matching os.ErrNotExist.
+// the caller. A hidden name yields ErrHiddenName.
 func cleanName(name string) (string, error) {
 	if len(name) > maxPath {
 		return "", invalid(name, "path too long")
@@ -46,10 +46,19 @@ func cleanName(name string) (string, error) {
 		case len(seg) > maxSegment:
 			return "", invalid(name, "segment too long")
 		case strings.HasPrefix(seg, tempPrefix):
-			return "", &os.PathError{Op: "open", Path: clean, Err: os.ErrNotExist}
+			return "", &os.PathError{Op: "open", Path: clean, Err: ErrHiddenName}
 		}
 	}
 	return clean, nil
+}
+
+// CheckName returns the error any method of FS would give for name itself,
+// ErrInvalidName or ErrHiddenName, or nil. It is for callers that hand names
+// to code mapping errors to its own answers (x/net's webdav.Handler answers a
+// hidden name's os.ErrPermission from Mkdir with 405, from OpenFile with 500).
+func CheckName(name string) error {
+	_, err := cleanName(name)
+	return err
 }
 
 func invalid(name, why string) error {

@@ -2,7 +2,6 @@ package davfs
 
 import (
 	"errors"
-	"os"
 	"path"
 	"strings"
 	"testing"
@@ -34,8 +33,8 @@ func TestCleanName(t *testing.T) {
 		{"/a\u0085b", "", ErrInvalidName},
 		{"/a\\b", "", ErrInvalidName},
 		{"/a\xffb", "", ErrInvalidName},
-		{"/" + tempPrefix + "1", "", os.ErrNotExist},
-		{"/d/" + tempPrefix + "1/x", "", os.ErrNotExist},
+		{"/" + tempPrefix + "1", "", ErrHiddenName},
+		{"/d/" + tempPrefix + "1/x", "", ErrHiddenName},
 		{"/d/x" + tempPrefix, "/d/x" + tempPrefix, nil},
 	}
 	for _, tt := range tests {
@@ -59,7 +58,7 @@ func FuzzName(f *testing.F) {
 			if got != "" {
 				t.Fatalf("cleanName(%q) = %q with error %v", in, got, err)
 			}
-			if !errors.Is(err, ErrInvalidName) && !errors.Is(err, os.ErrNotExist) {
+			if !errors.Is(err, ErrInvalidName) && !errors.Is(err, ErrHiddenName) {
 				t.Fatalf("cleanName(%q): unexpected error kind %v", in, err)
 			}
 			return

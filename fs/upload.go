@@ -35,14 +35,19 @@ import (
 //
 // Upload does not fsync, by design. What it promises is about failed
 // uploads: a client that disconnects, or a body over the limit, leaves the
-// old content byte for byte and no temporary file behind; the rename (or
-// exchange, spare.go) gives that without any sync. Surviving a power loss is
-// a different promise, which x/net's webdav.Dir (writing in place with
-// O_TRUNC), Apache's mod_dav_fs and nginx do not make either, and which cost
-// one file and one directory fsync (~1-3 ms each here) on every PUT. On ext4 (data=ordered,
+// old content byte for byte and no temporary file behind; the rename gives
+// that without any sync. Surviving a power loss is a different promise,
+// which x/net's webdav.Dir (writing in place with O_TRUNC), Apache's
+// mod_dav_fs and nginx do not make either, and which cost one file and one
+// directory fsync (~1-3 ms each here) on every PUT. On ext4 (data=ordered,
 // auto_da_alloc) a rename that replaces a file flushes the new data first,
-// so a crash leaves the old content or the new one, not an empty file; an
-// exchange does not, so finish starts that flush itself (writeback).
+// so a crash leaves the old content or the new one, not an empty file.
+//
+// The temporary file is always a new one, made in the target's directory as
+// it is at that moment: a file kept from an earlier upload and remembered by
+// its path would be elsewhere, or gone, once its directory was moved or
+// deleted (the PUT then failed with 409, its body left in the moved
+// directory).
 func (f *FS) Upload(ctx context.Context, name string, body io.Reader, limit int64) (fi os.FileInfo, created bool, err error) {
 	n, err := cleanName(name)
 	if err != nil {
@@ -78,45 +83,21 @@ const tempPerm os.FileMode = 0o600
 const newPerm os.FileMode = 0o644
 
 // temp is a received upload, still open: its hidden name and its file.
-// reused says that the file is a spare (spare.go) rather than a new one.
 type temp struct {
-	name   string
-	file   afero.File
-	reused bool
+	name string
+	file afero.File
 }
 
-// receive writes body to a hidden file in dir: a spare of dir's if there is
-// one, else a new file. The file stays open for commit; receive leaves
-// nothing behind when it fails.
+// receive writes body to a new hidden file in dir. The file stays open for
+// commit; receive leaves nothing behind when it fails.
 func (f *FS) receive(ctx context.Context, dir string, body io.Reader, limit int64) (temp, error) {
-	tmp, err := f.openTemp(dir)
-	if err != nil {
-		return temp{}, err
-	}
-	written, err := copyBody(tmp.file, ctxReader{ctx, body}, limit)
-	if err == nil && written == 0 && tmp.reused {
-		// No write set the spare's modification time: the new content's
-		// time is now, not when the spare was emptied.
-		now := time.Now()
-		err = f.base.Chtimes(tmp.name, now, now)
-	}
-	if err != nil {
-		err = errors.Join(err, tmp.file.Close())
-		f.discard(tmp.name)
-		return temp{}, err
-	}
-	return tmp, nil
-}
-
-// openTemp returns a spare of dir's, or a new hidden file in dir.
-func (f *FS) openTemp(dir string) (temp, error) {
-	if rec, ok := f.base.(recycler); ok {
-		if tmp, ok := f.takeSpare(rec, dir); ok {
-			return tmp, nil
-		}
-	}
 	file, name, err := f.createTemp(dir, tempPerm)
 	if err != nil {
+		return temp{}, err
+	}
+	if _, err := copyBody(file, ctxReader{ctx, body}, limit); err != nil {
+		err = errors.Join(err, file.Close())
+		f.discard(name)
 		return temp{}, err
 	}
 	return temp{name: name, file: file}, nil
@@ -217,11 +198,11 @@ func (f *FS) commit(tmp temp, n string) (fi os.FileInfo, created bool, err error
 	if fi, err = f.finish(tmp, old); err != nil {
 		return nil, false, err
 	}
-	if !created {
-		return fi, false, f.replace(tmp, n, old)
-	}
 	if err := f.base.Rename(tmp.name, n); err != nil {
 		return nil, false, err
+	}
+	if !created {
+		return fi, false, nil
 	}
 	return fi, true, f.fresh(n)
 }
@@ -230,12 +211,6 @@ func (f *FS) commit(tmp temp, n string) (fi os.FileInfo, created bool, err error
 // one) and a modification time later than old's, and returns its FileInfo.
 func (f *FS) finish(tmp temp, old os.FileInfo) (os.FileInfo, error) {
 	fi, err := f.setPerm(tmp, old)
-	if rec, ok := f.base.(recycler); ok && err == nil && old != nil && old.Size() > 0 {
-		// replace will exchange rather than rename: start the flush a rename
-		// would have. Over an empty file there is nothing to protect: a crash
-		// that loses the new data leaves the old, empty, content.
-		rec.writeback(tmp.file)
-	}
 	// Some backends (MemMapFs) set the modification time on Close: close
 	// before advancing it, and look again unless Close is the OS's.
 	if cerr := tmp.file.Close(); err == nil {
@@ -248,22 +223,6 @@ func (f *FS) finish(tmp temp, old os.FileInfo) (os.FileInfo, error) {
 		fi, err = f.advanceMtime(tmp.name, old.ModTime())
 	}
 	return fi, err
-}
-
-// replace puts the received tmp in the place of the existing file n, whose
-// FileInfo is old: by an exchange that keeps the old file as a spare, where
-// the base can, else by a rename. n must be locked (lockFile).
-func (f *FS) replace(tmp temp, n string, old os.FileInfo) error {
-	if rec, ok := f.base.(recycler); ok {
-		err := rec.exchange(tmp.name, n)
-		if err == nil {
-			return f.recycle(rec, tmp.name, n, old.Mode().IsRegular())
-		}
-		if !errors.Is(err, errors.ErrUnsupported) {
-			return err
-		}
-	}
-	return f.base.Rename(tmp.name, n)
 }
 
 // setPerm gives the open upload tmp the permissions of old (newPerm when old
