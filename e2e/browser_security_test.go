@@ -6,13 +6,18 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 
 	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
+
+	"github.com/lockdav/lockdav/locksystem"
 )
 
 // attackScript reads every lock and writes a file with whatever credentials the browser has for
@@ -124,5 +129,78 @@ func TestBrowserStoredXSS(t *testing.T) {
 	// The admin can still fetch what mallory uploaded, as a download.
 	if r := l.do(t, "GET", "/up/x.html", "", "Authorization", basicAuth("root")); r.Status != 200 || r.Body != xssHTML {
 		t.Errorf("GET /up/x.html as root: got %d, want 200 with the page", r.Status)
+	}
+}
+
+// locksOn lists the paths of live locks, as root sees them through the API.
+func locksOn(t *testing.T, l *live) map[string]locksystem.Lock {
+	t.Helper()
+	r := l.do(t, "GET", "/.lockdav/locks", "", "Authorization", basicAuth("root"))
+	var doc struct{ Locks []locksystem.Lock }
+	if err := json.Unmarshal([]byte(r.Body), &doc); r.Status != 200 || err != nil {
+		t.Fatalf("GET /.lockdav/locks: %d %v\n%s", r.Status, err, r.Body)
+	}
+	out := map[string]locksystem.Lock{}
+	for _, lk := range doc.Locks {
+		out[lk.Path] = lk
+	}
+	return out
+}
+
+func TestBrowserCrossSiteLockAPI(t *testing.T) {
+	l := securityServer(t)
+	for _, p := range []string{"/form.txt", "/fetch.txt", "/urlenc.txt"} {
+		l.writeFile(t, p, "x\n")
+	}
+	bob := locksOn(t, l)["/secret/plan.txt"].Token
+	if bob == "" {
+		t.Fatal("no lock on /secret/plan.txt")
+	}
+	api := l.URL + "/.lockdav/locks"
+	// text/plain forms send "name=value": this name and value make a JSON body.
+	page := `<!DOCTYPE html><title>running</title>
+<iframe name="sink"></iframe><iframe name="sink2"></iframe>
+<form id="plain" method="post" enctype="text/plain" target="sink" action="` + api + `">
+<input name='{"path":"/form.txt","owner":"' value='csrf"}'></form>
+<form id="urlenc" method="post" target="sink2" action="` + api + `">
+<input name='{"path":"/urlenc.txt","owner":"' value='csrf"}'></form>
+<script>
+(async () => {
+  let out = [];
+  const frames = Promise.all(["sink", "sink2"].map(n => new Promise(ok => document.querySelector("iframe[name=" + n + "]").onload = ok)));
+  document.getElementById("plain").submit();
+  document.getElementById("urlenc").submit();
+  try { await fetch(` + jsString(api) + `, {method: "POST", mode: "no-cors", credentials: "include",
+    body: JSON.stringify({path: "/fetch.txt", owner: "csrf"})}); out.push("post sent"); } catch (e) { out.push("post: " + e); }
+  try { await fetch(` + jsString(api+"/"+bob) + `, {method: "DELETE", credentials: "include"}); out.push("delete sent"); }
+  catch (e) { out.push("delete: " + e); }
+  await Promise.race([frames, new Promise(ok => setTimeout(ok, 5000))]);
+  document.title = "done: " + out.join("; ");
+})();
+</script>`
+	ctx := adminBrowser(t, l)
+	openPage(t, ctx, attacker(t, page))
+	var title string
+	eventually(t, 15*time.Second, "the attacking page never finished", func() bool {
+		title, _ = chromedp.Run(ctx, chromedp.Title())
+		return strings.HasPrefix(title, "done")
+	})
+	t.Logf("attacking page: %s", title)
+
+	locks := locksOn(t, l)
+	for _, p := range []string{"/form.txt", "/urlenc.txt", "/fetch.txt"} {
+		if lk, ok := locks[p]; ok {
+			t.Errorf("a page on another origin took a lock on %s as %s", p, lk.Principal)
+		}
+	}
+	if _, ok := locks["/secret/plan.txt"]; !ok {
+		t.Errorf("a page on another origin released bob's lock")
+	}
+
+	// The admin's own lock page still works, and so does the API for a client that is no browser.
+	visit(t, ctx, l.URL+"/.lockdav/", 200)
+	r := l.do(t, "DELETE", "/.lockdav/locks/"+url.PathEscape(bob), "", "Authorization", basicAuth("root"))
+	if r.Status != 204 {
+		t.Errorf("DELETE bob's lock as root with curl's headers: got %d\n%s", r.Status, r.Body)
 	}
 }
