@@ -223,6 +223,9 @@ type lockBody struct {
 
 // apiLock answers POST /.lockdav/locks.
 func (h *Handler) apiLock(w http.ResponseWriter, r *http.Request) error {
+	if err := wantJSON(r); err != nil {
+		return err
+	}
 	if r.ContentLength > h.maxXML {
 		return apiFail(http.StatusRequestEntityTooLarge, "body too large", fmt.Sprintf("at most %d bytes", h.maxXML))
 	}

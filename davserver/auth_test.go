@@ -129,6 +129,9 @@ func (s *authServer) do(user, method, target, body string, headers ...string) (*
 		}
 		req.SetBasicAuth(name, pw)
 	}
+	if method == http.MethodPost && strings.HasPrefix(target, apiLocks) {
+		req.Header.Set("Content-Type", "application/json") // as the API's clients send
+	}
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}

@@ -29,6 +29,7 @@ import (
 // request, the ETag from that fstat (the one PROPFIND and PUT report), and http.ServeContent for
 // ranges and If-Match, If-None-Match, If-Modified-Since (RFC 9110 §13, §14).
 func (h *Handler) handleGet(w http.ResponseWriter, r *http.Request) error {
+	userContent(w.Header()) // first, so that errors, 304s and 206s carry it too
 	p, err := requestPath(r)
 	if err != nil {
 		return err
@@ -51,13 +52,96 @@ func (h *Handler) handleGet(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.Header().Set("ETag", etagOf(fi))
 	c := content(f)
+	if err := setTypeAndDisposition(w.Header(), p, c); err != nil {
+		return err
+	}
 	if whole(r) {
 		if ra, ok := c.(io.ReaderAt); ok {
 			return serveWhole(w, r, p, fi, c, ra)
 		}
 	}
-	http.ServeContent(w, r, p, fi.ModTime(), c) // the type from p's extension, else sniffed
+	http.ServeContent(w, r, p, fi.ModTime(), c) // with the type set above
 	return nil
+}
+
+// userContentCSP is the Content-Security-Policy of everything served from the tree. Anyone who
+// may write can upload HTML, SVG or XML with script in it; served as the server's own origin, it
+// would run with the rights of whoever opens it: an admin's Basic credentials, which the browser
+// sends by itself, would let it read every lock through /.lockdav/locks and write as the admin.
+// The CSP sandbox directive without allow-scripts runs no script and gives the document an opaque
+// origin, so nothing in it is same-origin with the server; without allow-forms it submits no form
+// either. No default-src: it would only block the media viewers browsers build around images and
+// video, and a document that runs no script has nothing to exfiltrate.
+const userContentCSP = "sandbox"
+
+// userContent sets the headers of every answer with, or about, the tree's content: the sandbox,
+// and nosniff, so that a browser shows text/plain as text and never guesses HTML in it.
+func userContent(h http.Header) {
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", userContentCSP)
+}
+
+// setTypeAndDisposition sets the Content-Type http.ServeContent would send (from name's extension,
+// else sniffed) and, unless the type is one that runs no script, Content-Disposition: attachment
+// (RFC 6266 §4.2). The sandbox alone keeps a document from running as the server's origin in
+// today's browsers; a download is kept from it in every browser, including those that ignore
+// CSP, and from phishing pages rendered under the server's name. The decision is on the type the
+// answer will have, so a page uploaded without an extension and sniffed as HTML is a download
+// too. PDF is a download as well: browsers show it with plugins the sandbox disables.
+func setTypeAndDisposition(h http.Header, name string, c io.ReadSeeker) error {
+	ctype, err := contentType(name, c)
+	if err != nil {
+		return err
+	}
+	h.Set("Content-Type", ctype)
+	if !inline(ctype) {
+		h.Set("Content-Disposition", "attachment")
+	}
+	return nil
+}
+
+// inline says whether a browser may show content of type ctype in place: plain text (kept so
+// by nosniff), images other than SVG, audio and video. Everything else is a download.
+func inline(ctype string) bool {
+	mt, _, err := mime.ParseMediaType(ctype)
+	switch {
+	case err != nil, strings.HasSuffix(mt, "+xml"):
+		return false
+	case mt == "text/plain":
+		return true
+	}
+	top, _, _ := strings.Cut(mt, "/")
+	return top == "image" || top == "audio" || top == "video"
+}
+
+// contentType is the type of name's extension, else the one sniffed from c's first 512 bytes
+// (read with ReadAt where c offers it, else read and sought back to the start).
+func contentType(name string, c io.ReadSeeker) (string, error) {
+	if ctype := mime.TypeByExtension(path.Ext(name)); ctype != "" {
+		return ctype, nil
+	}
+	if ra, ok := c.(io.ReaderAt); ok {
+		return sniff(ra)
+	}
+	var buf [512]byte
+	n, err := io.ReadFull(c, buf[:])
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return "", err
+	}
+	if _, err := c.Seek(0, io.SeekStart); err != nil {
+		return "", err
+	}
+	return http.DetectContentType(buf[:n]), nil
+}
+
+// sniff is the type http.DetectContentType finds in ra's first 512 bytes.
+func sniff(ra io.ReaderAt) (string, error) {
+	var buf [512]byte
+	n, err := ra.ReadAt(buf[:], 0)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", err
+	}
+	return http.DetectContentType(buf[:n]), nil
 }
 
 // whole says whether r asks for the whole content unconditionally: no Range (RFC 9110 §14.2)
@@ -80,12 +164,10 @@ func serveWhole(w http.ResponseWriter, r *http.Request, name string, fi fs.FileI
 	if _, ok := hdr["Content-Type"]; !ok {
 		ctype := mime.TypeByExtension(path.Ext(name))
 		if ctype == "" {
-			var buf [512]byte
-			n, err := ra.ReadAt(buf[:], 0)
-			if err != nil && !errors.Is(err, io.EOF) {
+			var err error
+			if ctype, err = sniff(ra); err != nil {
 				return err
 			}
-			ctype = http.DetectContentType(buf[:n])
 		}
 		hdr.Set("Content-Type", ctype)
 	}

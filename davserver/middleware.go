@@ -103,11 +103,11 @@ func client(r *http.Request) locksystem.Client {
 }
 
 // middleware wraps next with, outermost first: the request's id and logger, the access log,
-// panic recovery (so a panic answers 500, is logged, and the server keeps serving), and
-// authentication. The first three are one function: each layer of its own cost a copy of the
+// panic recovery (so a panic answers 500, is logged, and the server keeps serving), the refusal
+// of cross-origin writes (crossorigin.go), and authentication. The first three are one function: each layer of its own cost a copy of the
 // request, and the access log a wrapper of the writer, on every request.
 func (h *Handler) middleware(next http.Handler) http.Handler {
-	next = h.authenticate(next)
+	next = h.refuseCrossOrigin(h.authenticate(next))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := xid.NewWithTime(start).String()

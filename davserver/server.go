@@ -126,7 +126,14 @@ func (h *Handler) route(w http.ResponseWriter, r *http.Request) {
 		err = h.handleUnlock(w, r)
 	case "PROPFIND":
 		err = h.handlePropfind(w, r)
-	case http.MethodPost, http.MethodDelete, "MKCOL", "COPY", "MOVE", "PROPPATCH":
+	case http.MethodPost:
+		// x/net answers POST on a file with the file, as it does GET (RFC 4918 §9.5 leaves POST's
+		// meaning to the server): a form elsewhere posting to an uploaded page would have the
+		// browser render it. Nobody needs it shown in place, so it is always a download.
+		userContent(w.Header())
+		w.Header().Set("Content-Disposition", "attachment")
+		err = h.handleWrite(w, r)
+	case http.MethodDelete, "MKCOL", "COPY", "MOVE", "PROPPATCH":
 		err = h.handleWrite(w, r)
 	default:
 		w.Header().Set("Allow", allowed)
@@ -153,6 +160,7 @@ func (h *Handler) handleOptions(w http.ResponseWriter, r *http.Request) error {
 
 // serveReserved answers under /.lockdav/: the server's own endpoints, never WebDAV.
 func (h *Handler) serveReserved(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("X-Content-Type-Options", "nosniff") // the server's pages and JSON are what they say
 	isRead := r.Method == http.MethodGet || r.Method == http.MethodHead
 	switch {
 	case isRead && r.URL.Path == Reserved+"healthz":

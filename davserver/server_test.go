@@ -51,6 +51,9 @@ type adminCtx struct{}
 func (ts *testServer) do(method, target, body string, extra ...any) *httptest.ResponseRecorder {
 	ts.t.Helper()
 	r := httptest.NewRequest(method, target, strings.NewReader(body))
+	if method == http.MethodPost && strings.HasPrefix(target, apiLocks) {
+		r.Header.Set("Content-Type", "application/json") // as the API's clients send; extra may change it
+	}
 	for i := 0; i < len(extra); i++ {
 		switch v := extra[i].(type) {
 		case as:

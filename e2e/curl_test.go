@@ -74,13 +74,19 @@ func TestCurlLockAPI(t *testing.T) {
 	}
 
 	// A conflicting POST names the holder.
-	code, body = curlDo(t, "-X", "POST", "--data", `{"path":"/projects","depth":"infinity"}`, api)
+	code, body = curlDo(t, "-X", "POST", "-H", "Content-Type: application/json", "--data", `{"path":"/projects","depth":"infinity"}`, api)
 	conflict := decodeJSON[struct {
 		Error     string            `json:"error"`
 		Conflicts []locksystem.Lock `json:"conflicts"`
 	}](t, body)
 	if code != 423 || len(conflict.Conflicts) != 1 || conflict.Conflicts[0].Token != lock.Token {
 		t.Errorf("conflicting POST: got %d %s, want 423 naming %s", code, body, lock.Token)
+	}
+
+	// curl's --data says application/x-www-form-urlencoded, as an HTML form does: refused.
+	code, body = curlDo(t, "-X", "POST", "--data", `{"path":"/elsewhere/x.txt"}`, api)
+	if code != 415 || !strings.Contains(body, "Content-Type: application/json") {
+		t.Errorf("POST without Content-Type: application/json: got %d %s, want 415 saying what to send", code, body)
 	}
 
 	// A WebDAV write without the token is refused while the REST lock holds.

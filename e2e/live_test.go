@@ -36,6 +36,12 @@ type liveOptions struct {
 	// users are accounts with write access, each with the password userPassword(name); anonymous
 	// requests keep write access, so clients without credentials still work beside them.
 	users []string
+	// admins are users with write access and the admin flag, passwords as for users.
+	admins []string
+	// roots confine users (by name) to a subtree.
+	roots map[string]string
+	// anonymous, when set, replaces the write access anonymous requests get beside users.
+	anonymous string
 }
 
 // userPassword is the password of a test user.
@@ -46,14 +52,18 @@ func userPassword(name string) string { return "pw-" + name }
 func startLive(t *testing.T, o liveOptions) *live {
 	t.Helper()
 	cfg := servertest.Config(t.TempDir())
-	if len(o.users) > 0 {
+	if len(o.users)+len(o.admins) > 0 {
 		cfg.Auth.Anonymous = "write"
-		for _, name := range o.users {
+		if o.anonymous != "" {
+			cfg.Auth.Anonymous = o.anonymous
+		}
+		for i, name := range append(append([]string{}, o.users...), o.admins...) {
 			hash, err := bcrypt.GenerateFromPassword([]byte(userPassword(name)), bcrypt.MinCost)
 			if err != nil {
 				t.Fatal(err)
 			}
-			cfg.Auth.Users = append(cfg.Auth.Users, config.User{Name: name, PasswordHash: string(hash), Access: "write"})
+			cfg.Auth.Users = append(cfg.Auth.Users, config.User{Name: name, PasswordHash: string(hash), Access: "write",
+				Admin: i >= len(o.users), Root: o.roots[name]})
 		}
 	}
 	addr := servertest.Start(t, cfg, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel))
