@@ -318,7 +318,7 @@ func TestPathChecksLive(t *testing.T) {
 	}
 }
 
-// TestAuthOverTLS: Basic authentication over HTTPS (HTTP/2), the deployment README "Security"
+// TestAuthOverTLS: Basic authentication over HTTPS (HTTP/2), the deployment docs/SECURITY.md
 // describes for anything but loopback.
 func TestAuthOverTLS(t *testing.T) {
 	cfg := testConfig(t)

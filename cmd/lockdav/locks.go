@@ -1,7 +1,7 @@
 package main
 
 // `lockdav locks`: the lock documents of a running server, through its JSON API under
-// /.lockdav/locks (see README "Lock documents and the JSON API").
+// /.lockdav/locks (see docs/API.md).
 
 import (
 	"encoding/json"
