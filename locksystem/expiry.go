@@ -6,28 +6,27 @@ package locksystem
 // collected yet is absent everywhere. When 900,000 locks expire together, no call does more than
 // maxExpirePerCall removals for them; the rest are collected by the calls that follow.
 
-import "github.com/rs/zerolog"
+import (
+	"time"
+
+	"github.com/rs/zerolog"
+)
 
 // maxExpirePerCall bounds the expired locks one operation removes from the heap.
 const maxExpirePerCall = 64
 
 // expire collects at most maxExpirePerCall locks that expired at or before now, deletes them from
-// the store without waiting, and returns them for logging when info logging is on. It builds
-// nothing it will not hand on: while a mass expiry is collected, every operation runs it, and
-// its garbage would be what the collector makes operations wait for. The caller holds s.mu.
+// the store without waiting, and returns them for their events and the log. The caller holds s.mu.
 func (s *System) expire(now int64) []Lock {
 	if s.closed || len(s.heap) == 0 || s.heap[0].expiry() > now {
 		return nil
 	}
-	logging := s.log.GetLevel() <= zerolog.InfoLevel && zerolog.GlobalLevel() <= zerolog.InfoLevel
 	var gone []Lock
 	var changes []Change
 	k := 0
 	for ; k < maxExpirePerCall && len(s.heap) > 0 && s.heap[0].expiry() <= now; k++ {
 		e := s.heap[0]
-		if logging {
-			gone = append(gone, e.lock())
-		}
+		gone = append(gone, e.lock())
 		if s.store != nil {
 			changes = append(changes, Change{Delete: tokenString(e.token)})
 		}
@@ -41,9 +40,34 @@ func (s *System) expire(now int64) []Lock {
 	return gone
 }
 
-func (s *System) logExpired(gone []Lock) {
+// expired publishes and logs the locks expire collected at now.
+func (s *System) expired(now int64, gone []Lock) {
+	if len(gone) == 0 {
+		return
+	}
+	s.ev.publish(released(time.Unix(0, now).UTC(), Expired, gone)...)
+	if s.log.GetLevel() > zerolog.InfoLevel || zerolog.GlobalLevel() > zerolog.InfoLevel {
+		return
+	}
 	for i := range gone {
 		event(s.log.Info(), &gone[i]).Msg("lock expired")
+	}
+}
+
+// Expire collects the locks whose timeout passed at or before now, at most maxExpirePerCall at
+// a time under the lock, and reports how many it collected. Every operation collects some;
+// calling Expire every second makes their Expired events timely when nothing else runs.
+func (s *System) Expire(now time.Time) int {
+	n := 0
+	for {
+		s.mu.Lock()
+		gone := s.expire(now.UnixNano())
+		s.mu.Unlock()
+		s.expired(now.UnixNano(), gone)
+		n += len(gone)
+		if len(gone) < maxExpirePerCall {
+			return n
+		}
 	}
 }
 

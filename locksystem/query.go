@@ -339,8 +339,9 @@ func (s *System) RemoveTree(now time.Time, path string) []Lock {
 	s.mu.Unlock()
 	s.count.expired.Add(uint64(len(expired)))
 	s.count.released.Add(uint64(len(dropped)))
-	s.logExpired(append(gone, expired...))
+	s.expired(nowN, append(gone, expired...))
 	s.logReleased(dropped, wait(), "resource removed")
+	s.ev.publish(released(now, Removed, dropped)...)
 	sortLocks(dropped)
 	return dropped
 }
@@ -388,8 +389,9 @@ func (s *System) ReleaseOnUpdate(now time.Time, principal string, tokens []strin
 	}
 	s.mu.Unlock()
 	s.count.released.Add(uint64(len(done)))
-	s.logExpired(gone)
+	s.expired(nowN, gone)
 	s.logReleased(done, wait(), "updated")
+	s.ev.publish(released(now, Updated, done)...)
 	sortLocks(done)
 	return done
 }

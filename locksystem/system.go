@@ -21,6 +21,9 @@ type Options struct {
 	Store           Store          // nil: memory only
 	MaxPerPrincipal int            // 0: unlimited; else Lock returns ErrTooMany past it
 	Logger          zerolog.Logger // lock events: acquired, refreshed, released, expired, conflict
+	EventHistory    int            // events kept for Subscribe to resume from; 0: DefaultEventHistory
+	// MaxWaitersPerPrincipal bounds one principal's requests waiting in LockWait; 0: unlimited.
+	MaxWaitersPerPrincipal int
 }
 
 // System is the lock manager. It decides conflicts in memory and mirrors every change to its
@@ -38,6 +41,13 @@ type System struct {
 	popped       int // expired entries collected from the heap, for tests of the per-call bound
 
 	count counters // atomics; updated after the store confirms a change
+	ev    *eventHub
+
+	// waitMu guards queues and waiting, the lines of LockWait.
+	waitMu     sync.Mutex
+	queues     map[string]*waitQueue // by path
+	waiting    map[string]int        // waiters by principal
+	maxWaiters int
 
 	store  Store
 	log    zerolog.Logger
@@ -62,6 +72,9 @@ func New(now time.Time, o Options) (*System, error) {
 	if o.MaxPerPrincipal < 0 {
 		return nil, fmt.Errorf("%w: max per principal %d is negative", ErrInvalid, o.MaxPerPrincipal)
 	}
+	if o.MaxWaitersPerPrincipal < 0 {
+		return nil, fmt.Errorf("%w: max waiters per principal %d is negative", ErrInvalid, o.MaxWaitersPerPrincipal)
+	}
 	s := &System{
 		root:         &node{},
 		byToken:      make(map[uuid.UUID]*entry),
@@ -70,6 +83,10 @@ func New(now time.Time, o Options) (*System, error) {
 		log:          o.Logger,
 		policy:       pol,
 		maxPer:       o.MaxPerPrincipal,
+		ev:           newEventHub(o.EventHistory),
+		queues:       make(map[string]*waitQueue),
+		waiting:      make(map[string]int),
+		maxWaiters:   o.MaxWaitersPerPrincipal,
 	}
 	if s.store != nil {
 		if err := s.load(now); err != nil {
@@ -121,12 +138,14 @@ func (s *System) Lock(now time.Time, r Request) (Lock, error) {
 		wait = s.submitPut(l)
 	}
 	s.mu.Unlock()
-	s.logExpired(gone)
+	s.expired(nowN, gone)
 	switch {
 	case len(conflicts) > 0:
 		sortLocks(conflicts)
 		s.count.conflicts.Add(1)
 		s.logConflict(p, &r, conflicts)
+		s.ev.publish(Event{Kind: Conflict, Time: now, Conflicts: conflicts, Lock: Lock{Path: p, Scope: r.Scope,
+			Depth: r.Depth, Owner: r.Owner, Principal: r.Principal, Client: r.Client, ReleaseOnUpdate: r.ReleaseOnUpdate}})
 		return Lock{}, &ConflictError{Conflicts: conflicts}
 	case err != nil:
 		return Lock{}, err
@@ -136,6 +155,7 @@ func (s *System) Lock(now time.Time, r Request) (Lock, error) {
 		return Lock{}, fmt.Errorf("locksystem: lock on %s not stored: %w", p, err)
 	}
 	s.count.acquired.Add(1)
+	s.ev.publish(Event{Kind: Acquired, Time: now, Lock: l})
 	event(s.log.Info(), &l).Msg("lock acquired")
 	return l, nil
 }
@@ -246,7 +266,7 @@ func (s *System) Refresh(now time.Time, token, principal, path string, timeout t
 		wait = s.submitPut(l)
 	}
 	s.mu.Unlock()
-	s.logExpired(gone)
+	s.expired(nowN, gone)
 	if err != nil {
 		return Lock{}, err
 	}
@@ -259,6 +279,7 @@ func (s *System) Refresh(now time.Time, token, principal, path string, timeout t
 		return Lock{}, fmt.Errorf("locksystem: refresh of %s not stored: %w", token, err)
 	}
 	s.count.refreshed.Add(1)
+	s.ev.publish(Event{Kind: Refreshed, Time: now, Lock: l})
 	event(s.log.Info(), &l).Int64("timeout_seconds", int64(l.Timeout/time.Second)).Msg("lock refreshed")
 	return l, nil
 }
@@ -300,7 +321,7 @@ func (s *System) Release(now time.Time, token, principal, path string, force boo
 		wait = s.submit(Change{Delete: l.Token})
 	}
 	s.mu.Unlock()
-	s.logExpired(gone)
+	s.expired(nowN, gone)
 	if err != nil {
 		return Lock{}, err
 	}
@@ -310,10 +331,13 @@ func (s *System) Release(now time.Time, token, principal, path string, force boo
 	}
 	s.count.released.Add(1)
 	ev := event(s.log.Info(), &l)
+	rel := Event{Kind: Released, Reason: Unlocked, Time: now, Lock: l}
 	if force && l.Principal != principal {
 		s.count.forced.Add(1)
 		ev = ev.Bool("forced", true).Str("by", principal)
+		rel.Reason, rel.By = Forced, principal
 	}
+	s.ev.publish(rel)
 	ev.Msg("lock released")
 	return l, nil
 }
