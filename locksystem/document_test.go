@@ -88,14 +88,14 @@ func TestDocumentRequired(t *testing.T) {
 		{"scope absent", `"scope":"shared",`, ``, "scope missing"},
 		{"scope null", `"scope":"shared"`, `"scope":null`, "scope missing"},
 		{"scope unknown", `"scope":"shared"`, `"scope":"Shared"`, "want exclusive or shared"},
-		{"scope number", `"scope":"shared"`, `"scope":1`, `JSON number into Go locksystem.Scope within "/scope"`},
+		{"scope number", `"scope":"shared"`, `"scope":1`, "cannot unmarshal number into Go struct field document.scope"},
 		{"depth absent", `"depth":"infinity",`, ``, "depth missing"},
 		{"depth null", `"depth":"infinity"`, `"depth":null`, "depth missing"},
 		{"depth unknown", `"depth":"infinity"`, `"depth":"1"`, "want 0 or infinity"},
 		{"depth empty", `"depth":"infinity"`, `"depth":""`, "want 0 or infinity"},
 		{"timeout negative", `"timeout_seconds":0`, `"timeout_seconds":-1`, "timeout_seconds -1"},
-		{"timeout fraction", `"timeout_seconds":0`, `"timeout_seconds":0.5`, `JSON number 0.5 into Go int64 within "/timeout_seconds"`},
-		{"timeout string", `"timeout_seconds":0`, `"timeout_seconds":"0"`, `JSON string into Go int64 within "/timeout_seconds"`},
+		{"timeout fraction", `"timeout_seconds":0`, `"timeout_seconds":0.5`, "cannot unmarshal number 0.5 into Go struct field document.timeout_seconds"},
+		{"timeout string", `"timeout_seconds":0`, `"timeout_seconds":"0"`, "cannot unmarshal string into Go struct field document.timeout_seconds"},
 	}
 	for _, tt := range tests {
 		doc := strings.Replace(good, tt.old, tt.new, 1)

@@ -1,9 +1,9 @@
 package locksystem
 
 // Writing the lock document without reflection. Every granted lock and every refresh encodes
-// one before the answer is sent: 0.5 µs and no allocation but the result here, where
-// encoding/json took 2.1–2.8 µs and 9 (BenchmarkMarshalJSON). The bytes are encoding/json's for
-// the document struct with HTML escaping off: FuzzMarshalJSON compares the two.
+// one before the answer is sent (BenchmarkMarshalJSON compares this with encoding/json). The
+// bytes are encoding/json's for the document struct with HTML escaping off: FuzzMarshalJSON
+// compares the two.
 
 import (
 	"fmt"

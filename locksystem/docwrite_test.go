@@ -8,31 +8,14 @@ import (
 	"time"
 )
 
-// document is the lock document's shape as encoding/json writes it: the reference that
-// appendDocument must match byte for byte.
-type document struct {
-	Token           string     `json:"token"`
-	Path            string     `json:"path"`
-	Scope           Scope      `json:"scope"`
-	Depth           Depth      `json:"depth"`
-	Owner           string     `json:"owner"`
-	Principal       string     `json:"principal"`
-	TimeoutSeconds  int64      `json:"timeout_seconds"`
-	Created         time.Time  `json:"created"`
-	Refreshed       time.Time  `json:"refreshed"`
-	Expires         *time.Time `json:"expires"`
-	Client          Client     `json:"client"`
-	ReleaseOnUpdate bool       `json:"release_on_update"`
-	LockNull        bool       `json:"lock_null"`
-}
-
 // referenceMarshal is the lock document as encoding/json writes it, HTML escaping off.
 func referenceMarshal(l Lock) ([]byte, error) {
 	if l.Timeout < 0 || l.Timeout > maxTimeout {
 		return nil, ErrInvalid
 	}
+	// The document type that lock documents are read into, written by encoding/json.
 	d := document{
-		Token: l.Token, Path: l.Path, Scope: l.Scope, Depth: l.Depth, Owner: l.Owner,
+		Token: l.Token, Path: l.Path, Scope: &l.Scope, Depth: &l.Depth, Owner: l.Owner,
 		Principal: l.Principal, TimeoutSeconds: int64(l.Timeout / time.Second),
 		Created: l.Created.UTC(), Refreshed: l.Refreshed.UTC(), Client: l.Client,
 		ReleaseOnUpdate: l.ReleaseOnUpdate, LockNull: l.LockNull,
