@@ -4,6 +4,7 @@ package locksystem
 // Scope and depth use RFC 4918's words (§14.13 lockscope, §10.2 Depth).
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -94,9 +95,31 @@ type document struct {
 // stores keep, byte for byte: there is one encoding. Times are in RFC 3339 with nanoseconds, in
 // UTC; timeout in whole seconds (0 for infinite); expires null for a lock that never expires.
 // Owners are XML: <, > and & stay as they are rather than \u003c escapes, so documents read well
-// in curl, the CLI and the store. See appendDocument.
+// in curl, the CLI and the store.
 func (l Lock) MarshalJSON() ([]byte, error) {
-	return appendDocument(make([]byte, 0, 512), l)
+	if l.Timeout < 0 || l.Timeout > maxTimeout {
+		return nil, fmt.Errorf("%w: timeout %v", ErrInvalid, l.Timeout)
+	}
+	d := document{
+		Token: l.Token, Path: l.Path, Scope: &l.Scope, Depth: &l.Depth, Owner: l.Owner,
+		Principal: l.Principal, TimeoutSeconds: int64(l.Timeout / time.Second),
+		Created: l.Created.UTC(), Refreshed: l.Refreshed.UTC(), Client: l.Client,
+		ReleaseOnUpdate: l.ReleaseOnUpdate, LockNull: l.LockNull,
+	}
+	if l.Timeout%time.Second != 0 {
+		d.TimeoutSeconds++ // never report less time than granted; the Policy grants whole seconds
+	}
+	if !l.Expires.IsZero() {
+		e := l.Expires.UTC()
+		d.Expires = &e
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(&d); err != nil {
+		return nil, err // a bad scope or depth: ErrInvalid, wrapped
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // UnmarshalJSON reads a lock document. Scope and depth are required; times come back in UTC,

@@ -127,3 +127,29 @@ func TestDocumentReadsLikeEncodingJSON(t *testing.T) {
 		}
 	}
 }
+
+func TestMarshalJSONInvalid(t *testing.T) {
+	for _, l := range []Lock{{Scope: 7}, {Depth: 7}, {Timeout: maxTimeout + 1}, {Timeout: -1},
+		{Expires: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), Timeout: time.Second}} {
+		if _, err := l.MarshalJSON(); err == nil {
+			t.Errorf("MarshalJSON(%+v) = nil error", l)
+		} else if l.Expires.IsZero() && !errors.Is(err, ErrInvalid) {
+			t.Errorf("MarshalJSON(%+v) = %v, want ErrInvalid", l, err)
+		}
+	}
+}
+
+// BenchmarkMarshalJSON: encoding a typical lock's document, as every grant and refresh does.
+func BenchmarkMarshalJSON(b *testing.B) {
+	at := time.Date(2026, 12, 1, 21, 0, 0, 123456789, time.UTC)
+	l := Lock{Token: "urn:uuid:7f3c1a52-4a8e-4f0e-9b7a-2d8f1c0e5a63", Path: "/lockcycle-16/w3/1234",
+		Scope: Exclusive, Depth: DepthZero, Owner: `<D:href xmlns:D="DAV:">lockdav-bench</D:href>`,
+		Principal: "anonymous", Timeout: time.Hour, Created: at, Refreshed: at,
+		Expires: at.Add(time.Hour), Client: Client{IP: "127.0.0.1", UserAgent: "Go-http-client/1.1"}}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := l.MarshalJSON(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
