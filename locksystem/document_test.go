@@ -88,14 +88,14 @@ func TestDocumentRequired(t *testing.T) {
 		{"scope absent", `"scope":"shared",`, ``, "scope missing"},
 		{"scope null", `"scope":"shared"`, `"scope":null`, "scope missing"},
 		{"scope unknown", `"scope":"shared"`, `"scope":"Shared"`, "want exclusive or shared"},
-		{"scope number", `"scope":"shared"`, `"scope":1`, `JSON number into Go locksystem.Scope within "/scope"`},
+		{"scope number", `"scope":"shared"`, `"scope":1`, "cannot unmarshal number into Go struct field document.scope"},
 		{"depth absent", `"depth":"infinity",`, ``, "depth missing"},
 		{"depth null", `"depth":"infinity"`, `"depth":null`, "depth missing"},
 		{"depth unknown", `"depth":"infinity"`, `"depth":"1"`, "want 0 or infinity"},
 		{"depth empty", `"depth":"infinity"`, `"depth":""`, "want 0 or infinity"},
 		{"timeout negative", `"timeout_seconds":0`, `"timeout_seconds":-1`, "timeout_seconds -1"},
-		{"timeout fraction", `"timeout_seconds":0`, `"timeout_seconds":0.5`, `JSON number 0.5 into Go int64 within "/timeout_seconds"`},
-		{"timeout string", `"timeout_seconds":0`, `"timeout_seconds":"0"`, `JSON string into Go int64 within "/timeout_seconds"`},
+		{"timeout fraction", `"timeout_seconds":0`, `"timeout_seconds":0.5`, "cannot unmarshal number 0.5 into Go struct field document.timeout_seconds"},
+		{"timeout string", `"timeout_seconds":0`, `"timeout_seconds":"0"`, "cannot unmarshal string into Go struct field document.timeout_seconds"},
 	}
 	for _, tt := range tests {
 		doc := strings.Replace(good, tt.old, tt.new, 1)
@@ -124,6 +124,32 @@ func TestDocumentReadsLikeEncodingJSON(t *testing.T) {
 		var l Lock
 		if err := json.Unmarshal([]byte(tt.doc), &l); err != nil || !tt.check(l) || l.Scope != Shared {
 			t.Errorf("%s: %s: got %+v, %v", tt.name, tt.doc, l, err)
+		}
+	}
+}
+
+func TestMarshalJSONInvalid(t *testing.T) {
+	for _, l := range []Lock{{Scope: 7}, {Depth: 7}, {Timeout: maxTimeout + 1}, {Timeout: -1},
+		{Expires: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), Timeout: time.Second}} {
+		if _, err := l.MarshalJSON(); err == nil {
+			t.Errorf("MarshalJSON(%+v) = nil error", l)
+		} else if l.Expires.IsZero() && !errors.Is(err, ErrInvalid) {
+			t.Errorf("MarshalJSON(%+v) = %v, want ErrInvalid", l, err)
+		}
+	}
+}
+
+// BenchmarkMarshalJSON: encoding a typical lock's document, as every grant and refresh does.
+func BenchmarkMarshalJSON(b *testing.B) {
+	at := time.Date(2026, 12, 1, 21, 0, 0, 123456789, time.UTC)
+	l := Lock{Token: "urn:uuid:7f3c1a52-4a8e-4f0e-9b7a-2d8f1c0e5a63", Path: "/lockcycle-16/w3/1234",
+		Scope: Exclusive, Depth: DepthZero, Owner: `<D:href xmlns:D="DAV:">lockdav-bench</D:href>`,
+		Principal: "anonymous", Timeout: time.Hour, Created: at, Refreshed: at,
+		Expires: at.Add(time.Hour), Client: Client{IP: "127.0.0.1", UserAgent: "Go-http-client/1.1"}}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := l.MarshalJSON(); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

@@ -152,17 +152,17 @@ func TestDecodeErrors(t *testing.T) {
 		{"token", `"token":"urn:uuid:1"`, `"token":"urn:uuid:2"`, "stored under key"},
 		{"path", `"path":"/a"`, `"path":"a"`, "not absolute"},
 		{"scope", `"scope":"exclusive"`, `"scope":"Exclusive"`, "want exclusive or shared"},
-		{"scope number", `"scope":"exclusive"`, `"scope":0`, `JSON number into Go locksystem.Scope within "/scope"`},
+		{"scope number", `"scope":"exclusive"`, `"scope":0`, "cannot unmarshal number into Go struct field document.scope"},
 		{"scope null", `"scope":"exclusive"`, `"scope":null`, "scope missing"},
 		{"scope absent", `"scope":"exclusive",`, ``, "scope missing"},
 		{"depth", `"depth":"0"`, `"depth":"1"`, "want 0 or infinity"},
 		{"depth absent", `"depth":"0",`, ``, "depth missing"},
 		{"timeout", `"timeout_seconds":60`, `"timeout_seconds":-60`, "timeout_seconds -60"},
-		{"fractional timeout", `"timeout_seconds":60`, `"timeout_seconds":1.5`, `JSON number 1.5 into Go int64 within "/timeout_seconds"`},
+		{"fractional timeout", `"timeout_seconds":60`, `"timeout_seconds":1.5`, "cannot unmarshal number 1.5 into Go struct field document.timeout_seconds"},
 		{"huge timeout", `"timeout_seconds":60`, `"timeout_seconds":99999999999999`, "timeout_seconds 99999999999999"},
-		{"not an object", good, `[1]`, "JSON array into Go"},
+		{"not an object", good, `[1]`, "cannot unmarshal array into Go value"},
 		{"created", `"created":"2025-01-02T03:04:05Z"`, `"created":"yesterday"`, "cannot parse"},
-		{"truncated", `"lock_null":false}`, `"lock_null":fa`, "unexpected EOF"},
+		{"truncated", `"lock_null":false}`, `"lock_null":fa`, "in literal false"},
 	}
 	for _, tt := range tests {
 		doc := strings.Replace(good, tt.old, tt.new, 1)
