@@ -14,6 +14,7 @@ import (
 	"os"
 	"path"
 
+	"github.com/lockdav/lockdav/davserver/rfc4918"
 	"golang.org/x/net/webdav"
 )
 
@@ -21,7 +22,7 @@ type copyKey struct{}
 
 // copyState is what one COPY request left out. x/net copies in one goroutine: no mutex.
 type copyState struct {
-	failed []msResponse
+	failed []rfc4918.Response
 }
 
 // serveCopy delegates a COPY. When members were left out of it, it answers 207 naming them in
@@ -98,7 +99,7 @@ func (s *copySource) Readdir(n int) ([]fs.FileInfo, error) {
 		if fi.Mode()&fs.ModeSymlink != 0 {
 			p := path.Join(s.name, fi.Name())
 			if _, serr := s.fs.Stat(s.ctx, p); serr != nil {
-				s.st.failed = append(s.st.failed, msResponse{href: href(p), status: statusOf(serr).status})
+				s.st.failed = append(s.st.failed, msResponse(rfc4918.Href(p), statusOf(serr).status, ""))
 				continue
 			}
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/lockdav/lockdav/davserver/rfc4918"
 	davfs "github.com/lockdav/lockdav/fs"
 	"github.com/lockdav/lockdav/locksystem"
 )
@@ -72,7 +73,12 @@ func statusOf(err error) *statusError {
 	case errors.Is(err, locksystem.ErrOwnerTooLarge):
 		return &statusError{status: http.StatusRequestEntityTooLarge, reason: "owner too large", err: err}
 	case errors.Is(err, locksystem.ErrTooMany):
-		return &statusError{status: http.StatusLocked, reason: "too many locks held", body: tooManyLocksBody, err: err}
+		// 423, not 503: a 503 with Retry-After is retried by clients without end, while a refused
+		// LOCK answered 423 is what WebDAV clients already handle — Office and LibreOffice open
+		// the document read-only and say it is locked, davfs2 and Finder fall back to read-only —
+		// and a principal holding that many locks is almost always a runaway client that
+		// retrying would not help. The body names the limit (rfc4918.LockLimitBody).
+		return &statusError{status: http.StatusLocked, reason: "too many locks held", body: rfc4918.LockLimitBody(), err: err}
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		return &statusError{status: http.StatusRequestTimeout, reason: "request body too slow (limits.body_timeout)", err: err}
 	case errors.Is(err, io.ErrUnexpectedEOF):
@@ -84,16 +90,6 @@ func statusOf(err error) *statusError {
 		return &statusError{status: http.StatusInternalServerError, reason: "internal error", err: err}
 	}
 }
-
-// tooManyLocksBody answers a LOCK past locks.max_per_principal. The status is 423, not 503: a
-// 503 with Retry-After is retried by clients without end, while a refused LOCK answered 423 is
-// what WebDAV clients already handle — Office and LibreOffice open the document read-only and
-// say it is locked, davfs2 and Finder fall back to read-only — and a principal holding that many
-// locks is almost always a runaway client that retrying would not help. RFC 4918 §16 lets a
-// server name its own condition in DAV:error: ours, in lockdav's namespace, says which limit.
-var tooManyLocksBody = []byte(xmlHeader + `<D:error xmlns:D="DAV:">` +
-	`<L:lock-limit-reached xmlns:L="urn:lockdav:">this principal holds the maximum number of locks (locks.max_per_principal)</L:lock-limit-reached>` +
-	`</D:error>`)
 
 // failLevel is the log level of a failed request: the client's faults are debug detail, the
 // server's are errors.

@@ -21,6 +21,7 @@ import (
 
 	"golang.org/x/net/webdav"
 
+	"github.com/lockdav/lockdav/davserver/rfc4918"
 	"github.com/lockdav/lockdav/locksystem"
 )
 
@@ -241,7 +242,7 @@ func (h *Handler) entry(now time.Time, dir, urlDir string, fi fs.FileInfo) listi
 	p := path.Join(dir, fi.Name())
 	e := listingEntry{
 		Name:     fi.Name(),
-		Href:     href(path.Join(urlDir, fi.Name())),
+		Href:     rfc4918.Href(path.Join(urlDir, fi.Name())),
 		Dir:      fi.IsDir(),
 		Size:     fi.Size(),
 		Modified: fi.ModTime().UTC().Format("2006-01-02 15:04:05 UTC"),
@@ -285,7 +286,7 @@ func crumbs(p string) []crumb {
 			continue
 		}
 		acc += "/" + seg
-		out = append(out, crumb{Name: seg, Href: href(acc) + "/"})
+		out = append(out, crumb{Name: seg, Href: rfc4918.Href(acc) + "/"})
 	}
 	return out
 }

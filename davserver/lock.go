@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/lockdav/lockdav/davserver/rfc4918"
 	"github.com/lockdav/lockdav/locksystem"
 )
 
@@ -20,15 +21,15 @@ func (h *Handler) handleLock(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	timeout, err := parseTimeout(r.Header.Get("Timeout"))
+	timeout, err := rfc4918.ParseTimeout(r.Header.Get("Timeout"))
 	if err != nil {
 		return failWith(http.StatusBadRequest, "invalid Timeout header", err)
 	}
-	body, err := h.readXML(r) // parseLockInfo checks the XML as bufferXML would
+	body, err := h.readXML(r) // ParseLockInfo checks the XML as bufferXML would
 	if err != nil {
 		return err
 	}
-	li, empty, err := parseLockInfo(body)
+	li, empty, err := rfc4918.ParseLockInfo(body)
 	if err != nil {
 		return lockInfoError(err)
 	}
@@ -41,7 +42,7 @@ func (h *Handler) handleLock(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return h.createLock(w, r, now, locksystem.Request{
-		Path: p, Scope: li.scope, Depth: depth, Owner: li.owner,
+		Path: p, Scope: li.Scope, Depth: depth, Owner: li.Owner,
 		Principal: principal(r), Client: client(r), Timeout: timeout,
 	})
 }
@@ -52,7 +53,7 @@ func lockDepth(r *http.Request) (locksystem.Depth, error) {
 	if v == "" {
 		return locksystem.DepthInfinity, nil
 	}
-	d, err := parseDepth(v)
+	d, err := rfc4918.ParseDepth(v)
 	switch {
 	case err != nil || d == 1:
 		return 0, fail(http.StatusBadRequest, "LOCK Depth must be 0 or infinity")
@@ -65,11 +66,11 @@ func lockDepth(r *http.Request) (locksystem.Depth, error) {
 
 // lockInfoError maps a lockinfo parse failure to its answer.
 func lockInfoError(err error) error {
-	if errors.Is(err, errLockType) {
+	if errors.Is(err, rfc4918.ErrLockType) {
 		return failWith(http.StatusUnprocessableEntity, "only write locks are supported", err)
 	}
-	if errors.Is(err, errTooLong) {
-		return failWith(http.StatusRequestEntityTooLarge, fmt.Sprintf("owner longer than %d bytes", maxOwner), err)
+	if errors.Is(err, rfc4918.ErrTooLong) {
+		return failWith(http.StatusRequestEntityTooLarge, fmt.Sprintf("owner longer than %d bytes", locksystem.MaxOwner), err)
 	}
 	return failWith(http.StatusBadRequest, "malformed lockinfo body", err)
 }
@@ -149,7 +150,7 @@ func lockRefused(root string, err error) error {
 	if !errors.As(err, &ce) {
 		return err
 	}
-	return failXML(http.StatusLocked, lockedBody("no-conflicting-lock", locksInView(root, ce.Conflicts)))
+	return failXML(http.StatusLocked, rfc4918.LockedBody("no-conflicting-lock", locksInView(root, ce.Conflicts)))
 }
 
 // logConflict says in the log who holds the locks a request conflicted with.
@@ -171,11 +172,11 @@ func (h *Handler) refreshLock(w http.ResponseWriter, r *http.Request, now time.T
 	if err != nil {
 		return err
 	}
-	if !present || len(ih.tokens()) == 0 {
+	if !present || len(ih.Tokens()) == 0 {
 		return fail(http.StatusBadRequest, "lock refresh needs an If header with the lock token")
 	}
 	var lastErr error
-	for _, tok := range ih.tokens() {
+	for _, tok := range ih.Tokens() {
 		l, err := h.locks.Refresh(now, tok, principal(r), p, timeout)
 		if err == nil {
 			return writeLock(w, http.StatusOK, lockInView(rootOf(r), l), now)
@@ -192,7 +193,7 @@ func (h *Handler) refreshLock(w http.ResponseWriter, r *http.Request, now time.T
 func writeLock(w http.ResponseWriter, status int, l locksystem.Lock, now time.Time) error {
 	w.Header().Set("Content-Type", "application/xml; charset=utf-8")
 	w.WriteHeader(status)
-	return writeLockResponse(w, l, now)
+	return rfc4918.WriteLockResponse(w, l, now)
 }
 
 // handleUnlock removes the lock named by the Lock-Token header (§9.11).
@@ -201,7 +202,7 @@ func (h *Handler) handleUnlock(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	tok, err := parseLockToken(r.Header.Get("Lock-Token"))
+	tok, err := rfc4918.ParseLockToken(r.Header.Get("Lock-Token"))
 	if err != nil {
 		return failWith(http.StatusBadRequest, "missing or malformed Lock-Token header", err)
 	}
@@ -212,7 +213,7 @@ func (h *Handler) handleUnlock(w http.ResponseWriter, r *http.Request) error {
 	case errors.Is(err, locksystem.ErrNoSuchLock), errors.Is(err, locksystem.ErrNotCovered):
 		// §9.11.1: 409 with the DAV:lock-token-matches-request-uri precondition.
 		return &statusError{status: http.StatusConflict, reason: "Conflict",
-			body: errorBody("lock-token-matches-request-uri"), err: err}
+			body: rfc4918.ErrorBody("lock-token-matches-request-uri"), err: err}
 	case err != nil:
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/net/webdav"
 
+	"github.com/lockdav/lockdav/davserver/rfc4918"
 	"github.com/lockdav/lockdav/locksystem"
 )
 
@@ -90,11 +91,11 @@ func (f *lockFile) DeadProps() (map[xml.Name]webdav.Property, error) {
 	}
 	props[nameLockDiscovery] = webdav.Property{
 		XMLName:  nameLockDiscovery,
-		InnerXML: []byte(lockDiscoveryXML(locksInView(f.root, f.locks.Covering(f.st.now, name)), f.st.now)),
+		InnerXML: []byte(rfc4918.LockDiscovery(locksInView(f.root, f.locks.Covering(f.st.now, name)), f.st.now)),
 	}
 	f.st.calls[name]++
 	if !f.st.names || f.st.calls[name] > 1 {
-		props[nameSupportedLock] = webdav.Property{XMLName: nameSupportedLock, InnerXML: []byte(supportedLockXML())}
+		props[nameSupportedLock] = webdav.Property{XMLName: nameSupportedLock, InnerXML: []byte(rfc4918.SupportedLock())}
 	}
 	return props, nil
 }

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lockdav/lockdav/davserver/rfc4918"
 	"github.com/lockdav/lockdav/locksystem"
 )
 
@@ -86,7 +87,7 @@ func lockRows(locks []locksystem.Lock, now time.Time) []lockRow {
 	for i, l := range locks {
 		b := bs[i]
 		b.Owner = ownerText(l.Owner)
-		rows[i] = lockRow{lockBadge: b, Path: l.Path, Href: href(l.Path), Token: l.Token,
+		rows[i] = lockRow{lockBadge: b, Path: l.Path, Href: rfc4918.Href(l.Path), Token: l.Token,
 			Client: clientText(l.Client), Released: l.ReleaseOnUpdate}
 	}
 	return rows

@@ -137,7 +137,7 @@ func needsInView(root string, needs []locksystem.Need) []locksystem.Need {
 }
 
 // destDotDot reports whether a Destination header's path has a ".." segment in any encoding.
-// parseDestination would clean it away; it is refused instead, as a Request-URI with one is.
+// rfc4918.ParseDestination would clean it away; it is refused instead, as a Request-URI with one is.
 func destDotDot(dest string) bool {
 	u, err := url.Parse(strings.TrimSpace(dest))
 	return err == nil && hasDotDot(u.Path)

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lockdav/lockdav/davserver/rfc4918"
 	davfs "github.com/lockdav/lockdav/fs"
 	"github.com/lockdav/lockdav/locksystem"
 )
@@ -76,9 +77,9 @@ func destination(r *http.Request) (string, error) {
 	if destDotDot(d) {
 		return "", fail(http.StatusForbidden, "invalid destination path") // as for a Request-URI
 	}
-	p, err := parseDestination(d, schemeOf(r), r.Host)
+	p, err := rfc4918.ParseDestination(d, schemeOf(r), r.Host)
 	switch {
-	case errors.Is(err, errForeignDestination):
+	case errors.Is(err, rfc4918.ErrForeignDestination):
 		return "", failWith(http.StatusBadGateway, "destination is on another server", err)
 	case err != nil:
 		return "", failWith(http.StatusBadRequest, "invalid Destination header", err)
@@ -118,7 +119,7 @@ func checkNames(src, dst string) error {
 // checkDepth refuses a Depth header that is not one of RFC 4918 §10.2's values.
 func checkDepth(r *http.Request) error {
 	if d := r.Header.Get("Depth"); d != "" {
-		if _, err := parseDepth(d); err != nil {
+		if _, err := rfc4918.ParseDepth(d); err != nil {
 			return failWith(http.StatusBadRequest, "invalid Depth header", err)
 		}
 	}

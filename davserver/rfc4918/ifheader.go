@@ -3,15 +3,15 @@
 // takes bare words for state tokens and its Handler never evaluates entity tags; this one
 // follows the grammar of §10.4.2 and the evaluation rules of §10.4.3 and §10.4.4.
 
-package davserver
+package rfc4918
 
 import (
 	"fmt"
 	"strings"
 )
 
-// ifHeader is a parsed If header: true when any of its lists is (§10.4.3).
-type ifHeader struct{ lists []ifList }
+// If is a parsed If header: true when any of its lists is (§10.4.3).
+type If struct{ lists []ifList }
 
 // ifList is one parenthesized List: true when all its conditions are.
 type ifList struct {
@@ -29,7 +29,7 @@ type ifCond struct {
 
 // hasETags reports whether any condition compares an entity tag, the only use eval makes of a
 // resource's existence and ETag.
-func (h ifHeader) hasETags() bool {
+func (h If) HasETags() bool {
 	for _, l := range h.lists {
 		for _, c := range l.conds {
 			if c.etag != "" {
@@ -40,24 +40,24 @@ func (h ifHeader) hasETags() bool {
 	return false
 }
 
-// ifResource is what evaluation needs to know about a resource an If header names.
-type ifResource struct {
-	exists bool
-	etag   string // the resource's current entity tag, as the server sends it in ETag
-	// hasLock reports whether token names a live lock whose scope covers this resource.
-	hasLock func(token string) bool
+// Resource is what evaluation needs to know about a resource an If header names.
+type Resource struct {
+	Exists bool
+	ETag   string // the resource's current entity tag, as the server sends it in ETag
+	// HasLock reports whether token names a live lock whose scope covers this resource.
+	HasLock func(token string) bool
 }
 
 // noLock is the state token RFC 4918 uses for "no lock at all": it never matches (§10.4.8).
 const noLock = "DAV:no-lock"
 
-// parseIf parses an If header value (§10.4.2). Line folding has already been undone by
+// ParseIf parses an If header value (§10.4.2). Line folding has already been undone by
 // net/textproto; spaces and tabs may separate tokens, but not the parts of "[entity-tag]".
-func parseIf(s string) (ifHeader, error) {
+func ParseIf(s string) (If, error) {
 	p := ifParser{s: s}
 	h, err := p.header()
 	if err != nil {
-		return ifHeader{}, fmt.Errorf("%w: %v at offset %d", errIfSyntax, err, p.i)
+		return If{}, fmt.Errorf("%w: %v at offset %d", errIfSyntax, err, p.i)
 	}
 	return h, nil
 }
@@ -69,33 +69,33 @@ type ifParser struct {
 }
 
 // header: If = ( 1*No-tag-list | 1*Tagged-list ), Tagged-list = Resource-Tag 1*List.
-func (p *ifParser) header() (ifHeader, error) {
-	var h ifHeader
+func (p *ifParser) header() (If, error) {
+	var h If
 	p.skipSpace()
 	tagged := p.peek() == '<'
 	tag, listsOfTag := "", 0
 	for ; p.i < len(p.s); p.skipSpace() {
 		if tagged && p.peek() == '<' {
 			if tag != "" && listsOfTag == 0 {
-				return ifHeader{}, fmt.Errorf("resource tag %q without a list", tag)
+				return If{}, fmt.Errorf("resource tag %q without a list", tag)
 			}
 			var err error
 			if tag, err = p.resourceTag(); err != nil {
-				return ifHeader{}, err
+				return If{}, err
 			}
 			listsOfTag = 0
 			continue
 		}
 		l, err := p.list()
 		if err != nil {
-			return ifHeader{}, err
+			return If{}, err
 		}
 		l.tag = tag
 		h.lists = append(h.lists, l)
 		listsOfTag++
 	}
 	if listsOfTag == 0 {
-		return ifHeader{}, fmt.Errorf("no list")
+		return If{}, fmt.Errorf("no list")
 	}
 	return h, nil
 }
@@ -252,9 +252,9 @@ func (p *ifParser) rest() string {
 // which change with every write; clients echo ETag headers verbatim, W/ included.
 //
 // resource is called at most once per distinct tag: it may stat the file system.
-func (h ifHeader) eval(resource func(tag string) (ifResource, bool)) bool {
+func (h If) Eval(resource func(tag string) (Resource, bool)) bool {
 	type resolved struct {
-		r  ifResource
+		r  Resource
 		ok bool
 	}
 	seen := map[string]resolved{}
@@ -271,7 +271,7 @@ func (h ifHeader) eval(resource func(tag string) (ifResource, bool)) bool {
 	return false
 }
 
-func (l ifList) eval(r ifResource) bool {
+func (l ifList) eval(r Resource) bool {
 	for _, c := range l.conds {
 		if c.matches(r) == c.not {
 			return false
@@ -280,11 +280,11 @@ func (l ifList) eval(r ifResource) bool {
 	return true
 }
 
-func (c ifCond) matches(r ifResource) bool {
+func (c ifCond) matches(r Resource) bool {
 	if c.etag != "" {
-		return r.exists && weakEqual(c.etag, r.etag)
+		return r.Exists && weakEqual(c.etag, r.ETag)
 	}
-	return c.token != noLock && r.hasLock != nil && r.hasLock(c.token)
+	return c.token != noLock && r.HasLock != nil && r.HasLock(c.token)
 }
 
 // weakEqual is RFC 7232 §2.3.2's weak comparison: the opaque tags are equal, W/ or not.
@@ -296,7 +296,7 @@ func weakEqual(a, b string) bool {
 // tokens lists, once each and in order, the state tokens the header submits: those that appear
 // un-negated anywhere (§10.4.1: a token in the header counts as submitted, whether or not its
 // list is true). DAV:no-lock names no lock and is left out.
-func (h ifHeader) tokens() []string {
+func (h If) Tokens() []string {
 	var toks []string
 	seen := map[string]bool{noLock: true}
 	for _, l := range h.lists {
@@ -311,7 +311,7 @@ func (h ifHeader) tokens() []string {
 }
 
 // tags lists, once each and in order, the resource tags of the header's tagged lists.
-func (h ifHeader) tags() []string {
+func (h If) Tags() []string {
 	var tags []string
 	seen := map[string]bool{"": true}
 	for _, l := range h.lists {
@@ -323,9 +323,9 @@ func (h ifHeader) tags() []string {
 	return tags
 }
 
-// tagPath resolves a resource tag to a cleaned, unescaped absolute path on the server reached
+// TagPath resolves a resource tag to a cleaned, unescaped absolute path on the server reached
 // as host. ok is false when the tag names another server or cannot be parsed.
-func tagPath(tag, scheme, host string) (path string, ok bool) {
+func TagPath(tag, scheme, host string) (path string, ok bool) {
 	p, err := serverPath(tag, scheme, host)
 	return p, err == nil
 }

@@ -1,4 +1,4 @@
-package davserver
+package rfc4918
 
 import (
 	"bytes"
@@ -6,8 +6,6 @@ import (
 	"errors"
 	"flag"
 	"io"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -89,7 +87,7 @@ func testLocks() []locksystem.Lock {
 }
 
 func TestLockDiscoveryXML(t *testing.T) {
-	got := lockDiscoveryXML(testLocks(), testNow)
+	got := LockDiscovery(testLocks(), testNow)
 	golden(t, "lockdiscovery.xml", []byte(got))
 	// As x/net embeds it: inside a D:prop element of a multistatus that declares nothing else.
 	doc := `<multistatus xmlns="DAV:"><response><propstat><prop><lockdiscovery>` + got +
@@ -104,8 +102,8 @@ func TestLockDiscoveryXML(t *testing.T) {
 	if activelocks != 3 {
 		t.Errorf("%d activelock elements, want 3", activelocks)
 	}
-	if lockDiscoveryXML(nil, testNow) != "" {
-		t.Errorf("lockDiscoveryXML(nil) is not empty")
+	if LockDiscovery(nil, testNow) != "" {
+		t.Errorf("LockDiscovery(nil) is not empty")
 	}
 }
 
@@ -125,7 +123,7 @@ func TestLockDiscoveryDecodes(t *testing.T) {
 	var got struct {
 		Locks []activelock `xml:"DAV: activelock"`
 	}
-	if err := xml.Unmarshal([]byte("<x>"+lockDiscoveryXML(testLocks(), testNow)+"</x>"), &got); err != nil {
+	if err := xml.Unmarshal([]byte("<x>"+LockDiscovery(testLocks(), testNow)+"</x>"), &got); err != nil {
 		t.Fatal(err)
 	}
 	want := []struct {
@@ -199,7 +197,7 @@ func TestWriteLockResponse(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var b bytes.Buffer
-			if err := writeLockResponse(&b, tt.lock, testNow); err != nil {
+			if err := WriteLockResponse(&b, tt.lock, testNow); err != nil {
 				t.Fatal(err)
 			}
 			golden(t, tt.name, b.Bytes())
@@ -216,13 +214,13 @@ type failingWriter struct{}
 func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("broken pipe") }
 
 func TestWriteLockResponseError(t *testing.T) {
-	if err := writeLockResponse(failingWriter{}, testLocks()[0], testNow); err == nil {
-		t.Error("writeLockResponse to a failing writer returned nil")
+	if err := WriteLockResponse(failingWriter{}, testLocks()[0], testNow); err == nil {
+		t.Error("WriteLockResponse to a failing writer returned nil")
 	}
 }
 
 func TestSupportedLockXML(t *testing.T) {
-	got := supportedLockXML()
+	got := SupportedLock()
 	names := wellFormed(t, `<prop xmlns="DAV:">`+got+"</prop>")
 	var scopes []string
 	for _, n := range names {
@@ -244,14 +242,14 @@ func TestErrorBody(t *testing.T) {
 		condition string
 		hrefs     []string
 	}{
-		{"error-no-conflicting-lock.xml", "no-conflicting-lock", []string{"/locked/", href("/a b/&.txt")}},
+		{"error-no-conflicting-lock.xml", "no-conflicting-lock", []string{"/locked/", Href("/a b/&.txt")}},
 		{"error-lock-token-submitted.xml", "lock-token-submitted", []string{"/workspace/webdav/"}},
 		{"error-lock-token-matches-request-uri.xml", "lock-token-matches-request-uri", nil},
 		{"error-invalid-condition.xml", "<oops>", []string{"/x"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			got := errorBody(tt.condition, tt.hrefs...)
+			got := ErrorBody(tt.condition, tt.hrefs...)
 			golden(t, tt.file, got)
 			names := wellFormed(t, string(got))
 			if names[0] != (xml.Name{Space: "DAV:", Local: "error"}) {
@@ -261,24 +259,17 @@ func TestErrorBody(t *testing.T) {
 	}
 }
 
-func TestWriteMultiStatus(t *testing.T) {
-	rec := httptest.NewRecorder()
-	err := writeMultiStatus(rec, []msResponse{
-		{href: href("/coll/locked member.txt"), status: http.StatusLocked, condition: "lock-token-submitted"},
-		{href: href("/coll/"), status: http.StatusFailedDependency},
-		{href: "/x&y", status: http.StatusForbidden, condition: "cannot-modify-protected-property"},
+func TestMultiStatus(t *testing.T) {
+	got, err := MultiStatus([]Response{
+		{Href: Href("/coll/locked member.txt"), Status: 423, Reason: "Locked", Condition: "lock-token-submitted"},
+		{Href: Href("/coll/"), Status: 424, Reason: "Failed Dependency"},
+		{Href: "/x&y", Status: 403, Reason: "Forbidden", Condition: "cannot-modify-protected-property"},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rec.Code != http.StatusMultiStatus {
-		t.Errorf("status %d, want 207", rec.Code)
-	}
-	if ct := rec.Header().Get("Content-Type"); !strings.HasPrefix(ct, "application/xml") {
-		t.Errorf("Content-Type %q, want application/xml", ct)
-	}
-	golden(t, "multistatus.xml", rec.Body.Bytes())
-	wellFormed(t, rec.Body.String())
+	golden(t, "multistatus.xml", got)
+	wellFormed(t, string(got))
 
 	var ms struct {
 		Responses []struct {
@@ -289,7 +280,7 @@ func TestWriteMultiStatus(t *testing.T) {
 			} `xml:"error"`
 		} `xml:"DAV: response"`
 	}
-	if err := xml.Unmarshal(rec.Body.Bytes(), &ms); err != nil {
+	if err := xml.Unmarshal(got, &ms); err != nil {
 		t.Fatal(err)
 	}
 	want := []struct{ href, status string }{
@@ -310,18 +301,14 @@ func TestWriteMultiStatus(t *testing.T) {
 	}
 }
 
-func TestWriteMultiStatusInvalid(t *testing.T) {
-	for _, rs := range [][]msResponse{
-		{{href: "", status: 423}},
-		{{href: "/a", status: 0}},
-		{{href: "/a", status: 423}, {href: "/b", status: 1000}},
+func TestMultiStatusInvalid(t *testing.T) {
+	for _, rs := range [][]Response{
+		{{Href: "", Status: 423}},
+		{{Href: "/a", Status: 0}},
+		{{Href: "/a", Status: 423}, {Href: "/b", Status: 1000}},
 	} {
-		rec := httptest.NewRecorder()
-		if err := writeMultiStatus(rec, rs); err == nil {
-			t.Errorf("writeMultiStatus(%+v) = nil, want an error", rs)
-		}
-		if rec.Body.Len() != 0 || rec.Code != http.StatusOK {
-			t.Errorf("writeMultiStatus(%+v) wrote %d %q before failing", rs, rec.Code, rec.Body)
+		if body, err := MultiStatus(rs); err == nil || body != nil {
+			t.Errorf("MultiStatus(%+v) = %q, %v; want no body and an error", rs, body, err)
 		}
 	}
 }
@@ -337,8 +324,8 @@ func TestHref(t *testing.T) {
 		{"relative", "/relative"},
 	}
 	for _, tt := range tests {
-		if got := href(tt.path); got != tt.want {
-			t.Errorf("href(%q) = %q, want %q", tt.path, got, tt.want)
+		if got := Href(tt.path); got != tt.want {
+			t.Errorf("Href(%q) = %q, want %q", tt.path, got, tt.want)
 		}
 	}
 }

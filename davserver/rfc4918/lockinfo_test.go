@@ -1,11 +1,9 @@
-package davserver
+package rfc4918
 
 import (
 	"encoding/xml"
 	"errors"
 	"io"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -55,17 +53,17 @@ func TestParseLockInfo(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			li, empty, err := parseLockInfo([]byte(tt.body))
+			li, empty, err := ParseLockInfo([]byte(tt.body))
 			if err != nil || empty {
-				t.Fatalf("parseLockInfo: empty=%v err=%v", empty, err)
+				t.Fatalf("ParseLockInfo: empty=%v err=%v", empty, err)
 			}
-			if li.scope != tt.wantScope {
-				t.Errorf("scope = %v, want %v", li.scope, tt.wantScope)
+			if li.Scope != tt.wantScope {
+				t.Errorf("scope = %v, want %v", li.Scope, tt.wantScope)
 			}
-			if li.owner != tt.wantOwner {
-				t.Errorf("owner\n got %q\nwant %q", li.owner, tt.wantOwner)
+			if li.Owner != tt.wantOwner {
+				t.Errorf("owner\n got %q\nwant %q", li.Owner, tt.wantOwner)
 			}
-			checkStandalone(t, li.owner)
+			checkStandalone(t, li.Owner)
 		})
 	}
 }
@@ -93,11 +91,11 @@ func checkStandalone(t *testing.T, owner string) {
 func TestParseLockInfoOwnerRoundTrip(t *testing.T) {
 	// The re-serialized owner, embedded in a document with other prefixes, keeps its names.
 	body := `<a:lockinfo xmlns:a="DAV:" xmlns:b="urn:b"><a:lockscope><a:exclusive/></a:lockscope><a:locktype><a:write/></a:locktype><a:owner><b:x b:k="v"><a:href>h</a:href></b:x></a:owner></a:lockinfo>`
-	li, _, err := parseLockInfo([]byte(body))
+	li, _, err := ParseLockInfo([]byte(body))
 	if err != nil {
 		t.Fatal(err)
 	}
-	doc := `<D:owner xmlns:D="DAV:" xmlns:b="urn:other">` + li.owner + `</D:owner>`
+	doc := `<D:owner xmlns:D="DAV:" xmlns:b="urn:other">` + li.Owner + `</D:owner>`
 	var names []xml.Name
 	var attrs []xml.Attr
 	d := xml.NewDecoder(strings.NewReader(doc))
@@ -131,9 +129,9 @@ func TestParseLockInfoOwnerRoundTrip(t *testing.T) {
 
 func TestParseLockInfoEmpty(t *testing.T) {
 	for _, body := range []string{"", " ", "\r\n", "\n\t \n"} {
-		li, empty, err := parseLockInfo([]byte(body))
-		if err != nil || !empty || li != (lockInfo{}) {
-			t.Errorf("parseLockInfo(%q) = %+v, %v, %v; want empty refresh", body, li, empty, err)
+		li, empty, err := ParseLockInfo([]byte(body))
+		if err != nil || !empty || li != (LockInfo{}) {
+			t.Errorf("ParseLockInfo(%q) = %+v, %v, %v; want empty refresh", body, li, empty, err)
 		}
 	}
 }
@@ -163,8 +161,8 @@ func TestParseLockInfoErrors(t *testing.T) {
 		{"missing locktype", wrap(scope), errLockInfo},
 		{"empty locktype", wrap(scope + `<D:locktype/>`), errLockInfo},
 		{"two locktypes", wrap(scope + write + write), errLockInfo},
-		{"locktype not write", wrap(scope + `<D:locktype><D:read/></D:locktype>`), errLockType},
-		{"locktype write in another namespace", `<D:lockinfo xmlns:D="DAV:" xmlns:E="urn:e">` + scope + `<D:locktype><E:write/></D:locktype></D:lockinfo>`, errLockType},
+		{"locktype not write", wrap(scope + `<D:locktype><D:read/></D:locktype>`), ErrLockType},
+		{"locktype write in another namespace", `<D:lockinfo xmlns:D="DAV:" xmlns:E="urn:e">` + scope + `<D:locktype><E:write/></D:locktype></D:lockinfo>`, ErrLockType},
 		{"two owners", wrap(scope + write + `<D:owner>a</D:owner><D:owner>b</D:owner>`), errLockInfo},
 		{"litmus: prefix bound to empty namespace", `<D:lockinfo xmlns:D="DAV:">` + scope + write + `<D:owner><bar:foo xmlns:bar=""/></D:owner></D:lockinfo>`, errLockInfo},
 		{"empty namespace on the root", `<D:lockinfo xmlns:D="DAV:" xmlns:foo="">` + scope + write + `</D:lockinfo>`, errLockInfo},
@@ -187,11 +185,11 @@ func TestParseLockInfoErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			li, empty, err := parseLockInfo([]byte(tt.body))
+			li, empty, err := ParseLockInfo([]byte(tt.body))
 			if !errors.Is(err, tt.want) || empty {
-				t.Errorf("parseLockInfo = %+v, empty=%v, err=%v; want %v", li, empty, err, tt.want)
+				t.Errorf("ParseLockInfo = %+v, empty=%v, err=%v; want %v", li, empty, err, tt.want)
 			}
-			if tt.want == errLockType && errors.Is(err, errLockInfo) {
+			if tt.want == ErrLockType && errors.Is(err, errLockInfo) {
 				t.Errorf("err = %v: a lock type error must not also be errLockInfo (it answers 422, not 400)", err)
 			}
 		})
@@ -205,21 +203,21 @@ func TestParseLockInfoLimits(t *testing.T) {
 	}
 	t.Run("deep nesting outside the owner is read, not recursed", func(t *testing.T) {
 		body := head + `<E:x xmlns:E="urn:e">` + deep(100000, "<E:y>", "</E:y>") + `</E:x></D:lockinfo>`
-		if _, _, err := parseLockInfo([]byte(body)); err != nil {
-			t.Errorf("parseLockInfo: %v", err)
+		if _, _, err := ParseLockInfo([]byte(body)); err != nil {
+			t.Errorf("ParseLockInfo: %v", err)
 		}
 	})
 	t.Run("owner at the limit", func(t *testing.T) {
 		body := head + `<D:owner>` + strings.Repeat("x", maxOwner) + `</D:owner></D:lockinfo>`
-		li, _, err := parseLockInfo([]byte(body))
-		if err != nil || len(li.owner) != maxOwner {
-			t.Errorf("parseLockInfo: owner of %d bytes, %v; want %d bytes", len(li.owner), err, maxOwner)
+		li, _, err := ParseLockInfo([]byte(body))
+		if err != nil || len(li.Owner) != maxOwner {
+			t.Errorf("ParseLockInfo: owner of %d bytes, %v; want %d bytes", len(li.Owner), err, maxOwner)
 		}
 	})
 	t.Run("owner over the limit", func(t *testing.T) {
 		body := head + `<D:owner>` + strings.Repeat("x", maxOwner+1) + `</D:owner></D:lockinfo>`
-		if _, _, err := parseLockInfo([]byte(body)); !errors.Is(err, errLockInfo) {
-			t.Errorf("parseLockInfo = %v, want errLockInfo", err)
+		if _, _, err := ParseLockInfo([]byte(body)); !errors.Is(err, errLockInfo) {
+			t.Errorf("ParseLockInfo = %v, want errLockInfo", err)
 		}
 	})
 	t.Run("owner amplified by namespace declarations", func(t *testing.T) {
@@ -227,35 +225,22 @@ func TestParseLockInfoLimits(t *testing.T) {
 		ns := "urn:" + strings.Repeat("n", 1000)
 		body := `<D:lockinfo xmlns:D="DAV:" xmlns:L="` + ns + `">` + head[len(`<D:lockinfo xmlns:D="DAV:">`):] +
 			`<D:owner>` + deep(2000, "<L:a>", "</L:a>") + `</D:owner></D:lockinfo>`
-		if _, _, err := parseLockInfo([]byte(body)); !errors.Is(err, errLockInfo) {
-			t.Errorf("parseLockInfo = %v, want errLockInfo", err)
+		if _, _, err := ParseLockInfo([]byte(body)); !errors.Is(err, errLockInfo) {
+			t.Errorf("ParseLockInfo = %v, want errLockInfo", err)
 		}
 	})
 }
 
-type failingReader struct{}
-
-func (failingReader) Read([]byte) (int, error) { return 0, errors.New("connection reset") }
-
-// A LOCK body that breaks off while it is read answers 400 before any parsing.
-func TestLockBodyReadError(t *testing.T) {
-	h := &Handler{maxXML: 4096}
-	r := httptest.NewRequest("LOCK", "/f", failingReader{})
-	if _, err := h.readXML(r); statusOf(err).status != http.StatusBadRequest {
-		t.Errorf("readXML(failing reader) = %v, want a 400", err)
-	}
-}
-
 // A body refused for its lock type (422) is still 400 when its XML is malformed further on, as
-// it was when checkXML ran before parseLockInfo.
+// it was when CheckXML ran before ParseLockInfo.
 func TestParseLockInfoLockTypeThenMalformed(t *testing.T) {
 	body := `<D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope>` +
 		`<D:locktype><D:read/></D:locktype><D:owner><x:y/></D:owner></D:lockinfo>`
-	if _, _, err := parseLockInfo([]byte(body)); !errors.Is(err, errLockInfo) || errors.Is(err, errLockType) {
-		t.Errorf("parseLockInfo = %v, want errLockInfo alone (undeclared prefix x)", err)
+	if _, _, err := ParseLockInfo([]byte(body)); !errors.Is(err, errLockInfo) || errors.Is(err, ErrLockType) {
+		t.Errorf("ParseLockInfo = %v, want errLockInfo alone (undeclared prefix x)", err)
 	}
 	valid := strings.Replace(body, "<x:y/>", "<y/>", 1)
-	if _, _, err := parseLockInfo([]byte(valid)); !errors.Is(err, errLockType) {
-		t.Errorf("parseLockInfo = %v, want errLockType", err)
+	if _, _, err := ParseLockInfo([]byte(valid)); !errors.Is(err, ErrLockType) {
+		t.Errorf("ParseLockInfo = %v, want ErrLockType", err)
 	}
 }

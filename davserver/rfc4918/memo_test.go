@@ -1,4 +1,4 @@
-package davserver
+package rfc4918
 
 import (
 	"strconv"
@@ -32,27 +32,27 @@ func TestMemo(t *testing.T) {
 func TestParseLockInfoRemembered(t *testing.T) {
 	body := []byte(`<?xml version="1.0"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:shared/></D:lockscope>` +
 		`<D:locktype><D:write/></D:locktype><D:owner xmlns:x="urn:x"><x:who>memo test</x:who></D:owner></D:lockinfo>`)
-	first, _, err := parseLockInfo(body)
+	first, _, err := ParseLockInfo(body)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := parsedLockInfo.getBytes(body); !ok {
 		t.Fatal("a parsed body is not remembered")
 	}
-	again, _, err := parseLockInfo(body)
+	again, _, err := ParseLockInfo(body)
 	if err != nil || again != first {
 		t.Errorf("second parse = %+v, %v; want %+v", again, err, first)
 	}
 	bad := []byte(strings.Replace(string(body), "<D:write/>", "<D:read/>", 1))
 	for i := range 2 {
-		if _, _, err := parseLockInfo(bad); err == nil {
+		if _, _, err := ParseLockInfo(bad); err == nil {
 			t.Fatalf("parse #%d of a read lock succeeded", i)
 		}
 	}
 	if _, ok := parsedLockInfo.getBytes(bad); ok {
 		t.Error("a body that failed is remembered")
 	}
-	for _, owner := range []string{first.owner, "<unclosed", "a & b"} {
+	for _, owner := range []string{first.Owner, "<unclosed", "a & b"} {
 		if got, want := ownerXML(owner), standaloneOwner(owner); got != want || ownerXML(owner) != want {
 			t.Errorf("ownerXML(%q) = %q, want %q (as without the memo)", owner, got, want)
 		}

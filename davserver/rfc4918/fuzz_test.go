@@ -1,7 +1,7 @@
-package davserver
+package rfc4918
 
 // Native fuzz targets for every request parser (RFC 4918 §10 headers, §14.11 lockinfo). Seed
-// corpora live in testdata/fuzz/<target>/; `go test -run '^$' -fuzz '^FuzzIf$' ./davserver/`
+// corpora live in testdata/fuzz/<target>/; `go test -run '^$' -fuzz '^FuzzIf$' ./davserver/rfc4918/`
 // runs one. Each target checks properties that hold for any input, never specific outputs.
 
 import (
@@ -16,7 +16,7 @@ import (
 )
 
 // formatIf writes h back in the §10.4.2 syntax.
-func formatIf(h ifHeader) string {
+func formatIf(h If) string {
 	var b strings.Builder
 	tag := ""
 	for _, l := range h.lists {
@@ -45,57 +45,57 @@ func formatIf(h ifHeader) string {
 
 func FuzzIf(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
-		h, err := parseIf(s)
+		h, err := ParseIf(s)
 		if err != nil {
 			if !errors.Is(err, errIfSyntax) {
-				t.Fatalf("parseIf(%q) error %v is not errIfSyntax", s, err)
+				t.Fatalf("ParseIf(%q) error %v is not errIfSyntax", s, err)
 			}
 			return
 		}
 		checkIfShape(t, s, h)
-		again, err := parseIf(formatIf(h))
+		again, err := ParseIf(formatIf(h))
 		if err != nil || !reflect.DeepEqual(again, h) {
-			t.Fatalf("parseIf(%q) = %+v; formatted %q re-parses as %+v, %v", s, h, formatIf(h), again, err)
+			t.Fatalf("ParseIf(%q) = %+v; formatted %q re-parses as %+v, %v", s, h, formatIf(h), again, err)
 		}
-		for _, tok := range h.tokens() {
+		for _, tok := range h.Tokens() {
 			if !strings.Contains(s, "<"+tok+">") {
 				t.Errorf("token %q is not in the header %q", tok, s)
 			}
 		}
-		for _, tag := range h.tags() {
+		for _, tag := range h.Tags() {
 			if !strings.Contains(s, "<"+tag+">") {
 				t.Errorf("tag %q is not in the header %q", tag, s)
 			}
-			tagPath(tag, "http", "example.com")
+			TagPath(tag, "http", "example.com")
 		}
 		// Evaluation is total: whatever the resources, it answers.
-		h.eval(func(string) (ifResource, bool) {
-			return ifResource{exists: true, etag: `"x"`, hasLock: func(string) bool { return true }}, true
+		h.Eval(func(string) (Resource, bool) {
+			return Resource{Exists: true, ETag: `"x"`, HasLock: func(string) bool { return true }}, true
 		})
-		h.eval(func(string) (ifResource, bool) { return ifResource{}, true })
+		h.Eval(func(string) (Resource, bool) { return Resource{}, true })
 	})
 }
 
 // checkIfShape asserts the parse result's invariants: lists are non-empty, each condition is
 // exactly one of a token or an entity tag, and tagged and untagged lists do not mix.
-func checkIfShape(t *testing.T, s string, h ifHeader) {
+func checkIfShape(t *testing.T, s string, h If) {
 	t.Helper()
 	if len(h.lists) == 0 {
-		t.Fatalf("parseIf(%q) returned no lists and no error", s)
+		t.Fatalf("ParseIf(%q) returned no lists and no error", s)
 	}
 	for _, l := range h.lists {
 		if (l.tag == "") != (h.lists[0].tag == "") {
-			t.Fatalf("parseIf(%q) mixes tagged and untagged lists", s)
+			t.Fatalf("ParseIf(%q) mixes tagged and untagged lists", s)
 		}
 		if len(l.conds) == 0 {
-			t.Fatalf("parseIf(%q) returned an empty list", s)
+			t.Fatalf("ParseIf(%q) returned an empty list", s)
 		}
 		for _, c := range l.conds {
 			if (c.token == "") == (c.etag == "") {
-				t.Fatalf("parseIf(%q): condition %+v is not exactly one of token and etag", s, c)
+				t.Fatalf("ParseIf(%q): condition %+v is not exactly one of token and etag", s, c)
 			}
 			if c.etag != "" && (!strings.HasSuffix(c.etag, `"`) || len(strings.TrimPrefix(c.etag, "W/")) < 2) {
-				t.Fatalf("parseIf(%q): malformed entity tag %q", s, c.etag)
+				t.Fatalf("ParseIf(%q): malformed entity tag %q", s, c.etag)
 			}
 		}
 	}
@@ -103,55 +103,55 @@ func checkIfShape(t *testing.T, s string, h ifHeader) {
 
 func FuzzTimeout(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
-		d, err := parseTimeout(s)
+		d, err := ParseTimeout(s)
 		switch {
 		case err != nil:
 			if !errors.Is(err, errBadTimeout) || d != 0 {
-				t.Fatalf("parseTimeout(%q) = %v, %v", s, d, err)
+				t.Fatalf("ParseTimeout(%q) = %v, %v", s, d, err)
 			}
 		case d == 0:
 			if strings.TrimSpace(s) != "" {
-				t.Fatalf("parseTimeout(%q) = 0 (not given) for a non-empty header", s)
+				t.Fatalf("ParseTimeout(%q) = 0 (not given) for a non-empty header", s)
 			}
 		case d == locksystem.Infinite:
 		case d < time.Second || d%time.Second != 0:
-			t.Fatalf("parseTimeout(%q) = %v: not a positive whole number of seconds", s, d)
+			t.Fatalf("ParseTimeout(%q) = %v: not a positive whole number of seconds", s, d)
 		}
 	})
 }
 
 func FuzzDepth(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
-		d, err := parseDepth(s)
+		d, err := ParseDepth(s)
 		if err != nil {
 			if !errors.Is(err, errBadDepth) {
-				t.Fatalf("parseDepth(%q) error %v is not errBadDepth", s, err)
+				t.Fatalf("ParseDepth(%q) error %v is not errBadDepth", s, err)
 			}
 			return
 		}
 		if d != 0 && d != 1 && d != -1 {
-			t.Fatalf("parseDepth(%q) = %d", s, d)
+			t.Fatalf("ParseDepth(%q) = %d", s, d)
 		}
 	})
 }
 
 func FuzzLockToken(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
-		tok, err := parseLockToken(s)
+		tok, err := ParseLockToken(s)
 		if err != nil {
 			if !errors.Is(err, errBadLockToken) {
-				t.Fatalf("parseLockToken(%q) error %v is not errBadLockToken", s, err)
+				t.Fatalf("ParseLockToken(%q) error %v is not errBadLockToken", s, err)
 			}
 			return
 		}
 		if tok == "" || strings.ContainsAny(tok, "<> \t\r\n") || !strings.Contains(s, tok) {
-			t.Fatalf("parseLockToken(%q) = %q", s, tok)
+			t.Fatalf("ParseLockToken(%q) = %q", s, tok)
 		}
-		if again, err := parseLockToken("<" + tok + ">"); err != nil || again != tok {
-			t.Fatalf("parseLockToken(<%s>) = %q, %v; want the same token", tok, again, err)
+		if again, err := ParseLockToken("<" + tok + ">"); err != nil || again != tok {
+			t.Fatalf("ParseLockToken(<%s>) = %q, %v; want the same token", tok, again, err)
 		}
 		// A token the Lock-Token header accepts is also a state token the If header accepts.
-		if _, err := parseIf("(<" + tok + ">)"); err != nil {
+		if _, err := ParseIf("(<" + tok + ">)"); err != nil {
 			t.Fatalf("If header refuses lock token %q: %v", tok, err)
 		}
 	})
@@ -159,57 +159,57 @@ func FuzzLockToken(f *testing.F) {
 
 func FuzzDestination(f *testing.F) {
 	f.Fuzz(func(t *testing.T, dest, host string) {
-		p, err := parseDestination(dest, "http", host)
+		p, err := ParseDestination(dest, "http", host)
 		if err != nil {
-			if !errors.Is(err, errBadDestination) && !errors.Is(err, errForeignDestination) {
-				t.Fatalf("parseDestination(%q, %q) error %v is neither bad nor foreign", dest, host, err)
+			if !errors.Is(err, errBadDestination) && !errors.Is(err, ErrForeignDestination) {
+				t.Fatalf("ParseDestination(%q, %q) error %v is neither bad nor foreign", dest, host, err)
 			}
 			return
 		}
 		if !strings.HasPrefix(p, "/") || path.Clean(p) != p || strings.ContainsFunc(p, isControl) {
-			t.Fatalf("parseDestination(%q, %q) = %q: not a clean absolute path", dest, host, p)
+			t.Fatalf("ParseDestination(%q, %q) = %q: not a clean absolute path", dest, host, p)
 		}
 		for seg := range strings.SplitSeq(p, "/") {
 			if seg == ".." {
-				t.Fatalf("parseDestination(%q, %q) = %q: has a .. segment", dest, host, p)
+				t.Fatalf("ParseDestination(%q, %q) = %q: has a .. segment", dest, host, p)
 			}
 		}
 		// An If header's resource tag resolves as the same Destination would (a tag comes from
 		// between <>, so without the surrounding whitespace a header value may have).
-		if tp, ok := tagPath(strings.TrimSpace(dest), "http", host); !ok || tp != p {
-			t.Fatalf("tagPath(%q, %q) = %q, %v; parseDestination gave %q", dest, host, tp, ok, p)
+		if tp, ok := TagPath(strings.TrimSpace(dest), "http", host); !ok || tp != p {
+			t.Fatalf("TagPath(%q, %q) = %q, %v; ParseDestination gave %q", dest, host, tp, ok, p)
 		}
 	})
 }
 
 func FuzzLockInfo(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
-		li, empty, err := parseLockInfo(body)
+		li, empty, err := ParseLockInfo(body)
 		if err != nil {
-			if !errors.Is(err, errLockInfo) && !errors.Is(err, errLockType) {
-				t.Fatalf("parseLockInfo(%q) error %v is neither errLockInfo nor errLockType", body, err)
+			if !errors.Is(err, errLockInfo) && !errors.Is(err, ErrLockType) {
+				t.Fatalf("ParseLockInfo(%q) error %v is neither errLockInfo nor ErrLockType", body, err)
 			}
 			return
 		}
 		if empty {
 			if strings.TrimSpace(string(body)) != "" {
-				t.Fatalf("parseLockInfo(%q) says empty", body)
+				t.Fatalf("ParseLockInfo(%q) says empty", body)
 			}
 			return
 		}
-		if li.scope != locksystem.Exclusive && li.scope != locksystem.Shared {
-			t.Fatalf("parseLockInfo(%q) scope %v", body, li.scope)
+		if li.Scope != locksystem.Exclusive && li.Scope != locksystem.Shared {
+			t.Fatalf("ParseLockInfo(%q) scope %v", body, li.Scope)
 		}
 		// The owner stands alone, and is a fixed point: parsed again inside another lockinfo
 		// with other prefixes in scope, it comes back unchanged.
-		if got := ownerXML(li.owner); got != li.owner {
-			t.Fatalf("owner %q of %q is not standalone XML (ownerXML gives %q)", li.owner, body, got)
+		if got := ownerXML(li.Owner); got != li.Owner {
+			t.Fatalf("owner %q of %q is not standalone XML (ownerXML gives %q)", li.Owner, body, got)
 		}
 		again := `<x:lockinfo xmlns:x="DAV:" xmlns:z="urn:z"><x:lockscope><x:shared/></x:lockscope>` +
-			`<x:locktype><x:write/></x:locktype><x:owner>` + li.owner + `</x:owner></x:lockinfo>`
-		li2, _, err := parseLockInfo([]byte(again))
-		if err != nil || li2.owner != li.owner {
-			t.Fatalf("owner %q does not survive a second parse: %q, %v", li.owner, li2.owner, err)
+			`<x:locktype><x:write/></x:locktype><x:owner>` + li.Owner + `</x:owner></x:lockinfo>`
+		li2, _, err := ParseLockInfo([]byte(again))
+		if err != nil || li2.Owner != li.Owner {
+			t.Fatalf("owner %q does not survive a second parse: %q, %v", li.Owner, li2.Owner, err)
 		}
 	})
 }

@@ -3,16 +3,15 @@
 //
 // Property values carry xmlns:D="DAV:" on each top element because x/net's PROPFIND writes a
 // webdav.Property's InnerXML verbatim and asks that it not rely on any enclosing declaration.
-// Hrefs given to these writers are already URL-escaped (see href); the writers escape them for XML.
+// Hrefs given to these writers are already URL-escaped (see Href); the writers escape them for XML.
 
-package davserver
+package rfc4918
 
 import (
 	"bytes"
 	"encoding/xml"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -23,9 +22,9 @@ import (
 
 const xmlHeader = `<?xml version="1.0" encoding="utf-8"?>` + "\n"
 
-// lockDiscoveryXML is the content of a DAV:lockdiscovery property (§15.8): one DAV:activelock
+// LockDiscovery is the content of a DAV:lockdiscovery property (§15.8): one DAV:activelock
 // (§14.1) per lock, each declaring the DAV: namespace itself.
-func lockDiscoveryXML(locks []locksystem.Lock, now time.Time) string {
+func LockDiscovery(locks []locksystem.Lock, now time.Time) string {
 	var b strings.Builder
 	for _, l := range locks {
 		writeActiveLock(&b, l, now)
@@ -49,7 +48,7 @@ func writeActiveLock(b *strings.Builder, l locksystem.Lock, now time.Time) {
 	}
 	b.WriteString(`<D:timeout>` + timeoutXML(l.Expires, now) + `</D:timeout>`)
 	b.WriteString(`<D:locktoken><D:href>` + escapeXML(l.Token) + `</D:href></D:locktoken>`)
-	b.WriteString(`<D:lockroot><D:href>` + escapeXML(href(l.Path)) + `</D:href></D:lockroot>`)
+	b.WriteString(`<D:lockroot><D:href>` + escapeXML(Href(l.Path)) + `</D:href></D:lockroot>`)
 	writeHolder(b, l)
 	b.WriteString(`</D:activelock>`)
 }
@@ -111,7 +110,7 @@ func timeoutXML(expires, now time.Time) string {
 	return "Second-" + strconv.FormatInt(max(secs, 0), 10)
 }
 
-// ownerXML is a stored owner as XML content. Owners from parseLockInfo stand alone already;
+// ownerXML is a stored owner as XML content. Owners from ParseLockInfo stand alone already;
 // anything else (an owner set through another door) that is not namespace-well-formed content
 // on its own is written as text rather than break the response around it.
 func ownerXML(owner string) string {
@@ -142,9 +141,9 @@ func standaloneOwner(owner string) string {
 	return owner
 }
 
-// writeLockResponse writes the body of a successful LOCK (§9.10.1): DAV:prop holding the
+// WriteLockResponse writes the body of a successful LOCK (§9.10.1): DAV:prop holding the
 // lockdiscovery of the granted or refreshed lock.
-func writeLockResponse(w io.Writer, l locksystem.Lock, now time.Time) error {
+func WriteLockResponse(w io.Writer, l locksystem.Lock, now time.Time) error {
 	var b strings.Builder
 	b.WriteString(xmlHeader + `<D:prop xmlns:D="DAV:"><D:lockdiscovery>`)
 	writeActiveLock(&b, l, now)
@@ -153,18 +152,18 @@ func writeLockResponse(w io.Writer, l locksystem.Lock, now time.Time) error {
 	return err
 }
 
-// supportedLockXML is the content of DAV:supportedlock (§15.10): exclusive and shared write
+// SupportedLock is the content of DAV:supportedlock (§15.10): exclusive and shared write
 // locks, both of which LOCK grants.
-func supportedLockXML() string {
+func SupportedLock() string {
 	const entry = `<D:lockentry xmlns:D="DAV:"><D:lockscope>%s</D:lockscope><D:locktype><D:write/></D:locktype></D:lockentry>`
 	return fmt.Sprintf(entry, `<D:exclusive/>`) + fmt.Sprintf(entry, `<D:shared/>`)
 }
 
-// errorBody is a DAV:error body (§16) naming one precondition, with the hrefs it lists, for
+// ErrorBody is a DAV:error body (§16) naming one precondition, with the hrefs it lists, for
 // example "no-conflicting-lock" with the conflicting lock roots, or
 // "lock-token-matches-request-uri" with none. A condition that is not an XML name is a
 // programming error; it yields an empty DAV:error rather than malformed XML.
-func errorBody(condition string, hrefs ...string) []byte {
+func ErrorBody(condition string, hrefs ...string) []byte {
 	var b bytes.Buffer
 	b.WriteString(xmlHeader + `<D:error xmlns:D="DAV:">`)
 	b.WriteString(conditionXML(condition, hrefs))
@@ -172,14 +171,14 @@ func errorBody(condition string, hrefs ...string) []byte {
 	return b.Bytes()
 }
 
-// lockedBody is a DAV:error body (§16) naming condition with the roots of locks, followed by an
+// LockedBody is a DAV:error body (§16) naming condition with the roots of locks, followed by an
 // L:lock-holder per lock saying who holds it. The §16 element comes first and exactly as
-// errorBody writes it, since clients and litmus read it; the holders are lockdav's own elements,
+// ErrorBody writes it, since clients and litmus read it; the holders are lockdav's own elements,
 // which §17 lets every client ignore.
-func lockedBody(condition string, locks []locksystem.Lock) []byte {
+func LockedBody(condition string, locks []locksystem.Lock) []byte {
 	hrefs := make([]string, 0, len(locks))
 	for _, l := range locks {
-		hrefs = append(hrefs, href(l.Path))
+		hrefs = append(hrefs, Href(l.Path))
 	}
 	var b strings.Builder
 	b.WriteString(xmlHeader + `<D:error xmlns:D="DAV:">`)
@@ -196,7 +195,7 @@ func lockedBody(condition string, locks []locksystem.Lock) []byte {
 func writeLockHolders(b *strings.Builder, locks []locksystem.Lock) {
 	for _, l := range locks {
 		b.WriteString(`<L:lock-holder xmlns:L="` + nsLockdav + `">`)
-		b.WriteString(`<D:href>` + escapeXML(href(l.Path)) + `</D:href>`)
+		b.WriteString(`<D:href>` + escapeXML(Href(l.Path)) + `</D:href>`)
 		if l.Owner != "" {
 			b.WriteString(`<D:owner>` + ownerXML(l.Owner) + `</D:owner>`)
 		}
@@ -235,57 +234,56 @@ func isXMLName(s string) bool {
 	return s != ""
 }
 
-// msResponse is one DAV:response of a Multi-Status: a resource (href, URL-escaped), its status
-// and, if not "", the §16 precondition it failed.
-type msResponse struct {
-	href      string
-	status    int
-	condition string
-	locks     []locksystem.Lock // the locks behind condition, named in L:lock-holder elements
+// Response is one DAV:response of a Multi-Status: a resource (Href, URL-escaped), its status
+// code and reason phrase (the caller's, so that this package needs no net/http), and, if not "",
+// the §16 precondition it failed.
+type Response struct {
+	Href      string
+	Status    int
+	Reason    string
+	Condition string
+	Locks     []locksystem.Lock // the locks behind Condition, named in L:lock-holder elements
 }
 
 // hrefConditions are the §16 conditions whose DTD requires at least one href. In a Multi-Status
 // the response names the resource concerned, so its href is the one listed.
 var hrefConditions = map[string]bool{"lock-token-submitted": true, "no-conflicting-lock": true}
 
-// writeMultiStatus answers 207 Multi-Status (§13) with one DAV:response per entry, each with
-// a DAV:status line and, for a failed precondition, a DAV:error. It writes nothing and returns
-// an error if an entry has no href or a status outside 100..599.
-func writeMultiStatus(w http.ResponseWriter, rs []msResponse) error {
+// MultiStatus is the body of a 207 Multi-Status (§13) with one DAV:response per entry, each with
+// a DAV:status line and, for a failed precondition, a DAV:error. It returns an error, and no
+// body, if an entry has no href or a status outside 100..599: the caller has written nothing yet.
+func MultiStatus(rs []Response) ([]byte, error) {
 	var b strings.Builder
 	b.WriteString(xmlHeader + `<D:multistatus xmlns:D="DAV:">`)
 	for _, r := range rs {
-		if r.href == "" || r.status < 100 || r.status > 599 {
-			return fmt.Errorf("davserver: invalid multistatus response %+v", r)
+		if r.Href == "" || r.Status < 100 || r.Status > 599 {
+			return nil, fmt.Errorf("rfc4918: invalid multistatus response %+v", r)
 		}
-		b.WriteString(`<D:response><D:href>` + escapeXML(r.href) + `</D:href>`)
-		b.WriteString(`<D:status>` + statusLine(r.status) + `</D:status>`)
-		if r.condition != "" {
+		b.WriteString(`<D:response><D:href>` + escapeXML(r.Href) + `</D:href>`)
+		b.WriteString(`<D:status>` + statusLine(r.Status, r.Reason) + `</D:status>`)
+		if r.Condition != "" {
 			var hrefs []string
-			if hrefConditions[r.condition] {
-				hrefs = []string{r.href}
+			if hrefConditions[r.Condition] {
+				hrefs = []string{r.Href}
 			}
-			b.WriteString(`<D:error>` + conditionXML(r.condition, hrefs))
-			writeLockHolders(&b, r.locks)
+			b.WriteString(`<D:error>` + conditionXML(r.Condition, hrefs))
+			writeLockHolders(&b, r.Locks)
 			b.WriteString(`</D:error>`)
 		}
 		b.WriteString(`</D:response>`)
 	}
 	b.WriteString(`</D:multistatus>`)
-	w.Header().Set("Content-Type", "application/xml; charset=utf-8")
-	w.WriteHeader(http.StatusMultiStatus)
-	_, err := io.WriteString(w, b.String())
-	return err
+	return []byte(b.String()), nil
 }
 
 // statusLine is a DAV:status value: "HTTP/1.1 423 Locked".
-func statusLine(code int) string {
-	return strings.TrimSpace("HTTP/1.1 " + strconv.Itoa(code) + " " + http.StatusText(code))
+func statusLine(code int, reason string) string {
+	return strings.TrimSpace("HTTP/1.1 " + strconv.Itoa(code) + " " + reason)
 }
 
-// href is the URL-escaped form of a server path, for a DAV:href: each segment percent-encoded
+// Href is the URL-escaped form of a server path, for a DAV:href: each segment percent-encoded
 // as RFC 3986 requires; a trailing "/" (a collection) is kept.
-func href(path string) string {
+func Href(path string) string {
 	if !strings.HasPrefix(path, "/") {
 		path = "/" + path
 	}
@@ -308,4 +306,13 @@ func escapeXML(s string) string {
 		return "" // bytes.Buffer writes do not fail
 	}
 	return b.String()
+}
+
+// LockLimitBody is the DAV:error body of a LOCK refused because its principal holds
+// locks.max_per_principal locks. RFC 4918 §16 lets a server name its own condition in DAV:error:
+// ours, in lockdav's namespace, says which limit. (Why the status is 423 is davserver's to say.)
+func LockLimitBody() []byte {
+	return []byte(xmlHeader + `<D:error xmlns:D="DAV:">` +
+		`<L:lock-limit-reached xmlns:L="` + nsLockdav + `">this principal holds the maximum number of locks (locks.max_per_principal)</L:lock-limit-reached>` +
+		`</D:error>`)
 }

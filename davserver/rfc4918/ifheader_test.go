@@ -1,4 +1,4 @@
-package davserver
+package rfc4918
 
 import (
 	"errors"
@@ -17,76 +17,76 @@ func TestParseIf(t *testing.T) {
 	tests := []struct {
 		name string
 		in   string
-		want ifHeader
+		want If
 	}{
 		{"§10.4.6 no-tag production", `(<` + tokA + `> ["I am an ETag"]) (["I am another ETag"])`,
-			ifHeader{[]ifList{
+			If{[]ifList{
 				{conds: []ifCond{{token: tokA}, {etag: `"I am an ETag"`}}},
 				{conds: []ifCond{{etag: `"I am another ETag"`}}},
 			}}},
 		{"§10.4.7 Not with no-tag production", `(Not <` + tokA + `> <` + tokB + `>)`,
-			ifHeader{[]ifList{{conds: []ifCond{{not: true, token: tokA}, {token: tokB}}}}}},
+			If{[]ifList{{conds: []ifCond{{not: true, token: tokA}, {token: tokB}}}}}},
 		{"§10.4.8 always true", `(<` + tokA + `>) (Not <DAV:no-lock>)`,
-			ifHeader{[]ifList{
+			If{[]ifList{
 				{conds: []ifCond{{token: tokA}}},
 				{conds: []ifCond{{not: true, token: "DAV:no-lock"}}},
 			}}},
 		{"§10.4.9 tagged list in COPY", `</resource1> (<` + tokA + `> [W/"A weak ETag"]) (["strong ETag"])`,
-			ifHeader{[]ifList{
+			If{[]ifList{
 				{tag: "/resource1", conds: []ifCond{{token: tokA}, {etag: `W/"A weak ETag"`}}},
 				{tag: "/resource1", conds: []ifCond{{etag: `"strong ETag"`}}},
 			}}},
 		{"§10.4.10 collection lock", `<http://www.example.com/specs/> (<` + tokA + `>)`,
-			ifHeader{[]ifList{{tag: "http://www.example.com/specs/", conds: []ifCond{{token: tokA}}}}}},
+			If{[]ifList{{tag: "http://www.example.com/specs/", conds: []ifCond{{token: tokA}}}}}},
 		{"§10.4.11 etag on unmapped URL", `</specs/rfc2518.doc> (["4217"])`,
-			ifHeader{[]ifList{{tag: "/specs/rfc2518.doc", conds: []ifCond{{etag: `"4217"`}}}}}},
+			If{[]ifList{{tag: "/specs/rfc2518.doc", conds: []ifCond{{etag: `"4217"`}}}}}},
 		{"§10.4.11 Not etag on unmapped URL", `</specs/rfc2518.doc> (Not ["4217"])`,
-			ifHeader{[]ifList{{tag: "/specs/rfc2518.doc", conds: []ifCond{{not: true, etag: `"4217"`}}}}}},
+			If{[]ifList{{tag: "/specs/rfc2518.doc", conds: []ifCond{{not: true, etag: `"4217"`}}}}}},
 		{"§7.5.1 write lock and COPY", `<http://www.example.com/users/f/fielding/index.html> (<urn:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6>)`,
-			ifHeader{[]ifList{{tag: "http://www.example.com/users/f/fielding/index.html",
+			If{[]ifList{{tag: "http://www.example.com/users/f/fielding/index.html",
 				conds: []ifCond{{token: "urn:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6"}}}}}},
 		{"§7.5.2 deleting a member of a locked collection", `</locked/> (<urn:uuid:150852e2-3847-42d5-8cbe-0f4f296f26cf>)`,
-			ifHeader{[]ifList{{tag: "/locked/", conds: []ifCond{{token: "urn:uuid:150852e2-3847-42d5-8cbe-0f4f296f26cf"}}}}}},
+			If{[]ifList{{tag: "/locked/", conds: []ifCond{{token: "urn:uuid:150852e2-3847-42d5-8cbe-0f4f296f26cf"}}}}}},
 		{"§9.10.8 refreshing a write lock", `(<urn:uuid:e71d4fae-5dec-22d6-fea5-00a0c91e6be4>)`,
-			ifHeader{[]ifList{{conds: []ifCond{{token: "urn:uuid:e71d4fae-5dec-22d6-fea5-00a0c91e6be4"}}}}}},
+			If{[]ifList{{conds: []ifCond{{token: "urn:uuid:e71d4fae-5dec-22d6-fea5-00a0c91e6be4"}}}}}},
 		{"two tags, several lists each", `</a> (<` + tokA + `>) (["x"]) <http://h/b> (Not <` + tokB + `>)`,
-			ifHeader{[]ifList{
+			If{[]ifList{
 				{tag: "/a", conds: []ifCond{{token: tokA}}},
 				{tag: "/a", conds: []ifCond{{etag: `"x"`}}},
 				{tag: "http://h/b", conds: []ifCond{{not: true, token: tokB}}},
 			}}},
 		{"tabs and extra spaces", "\t (  Not\t<" + tokA + ">\t[\"e\"] )\t(<" + tokB + ">)  ",
-			ifHeader{[]ifList{
+			If{[]ifList{
 				{conds: []ifCond{{not: true, token: tokA}, {etag: `"e"`}}},
 				{conds: []ifCond{{token: tokB}}},
 			}}},
 		{"no spaces at all", `(<` + tokA + `>["e"])(Not<` + tokB + `>)`,
-			ifHeader{[]ifList{
+			If{[]ifList{
 				{conds: []ifCond{{token: tokA}, {etag: `"e"`}}},
 				{conds: []ifCond{{not: true, token: tokB}}},
 			}}},
 		{"Not is case-insensitive (RFC 5234 §2.3)", `(NOT <` + tokA + `>) (not ["e"])`,
-			ifHeader{[]ifList{
+			If{[]ifList{
 				{conds: []ifCond{{not: true, token: tokA}}},
 				{conds: []ifCond{{not: true, etag: `"e"`}}},
 			}}},
 		{"etag with brackets and parens inside the quotes", `(["a]b)(c"])`,
-			ifHeader{[]ifList{{conds: []ifCond{{etag: `"a]b)(c"`}}}}}},
-		{"empty etag", `([""])`, ifHeader{[]ifList{{conds: []ifCond{{etag: `""`}}}}}},
+			If{[]ifList{{conds: []ifCond{{etag: `"a]b)(c"`}}}}}},
+		{"empty etag", `([""])`, If{[]ifList{{conds: []ifCond{{etag: `""`}}}}}},
 		{"quoted-pair in etag (RFC 2616 §2.2)", `(["a\"b"] ["c\\"])`,
-			ifHeader{[]ifList{{conds: []ifCond{{etag: `"a\"b"`}, {etag: `"c\\"`}}}}}},
+			If{[]ifList{{conds: []ifCond{{etag: `"a\"b"`}, {etag: `"c\\"`}}}}}},
 		{"litmus opaquelocktoken", `(<opaquelocktoken:14a89d48-5ba4-11d8-8fa9-00e08161165f>)`,
-			ifHeader{[]ifList{{conds: []ifCond{{token: "opaquelocktoken:14a89d48-5ba4-11d8-8fa9-00e08161165f"}}}}}},
-		{"tag with query", `</a?b=c> (["x"])`, ifHeader{[]ifList{{tag: "/a?b=c", conds: []ifCond{{etag: `"x"`}}}}}},
+			If{[]ifList{{conds: []ifCond{{token: "opaquelocktoken:14a89d48-5ba4-11d8-8fa9-00e08161165f"}}}}}},
+		{"tag with query", `</a?b=c> (["x"])`, If{[]ifList{{tag: "/a?b=c", conds: []ifCond{{etag: `"x"`}}}}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := parseIf(tt.in)
+			got, err := ParseIf(tt.in)
 			if err != nil {
-				t.Fatalf("parseIf(%q): %v", tt.in, err)
+				t.Fatalf("ParseIf(%q): %v", tt.in, err)
 			}
 			if !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("parseIf(%q)\n got %+v\nwant %+v", tt.in, got, tt.want)
+				t.Errorf("ParseIf(%q)\n got %+v\nwant %+v", tt.in, got, tt.want)
 			}
 		})
 	}
@@ -125,9 +125,9 @@ func TestParseIfErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := parseIf(tt.in)
+			got, err := ParseIf(tt.in)
 			if !errors.Is(err, errIfSyntax) {
-				t.Errorf("parseIf(%q) = %+v, %v; want errIfSyntax", tt.in, got, err)
+				t.Errorf("ParseIf(%q) = %+v, %v; want errIfSyntax", tt.in, got, err)
 			}
 		})
 	}
@@ -141,13 +141,13 @@ type fakeResource struct {
 	locks  []string
 }
 
-func fakeResources(rs map[string]fakeResource) func(string) (ifResource, bool) {
-	return func(tag string) (ifResource, bool) {
+func fakeResources(rs map[string]fakeResource) func(string) (Resource, bool) {
+	return func(tag string) (Resource, bool) {
 		r, ok := rs[tag]
 		if !ok {
-			return ifResource{}, false
+			return Resource{}, false
 		}
-		return ifResource{exists: r.exists, etag: r.etag, hasLock: func(tok string) bool {
+		return Resource{Exists: r.exists, ETag: r.etag, HasLock: func(tok string) bool {
 			return slices.Contains(r.locks, tok)
 		}}, true
 	}
@@ -201,11 +201,11 @@ func TestIfEval(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h, err := parseIf(tt.header)
+			h, err := ParseIf(tt.header)
 			if err != nil {
-				t.Fatalf("parseIf(%q): %v", tt.header, err)
+				t.Fatalf("ParseIf(%q): %v", tt.header, err)
 			}
-			if got := h.eval(fakeResources(tt.resources)); got != tt.want {
+			if got := h.Eval(fakeResources(tt.resources)); got != tt.want {
 				t.Errorf("eval(%q) = %v, want %v", tt.header, got, tt.want)
 			}
 		})
@@ -213,25 +213,25 @@ func TestIfEval(t *testing.T) {
 }
 
 func TestIfEvalNilHasLock(t *testing.T) {
-	h, err := parseIf(`(<` + tokA + `>) (Not <` + tokB + `>)`)
+	h, err := ParseIf(`(<` + tokA + `>) (Not <` + tokB + `>)`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := h.eval(func(string) (ifResource, bool) { return ifResource{exists: true}, true })
+	got := h.Eval(func(string) (Resource, bool) { return Resource{Exists: true}, true })
 	if !got {
 		t.Errorf("eval with nil hasLock = false, want true (second list: Not a token that is not held)")
 	}
 }
 
 func TestIfEvalResolvesEachTagOnce(t *testing.T) {
-	h, err := parseIf(`</a> (["1"]) (["2"]) </b> (["3"]) </a> (["4"])`)
+	h, err := ParseIf(`</a> (["1"]) (["2"]) </b> (["3"]) </a> (["4"])`)
 	if err != nil {
 		t.Fatal(err)
 	}
 	calls := map[string]int{}
-	got := h.eval(func(tag string) (ifResource, bool) {
+	got := h.Eval(func(tag string) (Resource, bool) {
 		calls[tag]++
-		return ifResource{exists: true, etag: `"4"`}, true
+		return Resource{Exists: true, ETag: `"4"`}, true
 	})
 	if !got {
 		t.Errorf("eval = false, want true (last list matches)")
@@ -257,14 +257,14 @@ func TestIfTokensAndTags(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h, err := parseIf(tt.in)
+			h, err := ParseIf(tt.in)
 			if err != nil {
-				t.Fatalf("parseIf(%q): %v", tt.in, err)
+				t.Fatalf("ParseIf(%q): %v", tt.in, err)
 			}
-			if got := h.tokens(); !reflect.DeepEqual(got, tt.wantTokens) {
+			if got := h.Tokens(); !reflect.DeepEqual(got, tt.wantTokens) {
 				t.Errorf("tokens() = %q, want %q", got, tt.wantTokens)
 			}
-			if got := h.tags(); !reflect.DeepEqual(got, tt.wantTags) {
+			if got := h.Tags(); !reflect.DeepEqual(got, tt.wantTags) {
 				t.Errorf("tags() = %q, want %q", got, tt.wantTags)
 			}
 		})
@@ -302,9 +302,9 @@ func TestTagPath(t *testing.T) {
 		if strings.HasSuffix(tt.host, ":443") {
 			scheme = "https"
 		}
-		got, ok := tagPath(tt.tag, scheme, tt.host)
+		got, ok := TagPath(tt.tag, scheme, tt.host)
 		if got != tt.want || ok != tt.wantOK {
-			t.Errorf("tagPath(%q, %q, %q) = %q, %v; want %q, %v", tt.tag, scheme, tt.host, got, ok, tt.want, tt.wantOK)
+			t.Errorf("TagPath(%q, %q, %q) = %q, %v; want %q, %v", tt.tag, scheme, tt.host, got, ok, tt.want, tt.wantOK)
 		}
 	}
 }
@@ -319,11 +319,11 @@ func TestIfHasETags(t *testing.T) {
 		{`(<urn:uuid:1> ["x"])`, true},
 		{`(<urn:uuid:1>) (Not ["x"])`, true},
 	} {
-		h, err := parseIf(c.hdr)
+		h, err := ParseIf(c.hdr)
 		if err != nil {
-			t.Fatalf("parseIf(%q): %v", c.hdr, err)
+			t.Fatalf("ParseIf(%q): %v", c.hdr, err)
 		}
-		if got := h.hasETags(); got != c.want {
+		if got := h.HasETags(); got != c.want {
 			t.Errorf("hasETags(%q) = %v, want %v", c.hdr, got, c.want)
 		}
 	}

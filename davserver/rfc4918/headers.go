@@ -1,7 +1,7 @@
 // RFC 4918 §10: the WebDAV request headers Depth (§10.2), Destination (§10.3), Lock-Token
 // (§10.5), Overwrite (§10.6) and Timeout (§10.7).
 
-package davserver
+package rfc4918
 
 import (
 	"errors"
@@ -16,36 +16,36 @@ import (
 	"github.com/lockdav/lockdav/locksystem"
 )
 
-// Errors of the header and body parsers. Each means 400 Bad Request, except errForeignDestination
-// (502 Bad Gateway, RFC 4918 §9.8.5 and §9.9.4) and errLockType (422 Unprocessable Entity: the body
+// Errors of the header and body parsers. Each means 400 Bad Request, except ErrForeignDestination
+// (502 Bad Gateway, RFC 4918 §9.8.5 and §9.9.4) and ErrLockType (422 Unprocessable Entity: the body
 // is well-formed lockinfo, but asks for a lock this server does not have). Parsers wrap them with
 // the detail; match with errors.Is.
 var (
 	// errIfSyntax: the If header does not follow the grammar of §10.4.2.
-	errIfSyntax = errors.New("davserver: malformed If header")
+	errIfSyntax = errors.New("rfc4918: malformed If header")
 	// errBadDepth: a Depth header other than 0, 1 or infinity (§10.2).
-	errBadDepth = errors.New("davserver: malformed Depth header")
+	errBadDepth = errors.New("rfc4918: malformed Depth header")
 	// errBadTimeout: a Timeout header with no acceptable entry (§10.7).
-	errBadTimeout = errors.New("davserver: malformed Timeout header")
+	errBadTimeout = errors.New("rfc4918: malformed Timeout header")
 	// errBadLockToken: a missing or garbled Lock-Token header (§10.5).
-	errBadLockToken = errors.New("davserver: malformed Lock-Token header")
+	errBadLockToken = errors.New("rfc4918: malformed Lock-Token header")
 	// errBadDestination: a Destination that is neither an absolute URL nor an absolute path (§10.3).
-	errBadDestination = errors.New("davserver: malformed Destination header")
-	// errForeignDestination: a Destination on another server (§10.3).
-	errForeignDestination = errors.New("davserver: destination on another server")
+	errBadDestination = errors.New("rfc4918: malformed Destination header")
+	// ErrForeignDestination: a Destination on another server (§10.3).
+	ErrForeignDestination = errors.New("rfc4918: destination on another server")
 	// errBadOverwrite: an Overwrite header other than T or F (§10.6).
-	errBadOverwrite = errors.New("davserver: malformed Overwrite header")
+	errBadOverwrite = errors.New("rfc4918: malformed Overwrite header")
 	// errLockInfo: a LOCK body that is not a well-formed, namespace-valid DAV:lockinfo (§14.11).
-	errLockInfo = errors.New("davserver: malformed lockinfo body")
-	// errTooLong: an element's content, re-serialized, is over its limit (413: DAV:owner).
-	errTooLong = errors.New("davserver: element content too long")
-	// errLockType: a lockinfo asking for a lock type other than DAV:write (§14.15).
-	errLockType = errors.New("davserver: unsupported lock type")
+	errLockInfo = errors.New("rfc4918: malformed lockinfo body")
+	// ErrTooLong: an element's content, re-serialized, is over its limit (413: DAV:owner).
+	ErrTooLong = errors.New("rfc4918: element content too long")
+	// ErrLockType: a lockinfo asking for a lock type other than DAV:write (§14.15).
+	ErrLockType = errors.New("rfc4918: unsupported lock type")
 )
 
-// parseDepth parses a Depth header: 0, 1 or infinity (-1). An absent header means different
+// ParseDepth parses a Depth header: 0, 1 or infinity (-1). An absent header means different
 // things to different methods, so callers handle "" themselves; here it is an error.
-func parseDepth(s string) (int, error) {
+func ParseDepth(s string) (int, error) {
 	switch v := strings.TrimSpace(s); {
 	case v == "0":
 		return 0, nil
@@ -61,11 +61,11 @@ func parseDepth(s string) (int, error) {
 // clamped to it (the lock policy clamps further).
 const maxTimeoutSeconds = math.MaxInt64 / int64(time.Second)
 
-// parseTimeout parses a Timeout header (§10.7): a comma list of "Second-N" and "Infinite", of
+// ParseTimeout parses a Timeout header (§10.7): a comma list of "Second-N" and "Infinite", of
 // which the first acceptable entry wins. "" means the client asked for nothing: 0. "Infinite" is
 // locksystem.Infinite. Entries the grammar does not know, and "Second-0" (a lock expired before it
 // is granted), are skipped; a header with no acceptable entry is errBadTimeout.
-func parseTimeout(s string) (time.Duration, error) {
+func ParseTimeout(s string) (time.Duration, error) {
 	if strings.TrimSpace(s) == "" {
 		return 0, nil
 	}
@@ -102,9 +102,9 @@ func timeoutEntry(e string) (time.Duration, bool) {
 	return time.Duration(n) * time.Second, true
 }
 
-// parseLockToken parses a Lock-Token header (§10.5): a Coded-URL, "<urn:uuid:…>". Windows sends
+// ParseLockToken parses a Lock-Token header (§10.5): a Coded-URL, "<urn:uuid:…>". Windows sends
 // the token without the angle brackets; that is accepted too.
-func parseLockToken(s string) (string, error) {
+func ParseLockToken(s string) (string, error) {
 	v := strings.TrimSpace(s)
 	if strings.HasPrefix(v, "<") && strings.HasSuffix(v, ">") && len(v) >= 2 {
 		v = v[1 : len(v)-1]
@@ -143,14 +143,14 @@ func isScheme(s string) bool {
 	return s != ""
 }
 
-// parseDestination parses a Destination header (§10.3): an absolute URL on this server (scheme
+// ParseDestination parses a Destination header (§10.3): an absolute URL on this server (scheme
 // and host as the request's) or an absolute path. It returns the unescaped, cleaned path; a URL
-// on another scheme or host is errForeignDestination, anything else unparseable errBadDestination.
-func parseDestination(dest, scheme, host string) (string, error) {
+// on another scheme or host is ErrForeignDestination, anything else unparseable errBadDestination.
+func ParseDestination(dest, scheme, host string) (string, error) {
 	p, err := serverPath(strings.TrimSpace(dest), scheme, host)
 	switch {
-	case errors.Is(err, errForeignDestination):
-		return "", fmt.Errorf("%w: %q", errForeignDestination, dest)
+	case errors.Is(err, ErrForeignDestination):
+		return "", fmt.Errorf("%w: %q", ErrForeignDestination, dest)
 	case err != nil:
 		return "", fmt.Errorf("%w: %q: %v", errBadDestination, dest, err)
 	}
@@ -167,9 +167,9 @@ func serverPath(ref, scheme, host string) (string, error) {
 	}
 	switch {
 	case u.Scheme != "" && !strings.EqualFold(u.Scheme, scheme):
-		return "", errForeignDestination
+		return "", ErrForeignDestination
 	case u.Scheme != "" && !sameHost(u, host):
-		return "", errForeignDestination
+		return "", ErrForeignDestination
 	case u.Scheme == "" && u.Host != "":
 		return "", errors.New("network-path reference")
 	case u.Opaque != "" || !strings.HasPrefix(u.Path, "/"):

@@ -1,4 +1,4 @@
-package davserver
+package rfc4918
 
 import (
 	"errors"
@@ -28,15 +28,15 @@ func TestParseDepth(t *testing.T) {
 		{"0,1", 0, true},
 	}
 	for _, tt := range tests {
-		got, err := parseDepth(tt.in)
+		got, err := ParseDepth(tt.in)
 		if tt.wantErr {
 			if !errors.Is(err, errBadDepth) {
-				t.Errorf("parseDepth(%q) = %d, %v; want errBadDepth", tt.in, got, err)
+				t.Errorf("ParseDepth(%q) = %d, %v; want errBadDepth", tt.in, got, err)
 			}
 			continue
 		}
 		if err != nil || got != tt.want {
-			t.Errorf("parseDepth(%q) = %d, %v; want %d", tt.in, got, err, tt.want)
+			t.Errorf("ParseDepth(%q) = %d, %v; want %d", tt.in, got, err, tt.want)
 		}
 	}
 }
@@ -74,15 +74,15 @@ func TestParseTimeout(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := parseTimeout(tt.in)
+			got, err := ParseTimeout(tt.in)
 			if tt.wantErr {
 				if !errors.Is(err, errBadTimeout) {
-					t.Errorf("parseTimeout(%q) = %v, %v; want errBadTimeout", tt.in, got, err)
+					t.Errorf("ParseTimeout(%q) = %v, %v; want errBadTimeout", tt.in, got, err)
 				}
 				return
 			}
 			if err != nil || got != tt.want {
-				t.Errorf("parseTimeout(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
+				t.Errorf("ParseTimeout(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
 			}
 		})
 	}
@@ -114,15 +114,15 @@ func TestParseLockToken(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := parseLockToken(tt.in)
+			got, err := ParseLockToken(tt.in)
 			if tt.wantErr {
 				if !errors.Is(err, errBadLockToken) {
-					t.Errorf("parseLockToken(%q) = %q, %v; want errBadLockToken", tt.in, got, err)
+					t.Errorf("ParseLockToken(%q) = %q, %v; want errBadLockToken", tt.in, got, err)
 				}
 				return
 			}
 			if err != nil || got != tt.want {
-				t.Errorf("parseLockToken(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+				t.Errorf("ParseLockToken(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
 			}
 		})
 	}
@@ -147,9 +147,9 @@ func TestParseDestination(t *testing.T) {
 		{"encoded dot segments cleaned", "/a/%2e%2e/%2E%2E/b", "http", "h", "/b", nil},
 		{"trailing slash dropped", "/a/b/", "http", "h", "/a/b", nil},
 		{"query ignored", "/a?x=1", "http", "h", "/a", nil},
-		{"other host", "http://other/x", "http", "h", "", errForeignDestination},
-		{"other port", "http://h:8081/x", "http", "h:8080", "", errForeignDestination},
-		{"other scheme", "ftp://h/x", "http", "h", "", errForeignDestination},
+		{"other host", "http://other/x", "http", "h", "", ErrForeignDestination},
+		{"other port", "http://h:8081/x", "http", "h:8080", "", ErrForeignDestination},
+		{"other scheme", "ftp://h/x", "http", "h", "", ErrForeignDestination},
 		{"empty", "", "http", "h", "", errBadDestination},
 		{"relative", "a/b", "http", "h", "", errBadDestination},
 		{"network-path reference", "//h/a", "http", "h", "", errBadDestination},
@@ -157,22 +157,22 @@ func TestParseDestination(t *testing.T) {
 		{"NUL", "/a%00", "http", "h", "", errBadDestination},
 		{"newline", "/a%0Ab", "http", "h", "", errBadDestination},
 		{"URL without path", "http://h", "http", "h", "", errBadDestination},
-		{"opaque", "mailto:x@h", "http", "h", "", errForeignDestination},
-		{"https on a plain server", "https://h/x", "http", "h", "", errForeignDestination},
-		{"http on a TLS server", "http://h:443/x", "https", "h:443", "", errForeignDestination},
+		{"opaque", "mailto:x@h", "http", "h", "", ErrForeignDestination},
+		{"https on a plain server", "https://h/x", "http", "h", "", ErrForeignDestination},
+		{"http on a TLS server", "http://h:443/x", "https", "h:443", "", ErrForeignDestination},
 		{"scheme case", "HTTPS://h/x", "https", "h", "/x", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := parseDestination(tt.dest, tt.scheme, tt.host)
+			got, err := ParseDestination(tt.dest, tt.scheme, tt.host)
 			if tt.wantErr != nil {
 				if !errors.Is(err, tt.wantErr) {
-					t.Errorf("parseDestination(%q, %q, %q) = %q, %v; want %v", tt.dest, tt.scheme, tt.host, got, err, tt.wantErr)
+					t.Errorf("ParseDestination(%q, %q, %q) = %q, %v; want %v", tt.dest, tt.scheme, tt.host, got, err, tt.wantErr)
 				}
 				return
 			}
 			if err != nil || got != tt.want {
-				t.Errorf("parseDestination(%q, %q, %q) = %q, %v; want %q", tt.dest, tt.scheme, tt.host, got, err, tt.want)
+				t.Errorf("ParseDestination(%q, %q, %q) = %q, %v; want %q", tt.dest, tt.scheme, tt.host, got, err, tt.want)
 			}
 		})
 	}

@@ -1,8 +1,8 @@
-// RFC 4918 §9.10 and §14.11: the LOCK request body, DAV:lockinfo. x/net answers 501 to shared
-// locks before any LockSystem sees them, and passes DAV:owner on as raw inner XML whose
-// namespace prefixes may be declared outside it; this parser does neither.
+// Namespaces in XML 1.0 over encoding/xml: every request body lockdav reads or lets x/net read
+// goes through this decoder first, because encoding/xml, and so x/net, accept what the
+// namespace rules forbid (RFC 4918 §8.2 requires namespace-well-formed bodies).
 
-package davserver
+package rfc4918
 
 import (
 	"bytes"
@@ -12,147 +12,27 @@ import (
 	"io"
 	"strings"
 	"unicode"
-
-	"github.com/lockdav/lockdav/locksystem"
 )
 
-// lockInfo is what a LOCK body asks for. The lock type is always DAV:write.
-type lockInfo struct {
-	scope locksystem.Scope
-	// owner is DAV:owner's content re-serialized to stand alone: every element declares its own
-	// namespace, so it can be stored and embedded in any later response. "" when absent.
-	owner string
-}
-
-// maxOwner bounds the re-serialized DAV:owner: the lock system's one limit, for WebDAV and the
-// lock API alike. Declaring namespaces on every element makes it longer than the body it came
-// from (a long namespace declared once and used by many nested elements, many times over).
-const maxOwner = locksystem.MaxOwner
-
-const (
-	nsDAV   = "DAV:"
-	nsXML   = "http://www.w3.org/XML/1998/namespace"
-	nsXMLNS = "http://www.w3.org/2000/xmlns/"
-)
-
-// parsedLockInfo remembers the LOCK bodies parsed without error (memo.go): 4 KiB holds the
-// lockinfo of every client seen, owner included, with room to spare.
-var parsedLockInfo = newMemo[lockInfo](1024, 4<<10)
-
-// parseLockInfo reads a LOCK body. empty is true for a body with nothing but whitespace, which
-// asks for a refresh (§9.10.2). The body must be well-formed XML with valid namespace declarations,
-// its root DAV:lockinfo, with exactly one known DAV:lockscope (errLockInfo otherwise) and a
-// DAV:locktype of DAV:write (errLockType otherwise). Unknown elements are ignored (§17). Limiting
-// the body's size is the caller's job. Every token goes through the namespace-checking decoder,
-// so a body that parses needs no checkXML first; one refused for its lock type is checked to the
-// end, so that malformed XML is reported as such wherever it is.
-func parseLockInfo(data []byte) (li lockInfo, empty bool, err error) {
-	if len(bytes.TrimSpace(data)) == 0 {
-		return lockInfo{}, true, nil
+// CheckXML walks a body with the namespace-checking decoder. encoding/xml, and so x/net, accept
+// what Namespaces in XML 1.0 forbids: xmlns:p="" (litmus propfind_invalid2), an undeclared
+// prefix, a name that is not an XML name. Such a body must be refused before any of it is stored
+// or echoed: a PROPFIND for a property x:000 would otherwise answer <000 xmlns="x">, which is not
+// XML. Whether the body is the right document is left to its parser.
+func CheckXML(body []byte) error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil
 	}
-	if li, ok := parsedLockInfo.getBytes(data); ok {
-		return li, false, nil
-	}
-	li, err = readLockInfo(newNSDecoder(bytes.NewReader(data)))
-	if err == nil {
-		parsedLockInfo.put(string(data), li)
-	}
-	if errors.Is(err, errLockType) {
-		if xerr := checkXML(data); xerr != nil {
-			err = xerr
+	d := newNSDecoder(bytes.NewReader(body))
+	for {
+		_, err := d.next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
 		}
 	}
-	if err != nil && !errors.Is(err, errLockType) {
-		err = fmt.Errorf("%w: %w", errLockInfo, err) // errTooLong stays visible
-	}
-	return li, false, err
-}
-
-// readLockInfo reads the document: prolog, the DAV:lockinfo element, and nothing after it.
-func readLockInfo(d *nsDecoder) (lockInfo, error) {
-	root, err := d.root()
-	if err != nil {
-		return lockInfo{}, err
-	}
-	if root.Name != (xml.Name{Space: nsDAV, Local: "lockinfo"}) {
-		return lockInfo{}, fmt.Errorf("root element is {%s}%s, not DAV:lockinfo", root.Name.Space, root.Name.Local)
-	}
-	var li lockInfo
-	var seen struct{ scope, typ, owner bool }
-	err = d.children(func(el xml.StartElement) error {
-		var err error
-		switch el.Name {
-		case xml.Name{Space: nsDAV, Local: "lockscope"}:
-			err = once(&seen.scope, el, func() (err error) { li.scope, err = readLockScope(d); return err })
-		case xml.Name{Space: nsDAV, Local: "locktype"}:
-			err = once(&seen.typ, el, func() error { return readLockType(d) })
-		case xml.Name{Space: nsDAV, Local: "owner"}:
-			err = once(&seen.owner, el, func() (err error) { li.owner, err = d.innerXML(maxOwner); return err })
-		default:
-			err = d.skip()
-		}
-		return err
-	})
-	switch {
-	case err != nil:
-		return lockInfo{}, err
-	case !seen.scope:
-		return lockInfo{}, errors.New("no DAV:lockscope")
-	case !seen.typ:
-		return lockInfo{}, errors.New("no DAV:locktype")
-	}
-	return li, d.end()
-}
-
-// once runs read for the first el of its kind and refuses a second one.
-func once(seen *bool, el xml.StartElement, read func() error) error {
-	if *seen {
-		return fmt.Errorf("more than one DAV:%s", el.Name.Local)
-	}
-	*seen = true
-	return read()
-}
-
-// readLockScope reads DAV:lockscope's content: exactly one of DAV:exclusive and DAV:shared.
-func readLockScope(d *nsDecoder) (locksystem.Scope, error) {
-	var scopes []locksystem.Scope
-	err := d.children(func(el xml.StartElement) error {
-		switch el.Name {
-		case xml.Name{Space: nsDAV, Local: "exclusive"}:
-			scopes = append(scopes, locksystem.Exclusive)
-		case xml.Name{Space: nsDAV, Local: "shared"}:
-			scopes = append(scopes, locksystem.Shared)
-		default:
-			return fmt.Errorf("unknown lock scope {%s}%s", el.Name.Space, el.Name.Local)
-		}
-		return d.skip()
-	})
-	switch {
-	case err != nil:
-		return 0, err
-	case len(scopes) != 1:
-		return 0, fmt.Errorf("DAV:lockscope holds %d scopes, want 1", len(scopes))
-	}
-	return scopes[0], nil
-}
-
-// readLockType reads DAV:locktype's content, which must be DAV:write alone.
-func readLockType(d *nsDecoder) error {
-	n := 0
-	err := d.children(func(el xml.StartElement) error {
-		n++
-		if el.Name != (xml.Name{Space: nsDAV, Local: "write"}) {
-			return fmt.Errorf("%w: {%s}%s", errLockType, el.Name.Space, el.Name.Local)
-		}
-		return d.skip()
-	})
-	switch {
-	case err != nil:
-		return err
-	case n != 1:
-		return fmt.Errorf("DAV:locktype holds %d types, want 1", n)
-	}
-	return nil
 }
 
 // nsDecoder reads XML with namespaces resolved by hand over RawToken, because encoding/xml lets
@@ -419,7 +299,7 @@ func (n *nsDecoder) innerXML(limit int) (string, error) {
 			pending = false
 		}
 	}
-	return "", fmt.Errorf("%w: content longer than %d bytes", errTooLong, limit)
+	return "", fmt.Errorf("%w: content longer than %d bytes", ErrTooLong, limit)
 }
 
 // writeStart writes "<local xmlns="ns" attrs…" without the closing ">".

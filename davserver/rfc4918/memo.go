@@ -1,4 +1,4 @@
-package davserver
+package rfc4918
 
 import "sync"
 
