@@ -14,6 +14,7 @@ import (
 	"github.com/lockdav/lockdav/davserver/rfc4918"
 	davfs "github.com/lockdav/lockdav/fs"
 	"github.com/lockdav/lockdav/locksystem"
+	"github.com/lockdav/lockdav/server/request"
 )
 
 // check evaluates the request's preconditions for a request on target that touches needs, and
@@ -30,8 +31,8 @@ func (h *Handler) check(r *http.Request, now time.Time, target string, needs ...
 		return nil, fail(http.StatusPreconditionFailed, "If header precondition failed")
 	}
 	tokens := ih.Tokens()
-	if missing := h.locks.Missing(now, principal(r), tokens, needs...); len(missing) > 0 {
-		return nil, lockedError(rootOf(r), target, needs, missing)
+	if missing := h.locks.Missing(now, request.Principal(r), tokens, needs...); len(missing) > 0 {
+		return nil, lockedError(request.Root(r.Context()), target, needs, missing)
 	}
 	return tokens, nil
 }
@@ -60,7 +61,7 @@ func (h *Handler) ifResources(r *http.Request, now time.Time, target string, eta
 			if p, ok = rfc4918.TagPath(tag, schemeOf(r), r.Host); !ok {
 				return rfc4918.Resource{}, false
 			}
-			p = toReal(rootOf(r), p)
+			p = request.ToReal(request.Root(r.Context()), p)
 		}
 		res := rfc4918.Resource{HasLock: func(token string) bool {
 			l, ok := h.locks.Get(now, token)
@@ -92,7 +93,7 @@ func isBelow(p, dir string) bool {
 // real; the answer names them in the URL space of root.
 func lockedError(root, target string, needs []locksystem.Need, missing []locksystem.Lock) error {
 	inWay := &locksystem.ConflictError{Conflicts: missing} // real paths, for the lock API's 423
-	target, needs, missing = toURL(root, target), needsInView(root, needs), locksInView(root, missing)
+	target, needs, missing = request.ToURL(root, target), needsInView(root, needs), request.LocksInView(root, missing)
 	deep := false
 	for _, n := range needs {
 		deep = deep || (n.Path == target && n.Depth == locksystem.DepthInfinity)

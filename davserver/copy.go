@@ -15,6 +15,7 @@ import (
 	"path"
 
 	"github.com/lockdav/lockdav/davserver/rfc4918"
+	"github.com/lockdav/lockdav/server/request"
 	"golang.org/x/net/webdav"
 )
 
@@ -37,7 +38,7 @@ func (h *Handler) serveCopy(w http.ResponseWriter, r *http.Request, src string) 
 	cw := &copyWriter{ResponseWriter: w, st: st}
 	h.dav.ServeHTTP(cw, r.WithContext(context.WithValue(r.Context(), copyKey{}, st)))
 	if cw.err != nil {
-		logFor(r).Debug().Err(cw.err).Msg("write multistatus")
+		request.Log(r).Debug().Err(cw.err).Msg("write multistatus")
 	}
 	return nil
 }

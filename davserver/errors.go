@@ -8,11 +8,10 @@ import (
 	"net/http"
 	"os"
 
-	"github.com/rs/zerolog"
-
 	"github.com/lockdav/lockdav/davserver/rfc4918"
 	davfs "github.com/lockdav/lockdav/fs"
 	"github.com/lockdav/lockdav/locksystem"
+	"github.com/lockdav/lockdav/server/request"
 )
 
 // statusError is an error with the HTTP answer it deserves. reason is the short text the client
@@ -39,6 +38,19 @@ func fail(status int, reason string) error {
 	return &statusError{status: status, reason: reason}
 }
 
+// Error is an error answered with status and reason, logging cause (which may be nil). The
+// middleware's refusals (401, 403, 429, 500) are made with it.
+func Error(status int, reason string, cause error) error {
+	return &statusError{status: status, reason: reason, err: cause}
+}
+
+// StatusOf is the status and reason err is answered with, for the lock API, which answers them
+// as JSON.
+func StatusOf(err error) (status int, reason string) {
+	se := statusOf(err)
+	return se.status, se.reason
+}
+
 // failWith returns a statusError that logs cause.
 func failWith(status int, reason string, cause error) error {
 	return &statusError{status: status, reason: reason, err: cause}
@@ -55,12 +67,16 @@ func statusOf(err error) *statusError {
 	switch {
 	case errors.As(err, &se):
 		return se
+	case errors.Is(err, request.ErrTraversal):
+		return &statusError{status: http.StatusForbidden, reason: "invalid path", err: err}
+	case errors.Is(err, request.ErrBadPath):
+		return &statusError{status: http.StatusBadRequest, reason: "invalid path", err: err}
 	case errors.Is(err, fs.ErrNotExist):
 		return &statusError{status: http.StatusNotFound, reason: "not found", err: err}
 	case errors.Is(err, fs.ErrExist):
 		return &statusError{status: http.StatusMethodNotAllowed, reason: "already exists", err: err}
 	case errors.Is(err, davfs.ErrHiddenName):
-		// Uploads in progress are the server's, like the reserved namespace (serveReserved).
+		// Uploads in progress are the server's, like the reserved namespace (request.Reserved).
 		return &statusError{status: http.StatusForbidden, reason: "reserved for the server", err: err}
 	case errors.Is(err, fs.ErrPermission), errors.Is(err, davfs.ErrOutsideRoot):
 		return &statusError{status: http.StatusForbidden, reason: "forbidden", err: err}
@@ -91,26 +107,18 @@ func statusOf(err error) *statusError {
 	}
 }
 
-// failLevel is the log level of a failed request: the client's faults are debug detail, the
-// server's are errors.
-func failLevel(status int) zerolog.Level {
-	if status >= 500 {
-		return zerolog.ErrorLevel
-	}
-	return zerolog.DebugLevel
-}
-
-// writeError writes err's answer and logs its detail.
-func writeError(w http.ResponseWriter, r *http.Request, err error) {
+// WriteError writes err's answer and logs its detail. Every error answered as text or WebDAV
+// XML goes through it: the server's middleware uses it for its refusals too.
+func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	if me, ok := asMultiStatus(err); ok {
-		logFor(r).Debug().Err(err).Int("status", http.StatusMultiStatus).Msg("request failed")
+		request.Log(r).Debug().Err(err).Int("status", http.StatusMultiStatus).Msg("request failed")
 		if werr := writeMultiStatus(w, me.responses); werr != nil {
-			logFor(r).Debug().Err(werr).Msg("write multistatus")
+			request.Log(r).Debug().Err(werr).Msg("write multistatus")
 		}
 		return
 	}
 	se := statusOf(err)
-	logFor(r).WithLevel(failLevel(se.status)).Err(err).Int("status", se.status).Msg("request failed")
+	request.Log(r).WithLevel(request.FailLevel(se.status)).Err(err).Int("status", se.status).Msg("request failed")
 	if se.status == 499 {
 		return // nobody is listening
 	}

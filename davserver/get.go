@@ -23,6 +23,7 @@ import (
 
 	"github.com/lockdav/lockdav/davserver/rfc4918"
 	"github.com/lockdav/lockdav/locksystem"
+	"github.com/lockdav/lockdav/server/request"
 )
 
 // handleGet serves a file, or lists a collection. Files are served here rather than by x/net,
@@ -215,10 +216,10 @@ func (h *Handler) serveListing(w http.ResponseWriter, r *http.Request, now time.
 		return err
 	}
 	sort.Slice(fis, func(i, j int) bool { return fis[i].Name() < fis[j].Name() })
-	up := toURL(rootOf(r), p) // the collection as the client names it
+	up := request.ToURL(request.Root(r.Context()), p) // the collection as the client names it
 	entries := make([]listingEntry, 0, len(fis))
 	for _, fi := range fis {
-		if up == "/" && fi.Name() == strings.Trim(Reserved, "/") {
+		if up == "/" && fi.Name() == strings.Trim(request.Reserved, "/") {
 			continue
 		}
 		entries = append(entries, h.entry(now, p, up, fi))

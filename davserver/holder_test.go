@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/lockdav/lockdav/locksystem"
+	"github.com/lockdav/lockdav/server/request"
 )
 
 // evilUA tries markup, entities, a quote and a character XML 1.0 cannot carry.
@@ -113,7 +114,7 @@ func (ts *testServer) doIn(root, method, target, body string, hdr ...string) *ht
 	ts.t.Helper()
 	r := httptest.NewRequest(method, target, strings.NewReader(body))
 	if root != "" {
-		r = r.WithContext(WithRoot(r.Context(), root))
+		r = r.WithContext(request.WithRoot(r.Context(), root))
 	}
 	for i := 0; i+1 < len(hdr); i += 2 {
 		r.Header.Set(hdr[i], hdr[i+1])

@@ -19,6 +19,7 @@ import (
 
 	"github.com/lockdav/lockdav/davserver/rfc4918"
 	"github.com/lockdav/lockdav/locksystem"
+	"github.com/lockdav/lockdav/server/request"
 )
 
 var (
@@ -61,7 +62,7 @@ func (f *lockFS) OpenFile(ctx context.Context, name string, flag int, perm os.Fi
 	if !ok || flag != os.O_RDONLY {
 		return file, nil
 	}
-	return &lockFile{File: file, name: strings.TrimSuffix(name, "/"), root: rootCtx(ctx), locks: f.locks, st: st}, nil
+	return &lockFile{File: file, name: strings.TrimSuffix(name, "/"), root: request.Root(ctx), locks: f.locks, st: st}, nil
 }
 
 // lockFile adds computed lock properties to a file's dead properties.
@@ -91,7 +92,7 @@ func (f *lockFile) DeadProps() (map[xml.Name]webdav.Property, error) {
 	}
 	props[nameLockDiscovery] = webdav.Property{
 		XMLName:  nameLockDiscovery,
-		InnerXML: []byte(rfc4918.LockDiscovery(locksInView(f.root, f.locks.Covering(f.st.now, name)), f.st.now)),
+		InnerXML: []byte(rfc4918.LockDiscovery(request.LocksInView(f.root, f.locks.Covering(f.st.now, name)), f.st.now)),
 	}
 	f.st.calls[name]++
 	if !f.st.names || f.st.calls[name] > 1 {
@@ -133,7 +134,7 @@ func (f *lockFile) Readdir(n int) ([]fs.FileInfo, error) {
 	}
 	kept := fis[:0]
 	for _, fi := range fis {
-		if fi.Name() != strings.Trim(Reserved, "/") {
+		if fi.Name() != strings.Trim(request.Reserved, "/") {
 			kept = append(kept, fi)
 		}
 	}

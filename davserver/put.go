@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/lockdav/lockdav/locksystem"
+	"github.com/lockdav/lockdav/server/request"
 )
 
 // handlePut stores the request body at the target, atomically.
@@ -40,7 +41,7 @@ func (h *Handler) handlePut(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	h.locks.ReleaseOnUpdate(now, principal(r), tokens, p)
+	h.locks.ReleaseOnUpdate(now, request.Principal(r), tokens, p)
 	w.Header().Set("ETag", etagOf(fi))
 	if created {
 		w.WriteHeader(http.StatusCreated)

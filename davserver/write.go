@@ -6,6 +6,7 @@ package davserver
 
 import (
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/lockdav/lockdav/davserver/rfc4918"
 	davfs "github.com/lockdav/lockdav/fs"
 	"github.com/lockdav/lockdav/locksystem"
+	"github.com/lockdav/lockdav/server/request"
 )
 
 // handleWrite checks a write's locks and If header, delegates it, and updates the lock table.
@@ -45,7 +47,7 @@ func (h *Handler) handleWrite(w http.ResponseWriter, r *http.Request) error {
 		r = r.WithContext(davfs.WithCopy(r.Context(), src, dst)) // collections keep their dead props
 	}
 	r.Header.Del("If")                     // evaluated in full above; x/net's own If handling is token-only
-	sw := &accessWriter{ResponseWriter: w} // to learn the status the delegate answered
+	sw := &statusWriter{ResponseWriter: w} // to learn the status the delegate answered
 	if err := h.delegate(sw, r, src); err != nil {
 		return err
 	}
@@ -84,13 +86,13 @@ func destination(r *http.Request) (string, error) {
 	case err != nil:
 		return "", failWith(http.StatusBadRequest, "invalid Destination header", err)
 	}
-	if p, err = cleanPath(p); err != nil {
+	if p, err = request.CleanPath(p); err != nil {
 		return "", err
 	}
-	if isReserved(p) {
+	if request.IsReserved(p) {
 		return "", fail(http.StatusForbidden, "reserved for the server")
 	}
-	return toReal(rootOf(r), p), nil
+	return request.ToReal(request.Root(r.Context()), p), nil
 }
 
 // schemeOf is the scheme the client used to reach the server: https over TLS, or when a
@@ -156,7 +158,7 @@ func (h *Handler) targetNeeds(r *http.Request, dst string) []locksystem.Need {
 
 // afterWrite updates the lock table after a successful write.
 func (h *Handler) afterWrite(r *http.Request, now time.Time, src string, tokens []string) {
-	p := principal(r)
+	p := request.Principal(r)
 	switch r.Method {
 	case http.MethodDelete, "MOVE":
 		// Locks stay with URLs, not content: the source's locks end (§7.7), and those on a
@@ -166,3 +168,37 @@ func (h *Handler) afterWrite(r *http.Request, now time.Time, src string, tokens 
 		h.locks.ReleaseOnUpdate(now, p, tokens, src)
 	}
 }
+
+// statusWriter records the status x/net answered a write with, which decides whether the lock
+// table changes (afterWrite).
+type statusWriter struct {
+	http.ResponseWriter
+	status int // of the first WriteHeader or Write; 0 until then
+}
+
+func (w *statusWriter) WriteHeader(status int) {
+	if w.status == 0 {
+		w.status = status
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *statusWriter) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+// ReadFrom keeps sendfile(2) for POST, which x/net answers with the file.
+func (w *statusWriter) ReadFrom(src io.Reader) (int64, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
+		return rf.ReadFrom(src)
+	}
+	return io.Copy(struct{ io.Writer }{w.ResponseWriter}, src)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/net/webdav"
 
 	"github.com/lockdav/lockdav/locksystem"
+	"github.com/lockdav/lockdav/server/request"
 )
 
 var (
@@ -51,7 +52,7 @@ func (x xnetLocks) Confirm(now time.Time, name0, name1 string, conditions ...web
 }
 
 func (x xnetLocks) confirm(now time.Time, name string, tokens []string) bool {
-	p, err := cleanPath(name)
+	p, err := request.CleanPath(name)
 	if err != nil || len(x.s.Missing(now, locksystem.Anonymous, tokens, locksystem.Need{Path: p})) > 0 {
 		return false
 	}

@@ -19,7 +19,6 @@ import (
 
 	"github.com/lockdav/lockdav/auth"
 	"github.com/lockdav/lockdav/config"
-	"github.com/lockdav/lockdav/davserver"
 	davfs "github.com/lockdav/lockdav/fs"
 	"github.com/lockdav/lockdav/locksystem"
 	"github.com/lockdav/lockdav/locksystem/boltstore"
@@ -126,7 +125,7 @@ func (s *Server) open() error {
 	if err := makeUserRoots(fsys, s.cfg.Auth.Users); err != nil {
 		return err
 	}
-	s.handler = davserver.New(davserver.Options{
+	s.handler = newHandler(handlerOptions{
 		FS:          fsys,
 		Locks:       locks,
 		Logger:      s.log,

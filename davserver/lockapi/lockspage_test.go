@@ -1,4 +1,4 @@
-package davserver
+package lockapi
 
 import (
 	"net/http"
@@ -8,20 +8,19 @@ import (
 	"time"
 
 	"github.com/lockdav/lockdav/locksystem"
+	"github.com/lockdav/lockdav/server/request"
 )
 
-// locksPage gets the locks page for query (e.g. "?path=/docs") straight from the hook that
-// serveReserved calls for GET /.lockdav/, for a user confined to root when one is given.
+// locksPage gets the locks page for query (e.g. "?path=/docs") through the handler, for a user
+// confined to root when one is given.
 func (ts *testServer) locksPage(method, query string, root ...string) *httptest.ResponseRecorder {
 	ts.t.Helper()
 	r := httptest.NewRequest(method, "/.lockdav/"+query, nil)
 	if len(root) > 0 {
-		r = r.WithContext(WithRoot(r.Context(), root[0]))
+		r = r.WithContext(request.WithRoot(r.Context(), root[0]))
 	}
 	w := httptest.NewRecorder()
-	if err := ts.h.serveLocksPage(w, r); err != nil {
-		ts.t.Fatalf("serveLocksPage(%q): %v", query, err)
-	}
+	ts.h.ServeHTTP(w, r)
 	return w
 }
 

@@ -1,4 +1,4 @@
-package davserver
+package server
 
 // The middleware every request passes: its id (X-Request-Id, and request_id on each of its log
 // lines), one access-log line with what was answered, and a 500 for a handler's panic.
@@ -13,19 +13,21 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/lockdav/lockdav/server/request"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 )
 
-// logged runs one request through h.middleware(inner) and returns the response and the log
+// logged runs one request through m.wrap(inner) and returns the response and the log
 // lines as decoded JSON objects.
 func logged(t *testing.T, inner http.HandlerFunc, r *http.Request) (*httptest.ResponseRecorder, []map[string]any) {
 	t.Helper()
 	var buf bytes.Buffer
-	h := &Handler{log: zerolog.New(&buf), stats: newRequestMetrics(prometheus.NewRegistry())}
+	m := &middleware{log: zerolog.New(&buf), now: time.Now, stats: newRequestMetrics(prometheus.NewRegistry())}
 	w := httptest.NewRecorder()
-	h.middleware(inner).ServeHTTP(w, r)
+	m.wrap(inner).ServeHTTP(w, r)
 	var lines []map[string]any
 	for _, l := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
 		var m map[string]any
@@ -42,7 +44,7 @@ func TestMiddlewareRequestIDAndAccessLog(t *testing.T) {
 	r.Header.Set("User-Agent", "tester/1")
 	r.Header.Set("Lock-Token", "<urn:uuid:x>")
 	w, lines := logged(t, func(w http.ResponseWriter, r *http.Request) {
-		logFor(r).Info().Msg("inside")
+		request.Log(r).Info().Msg("inside")
 		w.WriteHeader(http.StatusCreated)
 		_, _ = io.WriteString(w, "hello")
 	}, r)
@@ -85,8 +87,8 @@ func TestMiddlewareCountsReadFrom(t *testing.T) {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	h := &Handler{log: zerolog.New(&buf), stats: newRequestMetrics(prometheus.NewRegistry())}
-	srv := httptest.NewServer(h.middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	m := &middleware{log: zerolog.New(&buf), now: time.Now, stats: newRequestMetrics(prometheus.NewRegistry())}
+	srv := httptest.NewServer(m.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f, err := os.Open(p)
 		if err != nil {
 			t.Error(err)

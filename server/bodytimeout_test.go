@@ -1,4 +1,4 @@
-package davserver
+package server
 
 import (
 	"bufio"
@@ -26,7 +26,7 @@ func bodyServer(t *testing.T, timeout time.Duration, minRate int64, log zerolog.
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = ls.Close() })
-	srv := httptest.NewServer(New(Options{FS: fsys, Locks: ls, Logger: log, BodyTimeout: timeout, BodyMinRate: minRate}))
+	srv := httptest.NewServer(newHandler(handlerOptions{FS: fsys, Locks: ls, Logger: log, BodyTimeout: timeout, BodyMinRate: minRate}))
 	t.Cleanup(srv.Close)
 	return srv, fsys
 }

@@ -1,4 +1,4 @@
-package davserver
+package server
 
 import (
 	"io"
@@ -6,8 +6,8 @@ import (
 	"time"
 )
 
-// defaultBodyMinRate is the rate a body must keep up, in bytes per second, when Options names
-// none: the one Apache's mod_reqtimeout uses (body=20,MinRate=500).
+// defaultBodyMinRate is the rate a body must keep up, in bytes per second, when the configuration
+// names none: the one Apache's mod_reqtimeout uses (body=20,MinRate=500).
 const defaultBodyMinRate = 500
 
 // timedBody is a request body that must arrive within timeout, extended by a second for every
@@ -24,12 +24,12 @@ type timedBody struct {
 }
 
 // timeBody wraps r's body, if it has one, in a timedBody.
-func (h *Handler) timeBody(w http.ResponseWriter, r *http.Request) {
-	if h.bodyTimeout <= 0 || r.Body == nil || r.Body == http.NoBody {
+func (m *middleware) timeBody(w http.ResponseWriter, r *http.Request) {
+	if m.bodyTimeout <= 0 || r.Body == nil || r.Body == http.NoBody {
 		return
 	}
 	r.Body = &timedBody{ReadCloser: r.Body, rc: http.NewResponseController(w),
-		deadline: time.Now().Add(h.bodyTimeout), minRate: h.bodyMinRate}
+		deadline: time.Now().Add(m.bodyTimeout), minRate: m.bodyMinRate}
 }
 
 func (b *timedBody) Read(p []byte) (int, error) {

@@ -1,4 +1,4 @@
-package davserver
+package server
 
 // Authentication (HTTP Basic, RFC 7617) and authorization. Who may do what is the auth package's
 // table; here requests get their identity, and the answers when they have none: 401 with a
@@ -8,12 +8,13 @@ package davserver
 import (
 	"errors"
 	"math"
-	"net"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/lockdav/lockdav/auth"
+	"github.com/lockdav/lockdav/davserver"
+	"github.com/lockdav/lockdav/server/request"
 )
 
 // challenge is the WWW-Authenticate header of a 401 (RFC 7617 §2, §2.1).
@@ -21,8 +22,8 @@ const challenge = `Basic realm="lockdav", charset="UTF-8"`
 
 // authenticate is the middleware that gives each request its identity: principal, admin flag
 // and root. Without an Authenticator every request passes with the identity its context has.
-func (h *Handler) authenticate(next http.Handler) http.Handler {
-	if h.auth == nil {
+func (m *middleware) authenticate(next http.Handler) http.Handler {
+	if m.auth == nil {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -30,21 +31,21 @@ func (h *Handler) authenticate(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		id, err := h.identify(r)
+		id, err := m.identify(r)
 		if err == nil {
 			err = authorize(id, r)
 		}
 		if err != nil {
-			h.refuse(w, r, err)
+			m.refuse(w, r, err)
 			return
 		}
-		if setIdentity(r, id.Name, id.Root, id.Admin) {
+		if request.SetIdentity(r, id.Name, id.Root, id.Admin) {
 			next.ServeHTTP(w, r)
 			return
 		}
-		ctx := WithRoot(WithPrincipal(r.Context(), id.Name), id.Root)
+		ctx := request.WithRoot(request.WithPrincipal(r.Context(), id.Name), id.Root)
 		if id.Admin {
-			ctx = WithAdmin(ctx)
+			ctx = request.WithAdmin(ctx)
 		}
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
@@ -52,36 +53,36 @@ func (h *Handler) authenticate(next http.Handler) http.Handler {
 
 // isHealthCheck: load balancers probe /.lockdav/healthz without credentials.
 func isHealthCheck(r *http.Request) bool {
-	return r.URL.Path == Reserved+"healthz" && (r.Method == http.MethodGet || r.Method == http.MethodHead)
+	return r.URL.Path == request.Reserved+"healthz" && (r.Method == http.MethodGet || r.Method == http.MethodHead)
 }
 
 // identify checks the request's credentials; a request without any is anonymous.
-func (h *Handler) identify(r *http.Request) (auth.Identity, error) {
+func (m *middleware) identify(r *http.Request) (auth.Identity, error) {
 	user, pass, ok := r.BasicAuth()
 	if !ok {
 		if r.Header.Get("Authorization") != "" {
 			return auth.Identity{}, auth.ErrBadCredentials // another scheme, or garbled
 		}
-		anon := h.auth.Anonymous()
+		anon := m.auth.Anonymous()
 		if anon.Access == auth.None {
 			return auth.Identity{}, auth.ErrNoCredentials
 		}
 		return anon, nil
 	}
-	id, err := h.auth.Authenticate(h.now(), remoteIP(r), user, pass)
+	id, err := m.auth.Authenticate(m.now(), request.RemoteIP(r), user, pass)
 	var le *auth.LimitedError
 	switch {
 	case errors.As(err, &le):
-		logFor(r).Warn().Str("remote", r.RemoteAddr).Str("user", user).
+		request.Log(r).Warn().Str("remote", r.RemoteAddr).Str("user", user).
 			Dur("retry_after", le.RetryAfter).Msg("login refused: too many failed logins from this address")
 	case err != nil:
-		logFor(r).Warn().Str("remote", r.RemoteAddr).Str("user", user).Msg("login failed")
+		request.Log(r).Warn().Str("remote", r.RemoteAddr).Str("user", user).Msg("login failed")
 	}
 	return id, err
 }
 
 // errReadOnly: a write by a principal with read access.
-var errReadOnly = errors.New("davserver: read-only access")
+var errReadOnly = errors.New("server: read-only access")
 
 // authorize refuses a write to a principal with read access. Anonymous requests are refused
 // with a challenge, so that a client can log in and retry.
@@ -106,30 +107,21 @@ func isRead(r *http.Request) bool {
 }
 
 // refuse answers a request that failed authentication or authorization.
-func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, err error) {
+func (m *middleware) refuse(w http.ResponseWriter, r *http.Request, err error) {
 	var le *auth.LimitedError
 	switch {
 	case errors.As(err, &le):
 		w.Header().Set("Retry-After", strconv.Itoa(retrySeconds(le.RetryAfter)))
-		writeError(w, r, failWith(http.StatusTooManyRequests, "too many failed logins, retry later", err))
+		davserver.WriteError(w, r, davserver.Error(http.StatusTooManyRequests, "too many failed logins, retry later", err))
 	case errors.Is(err, errReadOnly):
-		writeError(w, r, failWith(http.StatusForbidden, "read-only access", err))
+		davserver.WriteError(w, r, davserver.Error(http.StatusForbidden, "read-only access", err))
 	default:
 		w.Header().Set("WWW-Authenticate", challenge)
-		writeError(w, r, failWith(http.StatusUnauthorized, "authentication required", err))
+		davserver.WriteError(w, r, davserver.Error(http.StatusUnauthorized, "authentication required", err))
 	}
 }
 
 // retrySeconds is d as a Retry-After value: whole seconds, rounded up, at least 1.
 func retrySeconds(d time.Duration) int {
 	return max(1, int(math.Ceil(d.Seconds())))
-}
-
-// remoteIP is the address failed logins are counted against: the peer's IP, without its port.
-func remoteIP(r *http.Request) string {
-	ip, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return ip
 }

@@ -1,4 +1,4 @@
-package davserver
+package server
 
 import (
 	"testing"

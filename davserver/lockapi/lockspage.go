@@ -1,4 +1,4 @@
-package davserver
+package lockapi
 
 // The locks page: GET /.lockdav/ (and /.lockdav) shows every active lock as an HTML page, for a
 // person with a browser. It takes the query parameters of GET /.lockdav/locks (path, depth,
@@ -76,19 +76,27 @@ func formOf(v url.Values) lockForm {
 
 // lockRow is one lock as a person reads it.
 type lockRow struct {
-	lockBadge
-	Path, Href, Token, Client string
-	Released                  bool // released after its holder's first write
+	Principal, Scope, Depth, Since, Expires, Owner string
+	Path, Href, Token, Client                      string
+	Released                                       bool // released after its holder's first write
 }
 
 func lockRows(locks []locksystem.Lock, now time.Time) []lockRow {
-	bs := badges(locks, now)
 	rows := make([]lockRow, len(locks))
 	for i, l := range locks {
-		b := bs[i]
-		b.Owner = ownerText(l.Owner)
-		rows[i] = lockRow{lockBadge: b, Path: l.Path, Href: rfc4918.Href(l.Path), Token: l.Token,
-			Client: clientText(l.Client), Released: l.ReleaseOnUpdate}
+		rows[i] = lockRow{Principal: l.Principal, Scope: "exclusive", Depth: "0",
+			Since: l.Created.UTC().Format(time.RFC3339), Expires: "never", Owner: ownerText(l.Owner),
+			Path: l.Path, Href: rfc4918.Href(l.Path), Token: l.Token, Client: clientText(l.Client),
+			Released: l.ReleaseOnUpdate}
+		if l.Scope == locksystem.Shared {
+			rows[i].Scope = "shared"
+		}
+		if l.Depth == locksystem.DepthInfinity {
+			rows[i].Depth = "infinity"
+		}
+		if !l.Expires.IsZero() {
+			rows[i].Expires = "in " + l.Expires.Sub(now).Round(time.Second).String()
+		}
 	}
 	return rows
 }

@@ -1,4 +1,4 @@
-package davserver
+package server
 
 // Authentication, authorization and per-user roots, against a live httptest server.
 
@@ -23,6 +23,7 @@ import (
 	"github.com/lockdav/lockdav/auth"
 	davfs "github.com/lockdav/lockdav/fs"
 	"github.com/lockdav/lockdav/locksystem"
+	"github.com/lockdav/lockdav/server/request"
 )
 
 // syncBuffer is a log sink the test reads while the server writes.
@@ -84,7 +85,7 @@ func newAuthServer(t *testing.T, anonymous auth.Access, users ...auth.User) *aut
 			mkdirAll(t, s.fs, u.Root)
 		}
 	}
-	h := New(Options{FS: s.fs, Locks: ls, Logger: log, Auth: a, Now: s.clock})
+	h := newHandler(handlerOptions{FS: s.fs, Locks: ls, Logger: log, Auth: a, Now: s.clock})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	s.url, s.host = srv.URL, strings.TrimPrefix(srv.URL, "http://")
@@ -219,7 +220,7 @@ func TestBasicAuth(t *testing.T) {
 		}
 	}
 	s.expect(http.StatusMultiStatus, "alice", "PROPFIND", "/", "", "Depth", "0")
-	s.expect(http.StatusOK, "", "GET", Reserved+"healthz", "")
+	s.expect(http.StatusOK, "", "GET", request.Reserved+"healthz", "")
 	s.expect(http.StatusUnauthorized, "", "GET", apiLocks, "")
 	if strings.Contains(s.log.String(), "alice-pw") {
 		t.Errorf("the log contains a password:\n%s", s.log.String())

@@ -1,4 +1,4 @@
-package davserver
+package lockapi
 
 import (
 	"encoding/json"
@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/lockdav/lockdav/locksystem"
+	"github.com/lockdav/lockdav/server/request"
 )
 
 type apiDoc struct {
@@ -209,5 +210,68 @@ func TestAPIConflictsOnMembership(t *testing.T) {
 	}](t, w.Body.String())
 	if len(got.Conflicts) != 1 || got.Conflicts[0].Token != held.Token || got.Conflicts[0].Path != "/d" {
 		t.Fatalf("423 body %s: want conflicts naming %s on /d", w.Body.String(), held.Token)
+	}
+}
+
+// wantAPIError checks a JSON error answer.
+func wantAPIError(t *testing.T, status int, ctype, body string, wantStatus int, wantText string) {
+	t.Helper()
+	var e apiError
+	if status != wantStatus || !strings.HasPrefix(ctype, "application/json") || json.Unmarshal([]byte(body), &e) != nil ||
+		!strings.Contains(e.Error+" "+e.Detail, wantText) {
+		t.Errorf("got %d %q %s, want %d JSON naming %q", status, ctype, body, wantStatus, wantText)
+	}
+}
+
+// The lock API reads a body only when it is said to be JSON, which no HTML form and no no-cors
+// fetch can say: a forged POST takes no lock.
+func TestLockAPIWantsJSON(t *testing.T) {
+	ts := newTestServer(t, locksystem.Policy{})
+	ts.put("/f", "x")
+	for _, ct := range []string{"", "text/plain", "text/plain;charset=UTF-8", "application/x-www-form-urlencoded",
+		"multipart/form-data; boundary=x", "application/jsonx", "garbage;;"} {
+		w := ts.do("POST", apiLocks, `{"path":"/f"}`, "Content-Type", ct)
+		wantAPIError(t, w.Code, w.Header().Get("Content-Type"), w.Body.String(), http.StatusUnsupportedMediaType, "application/json")
+	}
+	if n := len(ts.locks.Query(ts.now, locksystem.Query{Path: "/", Depth: locksystem.DepthInfinity})); n != 0 {
+		t.Fatalf("%d locks taken by bodies that were not said to be JSON", n)
+	}
+	w := ts.do("POST", apiLocks, `{"path":"/f"}`, "Content-Type", "Application/JSON; charset=utf-8")
+	want(t, w, http.StatusCreated, "POST with Content-Type: application/json; charset=utf-8")
+}
+
+// TestOwnerLimit: the lock API refuses an owner over locksystem.MaxOwner, the limit WebDAV LOCK
+// has too, with 413 naming the field.
+func TestOwnerLimit(t *testing.T) {
+	ts := newTestServer(t, locksystem.DefaultPolicy)
+	ts.api.maxBody = 16 << 20 // the owner, not the body, is what is too large here
+	ts.put("/f", "x")
+	long := strings.Repeat("o", locksystem.MaxOwner+1)
+	w := ts.do("POST", "/.lockdav/locks", `{"path": "/f", "owner": "`+long+`"}`, "Content-Type", "application/json")
+	want(t, w, http.StatusRequestEntityTooLarge, "POST with an owner over MaxOwner")
+	if e := decode[apiError](t, w.Body.String()); !strings.HasPrefix(e.Detail, "owner:") {
+		t.Errorf("POST 413 detail %q does not name the owner field", e.Detail)
+	}
+	fits := strings.Repeat("o", locksystem.MaxOwner)
+	w = ts.do("POST", "/.lockdav/locks", `{"path": "/f", "owner": "`+fits+`"}`, "Content-Type", "application/json")
+	want(t, w, http.StatusCreated, "POST with an owner of exactly MaxOwner bytes")
+}
+
+// The server's own pages keep their strict policies, and say nosniff too, as the tree's
+// listing does.
+func TestServerPagesNosniff(t *testing.T) {
+	ts := newTestServer(t, locksystem.Policy{})
+	ts.put("/a.txt", "x")
+	for _, p := range []string{"/", request.Reserved, apiLocks} {
+		for _, m := range []string{"GET", "HEAD"} {
+			w := ts.do(m, p, "")
+			want(t, w, http.StatusOK, m+" "+p)
+			if got := w.Header().Get("X-Content-Type-Options"); got != "nosniff" {
+				t.Errorf("%s %s: X-Content-Type-Options %q, want nosniff", m, p, got)
+			}
+			if csp := w.Header().Get("Content-Security-Policy"); p != apiLocks && (csp == "" || csp == "sandbox") {
+				t.Errorf("%s %s: Content-Security-Policy %q, want the page's own", m, p, csp)
+			}
+		}
 	}
 }

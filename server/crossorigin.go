@@ -1,4 +1,4 @@
-package davserver
+package server
 
 // Cross-site request forgery. A page on any site the admin visits can have the browser send
 // requests to lockdav with the credentials it has cached for it: HTML forms post
@@ -20,14 +20,16 @@ package davserver
 // WebDAV clients) send neither and are not affected.
 
 import (
-	"mime"
 	"net/http"
-	"strings"
+
+	"github.com/lockdav/lockdav/davserver"
+	"github.com/lockdav/lockdav/davserver/lockapi"
+	"github.com/lockdav/lockdav/server/request"
 )
 
 // refuseCrossOrigin is the middleware that answers 403 to cross-origin requests that are not
 // safe, before authenticate: a forged request gets no login prompt and costs no failed login.
-func (h *Handler) refuseCrossOrigin(next http.Handler) http.Handler {
+func (m *middleware) refuseCrossOrigin(next http.Handler) http.Handler {
 	cop := http.NewCrossOriginProtection()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := cop.Check(r); err != nil {
@@ -43,36 +45,12 @@ const errCrossOrigin = "cross-origin request refused"
 
 // refuseForgery answers a cross-origin request: as JSON on the lock API, as text elsewhere.
 func refuseForgery(w http.ResponseWriter, r *http.Request, err error) {
-	logFor(r).Warn().Err(err).Str("method", r.Method).Str("path", r.URL.Path).
+	request.Log(r).Warn().Err(err).Str("method", r.Method).Str("path", r.URL.Path).
 		Str("origin", r.Header.Get("Origin")).Str("sec_fetch_site", r.Header.Get("Sec-Fetch-Site")).
 		Msg("cross-origin request refused")
-	if !isReservedURL(r.URL.Path) {
-		writeError(w, r, failWith(http.StatusForbidden, errCrossOrigin, err))
+	if !request.IsReserved(r.URL.Path) {
+		davserver.WriteError(w, r, davserver.Error(http.StatusForbidden, errCrossOrigin, err))
 		return
 	}
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	writeAPIError(w, r, &apiStatusError{status: http.StatusForbidden, body: apiError{Error: errCrossOrigin,
-		Detail: "a browser sent it from a page on another origin"}})
-}
-
-// isReservedURL says whether a request path is the server's own, under Reserved.
-func isReservedURL(p string) bool {
-	return p == strings.TrimSuffix(Reserved, "/") || strings.HasPrefix(p, Reserved)
-}
-
-// wantJSON refuses a body whose Content-Type is not application/json (parameters such as
-// charset aside) with 415 (RFC 9110 §15.5.16).
-func wantJSON(r *http.Request) error {
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err == nil && mt == "application/json" {
-		return nil
-	}
-	return &apiStatusError{status: http.StatusUnsupportedMediaType, body: apiError{Error: "unsupported media type",
-		Detail: "the body must be JSON sent with Content-Type: application/json, not " + quoteOrNone(r.Header.Get("Content-Type"))}}
-}
-
-func quoteOrNone(s string) string {
-	if s == "" {
-		return "none"
-	}
-	return `"` + s + `"`
+	lockapi.WriteError(w, r, http.StatusForbidden, errCrossOrigin, "a browser sent it from a page on another origin")
 }

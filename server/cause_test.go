@@ -1,4 +1,4 @@
-package davserver
+package server
 
 import (
 	"errors"
@@ -41,7 +41,7 @@ func TestServerErrorLogsCause(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = ls.Close() })
-	ts := &testServer{t: t, h: New(Options{FS: davfs.New(failingFs{mem}, davfs.NewMemProps(), log), Locks: ls, Logger: log})}
+	ts := &testServer{t: t, h: newHandler(handlerOptions{FS: davfs.New(failingFs{mem}, davfs.NewMemProps(), log), Locks: ls, Logger: log})}
 	body := `<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><x xmlns="urn:t">1</x></D:prop></D:set></D:propertyupdate>`
 	want(t, ts.do("PROPPATCH", "/boom", body), http.StatusInternalServerError, "PROPPATCH of a file that cannot be opened")
 	for line := range strings.SplitSeq(logs.String(), "\n") {

@@ -1,4 +1,4 @@
-package davserver
+package lockapi
 
 // The JSON lock API under the reserved prefix: lock documents for people and programs that ask
 // "what is locked under /projects, by whom, until when?", and lock/release over REST.
@@ -15,53 +15,18 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"time"
 
+	"github.com/lockdav/lockdav/davserver"
 	"github.com/lockdav/lockdav/locksystem"
+	"github.com/lockdav/lockdav/server/request"
 )
-
-const apiLocks = Reserved + "locks"
 
 // apiError is the JSON body of every API failure.
 type apiError struct {
 	Error     string            `json:"error"`
 	Detail    string            `json:"detail,omitempty"`
 	Conflicts []locksystem.Lock `json:"conflicts,omitempty"`
-}
-
-// serveAPI routes the JSON lock API; ok is false when the path is not the API's.
-func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request) bool {
-	var err error
-	switch {
-	case r.URL.Path == apiLocks || r.URL.Path == apiLocks+"/":
-		switch r.Method {
-		case http.MethodGet, http.MethodHead:
-			err = h.apiQuery(w, r)
-		case http.MethodPost:
-			err = h.apiLock(w, r)
-		default:
-			w.Header().Set("Allow", "GET, HEAD, POST")
-			err = apiFail(http.StatusMethodNotAllowed, "method not allowed", "")
-		}
-	case strings.HasPrefix(r.URL.Path, apiLocks+"/"):
-		token := strings.TrimPrefix(r.URL.Path, apiLocks+"/")
-		switch r.Method {
-		case http.MethodGet, http.MethodHead:
-			err = h.apiGet(w, r, token)
-		case http.MethodDelete:
-			err = h.apiRelease(w, r, token)
-		default:
-			w.Header().Set("Allow", "GET, HEAD, DELETE")
-			err = apiFail(http.StatusMethodNotAllowed, "method not allowed", "")
-		}
-	default:
-		return false
-	}
-	if err != nil {
-		writeAPIError(w, r, err)
-	}
-	return true
 }
 
 // apiStatusError is an API failure with its status and JSON body.
@@ -80,11 +45,18 @@ func apiFail(status int, msg, detail string) error {
 func writeAPIError(w http.ResponseWriter, r *http.Request, err error) {
 	var ae *apiStatusError
 	if !errors.As(err, &ae) {
-		se := statusOf(err)
-		ae = &apiStatusError{status: se.status, body: apiError{Error: http.StatusText(se.status), Detail: se.reason}}
+		status, reason := davserver.StatusOf(err)
+		ae = &apiStatusError{status: status, body: apiError{Error: http.StatusText(status), Detail: reason}}
 	}
-	logFor(r).WithLevel(failLevel(ae.status)).Err(err).Int("status", ae.status).Msg("api request failed")
+	request.Log(r).WithLevel(request.FailLevel(ae.status)).Err(err).Int("status", ae.status).Msg("api request failed")
 	writeJSON(w, ae.status, ae.body)
+}
+
+// WriteError answers a request to the lock API that the server refuses before it gets here (a
+// cross-origin one) in the API's JSON.
+func WriteError(w http.ResponseWriter, r *http.Request, status int, msg, detail string) {
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	writeAPIError(w, r, apiFail(status, msg, detail))
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -116,10 +88,10 @@ func (h *Handler) apiQuery(w http.ResponseWriter, r *http.Request) error {
 // apiRoot is the root the lock API works under: the user's, except for admins, who see and
 // name every lock by its real path.
 func apiRoot(r *http.Request) string {
-	if isAdmin(r) {
+	if request.IsAdmin(r) {
 		return "/"
 	}
-	return rootOf(r)
+	return request.Root(r.Context())
 }
 
 // queryLocks runs q, whose path is in the request's URL space, and returns the locks with
@@ -127,14 +99,14 @@ func apiRoot(r *http.Request) string {
 // covering it from above at "/".
 func (h *Handler) queryLocks(r *http.Request, q locksystem.Query) []locksystem.Lock {
 	root := apiRoot(r)
-	q.Path = toReal(root, q.Path)
-	return locksInView(root, h.locks.Query(h.now(), q))
+	q.Path = request.ToReal(root, q.Path)
+	return request.LocksInView(root, h.locks.Query(h.now(), q))
 }
 
 // visibleLock reports whether a lock shows to a user confined to root: it lies in the user's
 // tree, or covers it from above.
 func visibleLock(root string, l locksystem.Lock) bool {
-	return inTree(root, l.Path) || l.Covers(root)
+	return request.InTree(root, l.Path) || l.Covers(root)
 }
 
 // parseQuery reads the query parameters of GET /.lockdav/locks.
@@ -142,7 +114,7 @@ func parseQuery(r *http.Request) (locksystem.Query, error) {
 	v := r.URL.Query()
 	q := locksystem.Query{Path: "/", Depth: locksystem.DepthInfinity, Owner: v.Get("owner"), Principal: v.Get("principal")}
 	if p := v.Get("path"); p != "" {
-		cp, err := cleanPath(p)
+		cp, err := request.CleanPath(p)
 		if err != nil {
 			return q, apiFail(http.StatusBadRequest, "invalid parameter", "path must be an absolute path")
 		}
@@ -185,19 +157,22 @@ func parseScope(s string) (locksystem.Scope, error) {
 }
 
 // apiGet answers GET /.lockdav/locks/{token}.
-func (h *Handler) apiGet(w http.ResponseWriter, r *http.Request, token string) error {
-	l, ok := h.locks.Get(h.now(), token)
+func (h *Handler) apiGet(w http.ResponseWriter, r *http.Request) error {
+	l, ok := h.locks.Get(h.now(), r.PathValue("token"))
 	if !ok || !visibleLock(apiRoot(r), l) {
 		return apiFail(http.StatusNotFound, "not found", "no live lock has this token")
 	}
-	writeJSON(w, http.StatusOK, lockInView(apiRoot(r), l))
+	writeJSON(w, http.StatusOK, request.LockInView(apiRoot(r), l))
 	return nil
 }
 
 // apiRelease answers DELETE /.lockdav/locks/{token}: the lock's principal may release it; an
 // admin may force-release anyone's, which is logged as forced.
-func (h *Handler) apiRelease(w http.ResponseWriter, r *http.Request, token string) error {
-	_, err := h.locks.Release(h.now(), token, principal(r), "", isAdmin(r))
+func (h *Handler) apiRelease(w http.ResponseWriter, r *http.Request) error {
+	if isCollection(r) {
+		return notAllowed("")(w, r)
+	}
+	_, err := h.locks.Release(h.now(), r.PathValue("token"), request.Principal(r), "", request.IsAdmin(r))
 	switch {
 	case errors.Is(err, locksystem.ErrNoSuchLock):
 		return apiFail(http.StatusNotFound, "not found", "no live lock has this token")
@@ -226,34 +201,33 @@ func (h *Handler) apiLock(w http.ResponseWriter, r *http.Request) error {
 	if err := wantJSON(r); err != nil {
 		return err
 	}
-	if r.ContentLength > h.maxXML {
-		return apiFail(http.StatusRequestEntityTooLarge, "body too large", fmt.Sprintf("at most %d bytes", h.maxXML))
+	if r.ContentLength > h.maxBody {
+		return apiFail(http.StatusRequestEntityTooLarge, "body too large", fmt.Sprintf("at most %d bytes", h.maxBody))
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, h.maxXML+1))
+	body, err := io.ReadAll(io.LimitReader(r.Body, h.maxBody+1))
 	switch {
 	case err != nil:
 		return apiFail(http.StatusBadRequest, "could not read body", "")
-	case int64(len(body)) > h.maxXML:
-		return apiFail(http.StatusRequestEntityTooLarge, "body too large", fmt.Sprintf("at most %d bytes", h.maxXML))
+	case int64(len(body)) > h.maxBody:
+		return apiFail(http.StatusRequestEntityTooLarge, "body too large", fmt.Sprintf("at most %d bytes", h.maxBody))
 	}
 	req, tokens, err := parseLockBody(body)
 	if err != nil {
 		return err
 	}
-	req.Principal, req.Client = principal(r), client(r)
+	req.Principal, req.Client = request.Principal(r), request.Client(r)
 	root := apiRoot(r)
-	req.Path = toReal(root, req.Path)
-	now := h.now()
-	l, _, err := h.grant(r, now, req, tokens)
+	req.Path = request.ToReal(root, req.Path)
+	l, _, err := h.dav.Grant(r, h.now(), req, tokens)
 	var ce *locksystem.ConflictError
 	if errors.As(err, &ce) {
 		return &apiStatusError{status: http.StatusLocked, body: apiError{Error: "locked",
-			Detail: "locks in the way are listed in conflicts", Conflicts: locksInView(root, ce.Conflicts)}}
+			Detail: "locks in the way are listed in conflicts", Conflicts: request.LocksInView(root, ce.Conflicts)}}
 	}
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, lockInView(root, l))
+	writeJSON(w, http.StatusCreated, request.LockInView(root, l))
 	return nil
 }
 
@@ -269,8 +243,8 @@ func parseLockBody(body []byte) (locksystem.Request, []string, error) {
 		return locksystem.Request{}, nil, apiFail(http.StatusRequestEntityTooLarge, "owner too large", fmt.Sprintf("owner: at most %d bytes", locksystem.MaxOwner))
 	}
 	req := locksystem.Request{Owner: b.Owner, ReleaseOnUpdate: b.ReleaseOnUpdate, Depth: locksystem.DepthInfinity}
-	p, err := cleanPath(b.Path)
-	if err != nil || isReserved(p) {
+	p, err := request.CleanPath(b.Path)
+	if err != nil || request.IsReserved(p) {
 		return req, nil, apiFail(http.StatusBadRequest, "invalid field", "path: must be an absolute path in the served tree")
 	}
 	req.Path = p

@@ -1,17 +1,14 @@
-package davserver
+package server
 
-// Request metrics for /.lockdav/metrics (Prometheus text format). The lock and store metrics are
-// registered by whoever owns those (the server package); davserver counts what it sees: requests
-// by method and status, and their latency.
+// Request metrics for /.lockdav/metrics (Prometheus text format), counted by the access log:
+// requests by method and status, and their latency. The lock and store metrics are metrics.go's.
 
 import (
-	"net/http"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // requestMetrics are the HTTP request metrics.
@@ -74,9 +71,4 @@ func (m *requestMetrics) counter(k requestKey) prometheus.Counter {
 	c := m.requests.WithLabelValues(k.method, strconv.Itoa(k.status))
 	m.counters.Store(k, c)
 	return c
-}
-
-// metricsHandler serves g in the Prometheus text format.
-func metricsHandler(g prometheus.Gatherer) http.Handler {
-	return promhttp.HandlerFor(g, promhttp.HandlerOpts{})
 }
