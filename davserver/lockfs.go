@@ -157,30 +157,11 @@ func (h *Handler) handlePropfind(w http.ResponseWriter, r *http.Request) error {
 	if _, err := h.fs.Stat(r.Context(), p); err != nil {
 		return err // x/net would answer 405 to anything but not-found: a symlink out of the root is 403
 	}
-	body, err := h.bufferXML(r)
-	if err != nil {
-		return err
-	}
-	names, err := namesRequest(body)
+	names, err := h.bufferPropfind(r)
 	if err != nil {
 		return err
 	}
 	r = r.WithContext(withPropfind(r.Context(), now, names))
 	h.dav.ServeHTTP(w, r)
 	return nil
-}
-
-// namesRequest reports whether a buffered PROPFIND body asks for allprop or propname (an empty
-// body means allprop, §9.1).
-func namesRequest(body []byte) (bool, error) {
-	var pf struct {
-		Prop *struct{} `xml:"DAV: prop"`
-	}
-	if len(strings.TrimSpace(string(body))) == 0 {
-		return true, nil
-	}
-	if err := xml.Unmarshal(body, &pf); err != nil {
-		return false, failWith(http.StatusBadRequest, "malformed propfind body", err)
-	}
-	return pf.Prop == nil, nil
 }

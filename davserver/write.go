@@ -39,7 +39,7 @@ func (h *Handler) handleWrite(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if r.Method == "PROPPATCH" {
-		if _, err := h.bufferXML(r); err != nil {
+		if err := h.bufferXML(r); err != nil {
 			return err
 		}
 	}
