@@ -1,5 +1,8 @@
 package davserver
 
+// Request bodies (RFC 4918 §8.2, §8.4): XML bodies are read whole, up to a limit, before
+// anything parses them.
+
 import (
 	"bytes"
 	"errors"

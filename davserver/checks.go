@@ -147,3 +147,16 @@ func writeMultiStatus(w http.ResponseWriter, rs []rfc4918.Response) error {
 	_, err = w.Write(body)
 	return err
 }
+
+// needsInView returns copies of needs with their paths in the URL space of root.
+func needsInView(root string, needs []locksystem.Need) []locksystem.Need {
+	if root == "/" {
+		return needs
+	}
+	out := make([]locksystem.Need, len(needs))
+	for i, n := range needs {
+		n.Path = request.ToURL(root, n.Path)
+		out[i] = n
+	}
+	return out
+}

@@ -1,5 +1,9 @@
 package davserver
 
+// Errors become HTTP answers here (RFC 9110 §15 statuses, RFC 4918 §11 and §16 for WebDAV's own:
+// 207, 423, 424 and DAV:error bodies), and nowhere else: handlers return errors, the layers
+// below return their sentinel errors, and WriteError answers them.
+
 import (
 	"context"
 	"errors"
@@ -67,27 +71,6 @@ func statusOf(err error) *statusError {
 	switch {
 	case errors.As(err, &se):
 		return se
-	case errors.Is(err, request.ErrTraversal):
-		return &statusError{status: http.StatusForbidden, reason: "invalid path", err: err}
-	case errors.Is(err, request.ErrBadPath):
-		return &statusError{status: http.StatusBadRequest, reason: "invalid path", err: err}
-	case errors.Is(err, fs.ErrNotExist):
-		return &statusError{status: http.StatusNotFound, reason: "not found", err: err}
-	case errors.Is(err, fs.ErrExist):
-		return &statusError{status: http.StatusMethodNotAllowed, reason: "already exists", err: err}
-	case errors.Is(err, davfs.ErrHiddenName):
-		// Uploads in progress are the server's, like the reserved namespace (request.Reserved).
-		return &statusError{status: http.StatusForbidden, reason: "reserved for the server", err: err}
-	case errors.Is(err, fs.ErrPermission), errors.Is(err, davfs.ErrOutsideRoot):
-		return &statusError{status: http.StatusForbidden, reason: "forbidden", err: err}
-	case errors.Is(err, davfs.ErrInvalidName):
-		return &statusError{status: http.StatusBadRequest, reason: "invalid name", err: err}
-	case errors.Is(err, davfs.ErrTooLarge):
-		return &statusError{status: http.StatusRequestEntityTooLarge, reason: "body too large", err: err}
-	case errors.Is(err, davfs.ErrIsDir):
-		return &statusError{status: http.StatusMethodNotAllowed, reason: "is a collection", err: err}
-	case errors.Is(err, locksystem.ErrOwnerTooLarge):
-		return &statusError{status: http.StatusRequestEntityTooLarge, reason: "owner too large", err: err}
 	case errors.Is(err, locksystem.ErrTooMany):
 		// 423, not 503: a 503 with Retry-After is retried by clients without end, while a refused
 		// LOCK answered 423 is what WebDAV clients already handle — Office and LibreOffice open
@@ -95,16 +78,45 @@ func statusOf(err error) *statusError {
 		// and a principal holding that many locks is almost always a runaway client that
 		// retrying would not help. The body names the limit (rfc4918.LockLimitBody).
 		return &statusError{status: http.StatusLocked, reason: "too many locks held", body: rfc4918.LockLimitBody(), err: err}
+	}
+	status, reason := lowerStatus(err)
+	return &statusError{status: status, reason: reason, err: err}
+}
+
+// lowerStatus is the answer to an error of the layers below: the request's path, the file
+// system, the lock system, the connection.
+func lowerStatus(err error) (int, string) {
+	switch {
+	case errors.Is(err, request.ErrTraversal):
+		return http.StatusForbidden, "invalid path"
+	case errors.Is(err, request.ErrBadPath):
+		return http.StatusBadRequest, "invalid path"
+	case errors.Is(err, fs.ErrNotExist):
+		return http.StatusNotFound, "not found"
+	case errors.Is(err, fs.ErrExist):
+		return http.StatusMethodNotAllowed, "already exists"
+	case errors.Is(err, davfs.ErrHiddenName):
+		// Uploads in progress are the server's, like the reserved namespace (request.Reserved).
+		return http.StatusForbidden, "reserved for the server"
+	case errors.Is(err, fs.ErrPermission), errors.Is(err, davfs.ErrOutsideRoot):
+		return http.StatusForbidden, "forbidden"
+	case errors.Is(err, davfs.ErrInvalidName):
+		return http.StatusBadRequest, "invalid name"
+	case errors.Is(err, davfs.ErrTooLarge):
+		return http.StatusRequestEntityTooLarge, "body too large"
+	case errors.Is(err, davfs.ErrIsDir):
+		return http.StatusMethodNotAllowed, "is a collection"
+	case errors.Is(err, locksystem.ErrOwnerTooLarge):
+		return http.StatusRequestEntityTooLarge, "owner too large"
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		return &statusError{status: http.StatusRequestTimeout, reason: "request body too slow (limits.body_timeout)", err: err}
+		return http.StatusRequestTimeout, "request body too slow (limits.body_timeout)"
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		// The client went away, or sent less than its Content-Length: its fault, not ours.
-		return &statusError{status: http.StatusBadRequest, reason: "request body incomplete", err: err}
+		return http.StatusBadRequest, "request body incomplete"
 	case errors.Is(err, context.Canceled):
-		return &statusError{status: 499, reason: "client closed request", err: err}
-	default:
-		return &statusError{status: http.StatusInternalServerError, reason: "internal error", err: err}
+		return 499, "client closed request"
 	}
+	return http.StatusInternalServerError, "internal error"
 }
 
 // WriteError writes err's answer and logs its detail. Every error answered as text or WebDAV

@@ -1,5 +1,9 @@
 package davserver
 
+// Request-URIs (RFC 4918 §8.3): the path a request names, in the served tree. A user confined
+// to a root (request.Root) sees it as the whole tree; everything inside davserver works on real
+// paths, which become URL paths again only where they leave, in responses.
+
 import (
 	"context"
 	"errors"

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -128,7 +129,9 @@ func checkDepth(r *http.Request) error {
 	return nil
 }
 
-// writeNeeds lists what a write touches, for the lock check (DESIGN.md "Locks").
+// writeNeeds lists what a write touches, for the lock check: the resources it changes, and the
+// collections whose membership it changes (RFC 4918 §7.4, §7.5; a DELETE or MOVE source is
+// changed with all its members, §9.6.1, §9.9.2).
 func (h *Handler) writeNeeds(r *http.Request, src, dst string) []locksystem.Need {
 	zero := func(p string) locksystem.Need { return locksystem.Need{Path: p, Depth: locksystem.DepthZero} }
 	deep := func(p string) locksystem.Need { return locksystem.Need{Path: p, Depth: locksystem.DepthInfinity} }
@@ -202,3 +205,10 @@ func (w *statusWriter) ReadFrom(src io.Reader) (int64, error) {
 }
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// destDotDot reports whether a Destination header's path has a ".." segment in any encoding.
+// rfc4918.ParseDestination would clean it away; it is refused instead, as a Request-URI with one is.
+func destDotDot(dest string) bool {
+	u, err := url.Parse(strings.TrimSpace(dest))
+	return err == nil && request.HasDotDot(u.Path)
+}

@@ -13,7 +13,7 @@ package server
 //     answer it with the file. The other WebDAV methods need a preflight, so the check costs
 //     them nothing; PROPFIND, safe by RFC 4918 §9.1 but not to net/http, is checked too.
 //   - the lock API reads a body only under Content-Type: application/json (415 otherwise),
-//     which no form and no no-cors fetch can send.
+//     which no form and no no-cors fetch can send (lockapi's wantJSON).
 //
 // Browsers say where a request comes from with Sec-Fetch-Site, or in older ones with Origin;
 // net/http.CrossOriginProtection checks both. Clients that are no browser (curl, the CLI,

@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -92,17 +91,5 @@ func (ts *testServer) read(p string) (string, bool) {
 const exclusiveBody = `<?xml version="1.0" encoding="utf-8"?>
 <D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype>
 <D:owner><D:href>mailto:alice@example.org</D:href></D:owner></D:lockinfo>`
-
-// lock takes a lock and returns its token.
-func (ts *testServer) lock(p string, status int, extra ...any) string {
-	ts.t.Helper()
-	w := ts.do("LOCK", p, exclusiveBody, extra...)
-	want(ts.t, w, status, "LOCK "+p)
-	tok := w.Header().Get("Lock-Token")
-	if status < 300 && !regexp.MustCompile(`^<urn:uuid:[0-9a-f-]{36}>$`).MatchString(tok) {
-		ts.t.Fatalf("LOCK %s: Lock-Token %q is not <urn:uuid:…>", p, tok)
-	}
-	return strings.Trim(tok, "<>")
-}
 
 func ifToken(tok string) string { return "(<" + tok + ">)" }

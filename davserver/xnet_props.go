@@ -1,16 +1,16 @@
 package davserver
 
-// PROPFIND's lock properties: DAV:lockdiscovery (RFC 4918 §15.8) and DAV:supportedlock (§15.10).
-// x/net leaves lockdiscovery as a TODO and hard-codes supportedlock to exclusive locks only, but
-// its PROPFIND consults a file's DeadProps before its live properties (DESIGN.md fact 3). So for
-// PROPFIND requests the FileSystem handed to x/net wraps each file and adds the two computed
-// properties to the stored dead ones; davfs itself stays ignorant of locks.
+// Adapts to x/net: PROPFIND's lock properties, DAV:lockdiscovery (RFC 4918 §15.8) and
+// DAV:supportedlock (§15.10). x/net leaves lockdiscovery as a TODO and hard-codes supportedlock
+// to exclusive locks only, but its PROPFIND looks a property up in a file's DeadProps before its
+// live ones (x/net/webdav prop.go, props). So for PROPFIND requests the FileSystem handed to x/net
+// wraps each file and adds the two computed properties to the stored dead ones; davfs itself
+// stays ignorant of locks.
 
 import (
 	"context"
 	"encoding/xml"
 	"io/fs"
-	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -139,29 +139,4 @@ func (f *lockFile) Readdir(n int) ([]fs.FileInfo, error) {
 		}
 	}
 	return kept, err
-}
-
-// handlePropfind serves PROPFIND (RFC 4918 §9.1) through x/net with the lock properties added.
-func (h *Handler) handlePropfind(w http.ResponseWriter, r *http.Request) error {
-	p, err := requestPath(r)
-	if err != nil {
-		return err
-	}
-	if err := checkDepth(r); err != nil {
-		return err
-	}
-	now := h.now()
-	if _, err := h.check(r, now, p); err != nil {
-		return err
-	}
-	if _, err := h.fs.Stat(r.Context(), p); err != nil {
-		return err // x/net would answer 405 to anything but not-found: a symlink out of the root is 403
-	}
-	names, err := h.bufferPropfind(r)
-	if err != nil {
-		return err
-	}
-	r = r.WithContext(withPropfind(r.Context(), now, names))
-	h.dav.ServeHTTP(w, r)
-	return nil
 }
