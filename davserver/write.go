@@ -207,7 +207,8 @@ func (w *statusWriter) ReadFrom(src io.Reader) (int64, error) {
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // destDotDot reports whether a Destination header's path has a ".." segment in any encoding.
-// rfc4918.ParseDestination would clean it away; it is refused instead, as a Request-URI with one is.
+// rfc4918.ParseDestination would clean it away; it is refused instead, as a Request-URI with one
+// is.
 func destDotDot(dest string) bool {
 	u, err := url.Parse(strings.TrimSpace(dest))
 	return err == nil && request.HasDotDot(u.Path)

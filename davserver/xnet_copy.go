@@ -1,10 +1,11 @@
 package davserver
 
-// Adapts to x/net: COPY (RFC 4918 §9.8) is x/net's, but x/net's copy of a collection stops at the first member it
-// cannot open and answers 500, the destination half made. §9.8.3 wants the rest copied and a
-// 207 Multi-Status naming each member that failed (§9.8.8 shows one). The members x/net cannot
-// open are symlinks that lead out of the root (403) or to nothing (404): for a COPY, the
-// FileSystem x/net sees leaves them out of each listing, and the answer names them.
+// Adapts to x/net: COPY (RFC 4918 §9.8) is x/net's, but x/net's copy of a collection stops at
+// the first member it cannot open and answers 500, the destination half made. §9.8.3 wants the
+// rest copied and a 207 Multi-Status naming each member that failed (§9.8.8 shows one). The
+// members x/net cannot open are symlinks that lead out of the root (403) or to nothing (404):
+// for a COPY, the FileSystem x/net sees leaves them out of each listing, and the answer names
+// them.
 
 import (
 	"context"
