@@ -62,7 +62,7 @@ func FuzzIf(f *testing.F) {
 				t.Errorf("token %q is not in the header %q", tok, s)
 			}
 		}
-		for _, tag := range h.Tags() {
+		for _, tag := range h.tags() {
 			if !strings.Contains(s, "<"+tag+">") {
 				t.Errorf("tag %q is not in the header %q", tag, s)
 			}

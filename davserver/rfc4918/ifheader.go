@@ -311,7 +311,7 @@ func (h If) Tokens() []string {
 }
 
 // tags lists, once each and in order, the resource tags of the header's tagged lists.
-func (h If) Tags() []string {
+func (h If) tags() []string {
 	var tags []string
 	seen := map[string]bool{"": true}
 	for _, l := range h.lists {

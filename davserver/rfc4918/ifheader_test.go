@@ -264,7 +264,7 @@ func TestIfTokensAndTags(t *testing.T) {
 			if got := h.Tokens(); !reflect.DeepEqual(got, tt.wantTokens) {
 				t.Errorf("tokens() = %q, want %q", got, tt.wantTokens)
 			}
-			if got := h.Tags(); !reflect.DeepEqual(got, tt.wantTags) {
+			if got := h.tags(); !reflect.DeepEqual(got, tt.wantTags) {
 				t.Errorf("tags() = %q, want %q", got, tt.wantTags)
 			}
 		})
