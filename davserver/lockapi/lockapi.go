@@ -98,6 +98,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		serveOther(w, r) // not one of ours; and ServeMux would redirect it to a path that may be
 		return
 	}
+	if r.URL.RawPath != "" {
+		// ServeMux matches the escaped path, where %2F divides no segments; the server's paths
+		// have always been the decoded ones, as the tree's are.
+		u := *r.URL
+		u.RawPath = ""
+		r = r.WithContext(r.Context())
+		r.URL = &u
+	}
 	h.mux.ServeHTTP(w, r)
 }
 
