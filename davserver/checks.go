@@ -11,8 +11,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lockdav/lockdav/davserver/rfc4918"
 	davfs "github.com/lockdav/lockdav/fs"
 	"github.com/lockdav/lockdav/locksystem"
+	"github.com/lockdav/lockdav/server/request"
 )
 
 // check evaluates the request's preconditions for a request on target that touches needs, and
@@ -25,25 +27,25 @@ func (h *Handler) check(r *http.Request, now time.Time, target string, needs ...
 	if err != nil {
 		return nil, err
 	}
-	if present && !ih.eval(h.ifResources(r, now, target, ih.hasETags())) {
+	if present && !ih.Eval(h.ifResources(r, now, target, ih.HasETags())) {
 		return nil, fail(http.StatusPreconditionFailed, "If header precondition failed")
 	}
-	tokens := ih.tokens()
-	if missing := h.locks.Missing(now, principal(r), tokens, needs...); len(missing) > 0 {
-		return nil, lockedError(rootOf(r), target, needs, missing)
+	tokens := ih.Tokens()
+	if missing := h.locks.Missing(now, request.Principal(r), tokens, needs...); len(missing) > 0 {
+		return nil, lockedError(request.Root(r.Context()), target, needs, missing)
 	}
 	return tokens, nil
 }
 
 // ifOf parses the request's If header; present is false when there is none.
-func ifOf(r *http.Request) (ih ifHeader, present bool, err error) {
+func ifOf(r *http.Request) (ih rfc4918.If, present bool, err error) {
 	v := strings.TrimSpace(strings.Join(r.Header.Values("If"), " "))
 	if v == "" {
-		return ifHeader{}, false, nil
+		return rfc4918.If{}, false, nil
 	}
-	ih, err = parseIf(v)
+	ih, err = rfc4918.ParseIf(v)
 	if err != nil {
-		return ifHeader{}, true, failWith(http.StatusBadRequest, "malformed If header", err)
+		return rfc4918.If{}, true, failWith(http.StatusBadRequest, "malformed If header", err)
 	}
 	return ih, true, nil
 }
@@ -51,17 +53,17 @@ func ifOf(r *http.Request) (ih ifHeader, present bool, err error) {
 // ifResources resolves the resources an If header names: "" is the Request-URI (target), a tag
 // is resolved to a path on this server. The resources are stat'ed only when the header has
 // entity tags to compare: most If headers carry lock tokens alone.
-func (h *Handler) ifResources(r *http.Request, now time.Time, target string, etags bool) func(tag string) (ifResource, bool) {
-	return func(tag string) (ifResource, bool) {
+func (h *Handler) ifResources(r *http.Request, now time.Time, target string, etags bool) func(tag string) (rfc4918.Resource, bool) {
+	return func(tag string) (rfc4918.Resource, bool) {
 		p := target
 		if tag != "" {
 			var ok bool
-			if p, ok = tagPath(tag, schemeOf(r), r.Host); !ok {
-				return ifResource{}, false
+			if p, ok = rfc4918.TagPath(tag, schemeOf(r), r.Host); !ok {
+				return rfc4918.Resource{}, false
 			}
-			p = toReal(rootOf(r), p)
+			p = request.ToReal(request.Root(r.Context()), p)
 		}
-		res := ifResource{hasLock: func(token string) bool {
+		res := rfc4918.Resource{HasLock: func(token string) bool {
 			l, ok := h.locks.Get(now, token)
 			return ok && l.Covers(p)
 		}}
@@ -69,7 +71,7 @@ func (h *Handler) ifResources(r *http.Request, now time.Time, target string, eta
 			return res, true
 		}
 		if fi, err := h.fs.Stat(r.Context(), p); err == nil {
-			res.exists, res.etag = true, etagOf(fi)
+			res.Exists, res.ETag = true, etagOf(fi)
 		}
 		return res, true
 	}
@@ -91,29 +93,28 @@ func isBelow(p, dir string) bool {
 // real; the answer names them in the URL space of root.
 func lockedError(root, target string, needs []locksystem.Need, missing []locksystem.Lock) error {
 	inWay := &locksystem.ConflictError{Conflicts: missing} // real paths, for the lock API's 423
-	target, needs, missing = toURL(root, target), needsInView(root, needs), locksInView(root, missing)
+	target, needs, missing = request.ToURL(root, target), needsInView(root, needs), request.LocksInView(root, missing)
 	deep := false
 	for _, n := range needs {
 		deep = deep || (n.Path == target && n.Depth == locksystem.DepthInfinity)
 	}
-	var members []msResponse
+	var members []rfc4918.Response
 	for _, l := range missing {
 		if deep && isBelow(l.Path, target) {
-			members = append(members, msResponse{href: href(l.Path), status: http.StatusLocked,
-				condition: "lock-token-submitted", locks: []locksystem.Lock{l}})
+			members = append(members, msResponse(rfc4918.Href(l.Path), http.StatusLocked, "lock-token-submitted", l))
 		}
 	}
 	if len(members) == len(missing) {
-		members = append(members, msResponse{href: href(target), status: http.StatusFailedDependency})
+		members = append(members, msResponse(rfc4918.Href(target), http.StatusFailedDependency, ""))
 		return &multiStatusError{responses: members}
 	}
 	return &statusError{status: http.StatusLocked, reason: http.StatusText(http.StatusLocked),
-		body: lockedBody("lock-token-submitted", missing), err: inWay}
+		body: rfc4918.LockedBody("lock-token-submitted", missing), err: inWay}
 }
 
 // multiStatusError is a failure reported as 207 Multi-Status (RFC 4918 §13).
 type multiStatusError struct {
-	responses []msResponse
+	responses []rfc4918.Response
 }
 
 func (e *multiStatusError) Error() string { return "locked members" }
@@ -127,3 +128,35 @@ func asMultiStatus(err error) (*multiStatusError, bool) {
 
 // etagOf is the entity tag of a resource, the same one GET and PROPFIND report.
 func etagOf(fi fs.FileInfo) string { return davfs.ETag(fi) }
+
+// msResponse is a DAV:response for status, with the §16 condition it failed and the locks
+// behind it, if any.
+func msResponse(href string, status int, condition string, locks ...locksystem.Lock) rfc4918.Response {
+	return rfc4918.Response{Href: href, Status: status, Reason: http.StatusText(status), Condition: condition, Locks: locks}
+}
+
+// writeMultiStatus answers 207 Multi-Status (RFC 4918 §13) with rs. It writes nothing and
+// returns an error if an entry is invalid.
+func writeMultiStatus(w http.ResponseWriter, rs []rfc4918.Response) error {
+	body, err := rfc4918.MultiStatus(rs)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/xml; charset=utf-8")
+	w.WriteHeader(http.StatusMultiStatus)
+	_, err = w.Write(body)
+	return err
+}
+
+// needsInView returns copies of needs with their paths in the URL space of root.
+func needsInView(root string, needs []locksystem.Need) []locksystem.Need {
+	if root == "/" {
+		return needs
+	}
+	out := make([]locksystem.Need, len(needs))
+	for i, n := range needs {
+		n.Path = request.ToURL(root, n.Path)
+		out[i] = n
+	}
+	return out
+}

@@ -1,5 +1,9 @@
 package davserver
 
+// Errors become HTTP answers here (RFC 9110 §15 statuses, RFC 4918 §11 and §16 for WebDAV's own:
+// 207, 423, 424 and DAV:error bodies), and nowhere else: handlers return errors, the layers
+// below return their sentinel errors, and WriteError answers them.
+
 import (
 	"context"
 	"errors"
@@ -8,10 +12,10 @@ import (
 	"net/http"
 	"os"
 
-	"github.com/rs/zerolog"
-
+	"github.com/lockdav/lockdav/davserver/rfc4918"
 	davfs "github.com/lockdav/lockdav/fs"
 	"github.com/lockdav/lockdav/locksystem"
+	"github.com/lockdav/lockdav/server/request"
 )
 
 // statusError is an error with the HTTP answer it deserves. reason is the short text the client
@@ -38,6 +42,19 @@ func fail(status int, reason string) error {
 	return &statusError{status: status, reason: reason}
 }
 
+// Error is an error answered with status and reason, logging cause (which may be nil). The
+// middleware's refusals (401, 403, 429, 500) are made with it.
+func Error(status int, reason string, cause error) error {
+	return &statusError{status: status, reason: reason, err: cause}
+}
+
+// StatusOf is the status and reason err is answered with, for the lock API, which answers them
+// as JSON.
+func StatusOf(err error) (status int, reason string) {
+	se := statusOf(err)
+	return se.status, se.reason
+}
+
 // failWith returns a statusError that logs cause.
 func failWith(status int, reason string, cause error) error {
 	return &statusError{status: status, reason: reason, err: cause}
@@ -54,67 +71,66 @@ func statusOf(err error) *statusError {
 	switch {
 	case errors.As(err, &se):
 		return se
-	case errors.Is(err, fs.ErrNotExist):
-		return &statusError{status: http.StatusNotFound, reason: "not found", err: err}
-	case errors.Is(err, fs.ErrExist):
-		return &statusError{status: http.StatusMethodNotAllowed, reason: "already exists", err: err}
-	case errors.Is(err, davfs.ErrHiddenName):
-		// Uploads in progress are the server's, like the reserved namespace (serveReserved).
-		return &statusError{status: http.StatusForbidden, reason: "reserved for the server", err: err}
-	case errors.Is(err, fs.ErrPermission), errors.Is(err, davfs.ErrOutsideRoot):
-		return &statusError{status: http.StatusForbidden, reason: "forbidden", err: err}
-	case errors.Is(err, davfs.ErrInvalidName):
-		return &statusError{status: http.StatusBadRequest, reason: "invalid name", err: err}
-	case errors.Is(err, davfs.ErrTooLarge):
-		return &statusError{status: http.StatusRequestEntityTooLarge, reason: "body too large", err: err}
-	case errors.Is(err, davfs.ErrIsDir):
-		return &statusError{status: http.StatusMethodNotAllowed, reason: "is a collection", err: err}
-	case errors.Is(err, locksystem.ErrOwnerTooLarge):
-		return &statusError{status: http.StatusRequestEntityTooLarge, reason: "owner too large", err: err}
 	case errors.Is(err, locksystem.ErrTooMany):
-		return &statusError{status: http.StatusLocked, reason: "too many locks held", body: tooManyLocksBody, err: err}
+		// 423, not 503: a 503 with Retry-After is retried by clients without end, while a refused
+		// LOCK answered 423 is what WebDAV clients already handle — Office and LibreOffice open
+		// the document read-only and say it is locked, davfs2 and Finder fall back to read-only —
+		// and a principal holding that many locks is almost always a runaway client that
+		// retrying would not help. The body names the limit (rfc4918.LockLimitBody).
+		return &statusError{status: http.StatusLocked, reason: "too many locks held", body: rfc4918.LockLimitBody(), err: err}
+	}
+	status, reason := lowerStatus(err)
+	return &statusError{status: status, reason: reason, err: err}
+}
+
+// lowerStatus is the answer to an error of the layers below: the request's path, the file
+// system, the lock system, the connection.
+func lowerStatus(err error) (int, string) {
+	switch {
+	case errors.Is(err, request.ErrTraversal):
+		return http.StatusForbidden, "invalid path"
+	case errors.Is(err, request.ErrBadPath):
+		return http.StatusBadRequest, "invalid path"
+	case errors.Is(err, fs.ErrNotExist):
+		return http.StatusNotFound, "not found"
+	case errors.Is(err, fs.ErrExist):
+		return http.StatusMethodNotAllowed, "already exists"
+	case errors.Is(err, davfs.ErrHiddenName):
+		// Uploads in progress are the server's, like the reserved namespace (request.Reserved).
+		return http.StatusForbidden, "reserved for the server"
+	case errors.Is(err, fs.ErrPermission), errors.Is(err, davfs.ErrOutsideRoot):
+		return http.StatusForbidden, "forbidden"
+	case errors.Is(err, davfs.ErrInvalidName):
+		return http.StatusBadRequest, "invalid name"
+	case errors.Is(err, davfs.ErrTooLarge):
+		return http.StatusRequestEntityTooLarge, "body too large"
+	case errors.Is(err, davfs.ErrIsDir):
+		return http.StatusMethodNotAllowed, "is a collection"
+	case errors.Is(err, locksystem.ErrOwnerTooLarge):
+		return http.StatusRequestEntityTooLarge, "owner too large"
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		return &statusError{status: http.StatusRequestTimeout, reason: "request body too slow (limits.body_timeout)", err: err}
+		return http.StatusRequestTimeout, "request body too slow (limits.body_timeout)"
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		// The client went away, or sent less than its Content-Length: its fault, not ours.
-		return &statusError{status: http.StatusBadRequest, reason: "request body incomplete", err: err}
+		return http.StatusBadRequest, "request body incomplete"
 	case errors.Is(err, context.Canceled):
-		return &statusError{status: 499, reason: "client closed request", err: err}
-	default:
-		return &statusError{status: http.StatusInternalServerError, reason: "internal error", err: err}
+		return 499, "client closed request"
 	}
+	return http.StatusInternalServerError, "internal error"
 }
 
-// tooManyLocksBody answers a LOCK past locks.max_per_principal. The status is 423, not 503: a
-// 503 with Retry-After is retried by clients without end, while a refused LOCK answered 423 is
-// what WebDAV clients already handle — Office and LibreOffice open the document read-only and
-// say it is locked, davfs2 and Finder fall back to read-only — and a principal holding that many
-// locks is almost always a runaway client that retrying would not help. RFC 4918 §16 lets a
-// server name its own condition in DAV:error: ours, in lockdav's namespace, says which limit.
-var tooManyLocksBody = []byte(xmlHeader + `<D:error xmlns:D="DAV:">` +
-	`<L:lock-limit-reached xmlns:L="urn:lockdav:">this principal holds the maximum number of locks (locks.max_per_principal)</L:lock-limit-reached>` +
-	`</D:error>`)
-
-// failLevel is the log level of a failed request: the client's faults are debug detail, the
-// server's are errors.
-func failLevel(status int) zerolog.Level {
-	if status >= 500 {
-		return zerolog.ErrorLevel
-	}
-	return zerolog.DebugLevel
-}
-
-// writeError writes err's answer and logs its detail.
-func writeError(w http.ResponseWriter, r *http.Request, err error) {
+// WriteError writes err's answer and logs its detail. Every error answered as text or WebDAV
+// XML goes through it: the server's middleware uses it for its refusals too.
+func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	if me, ok := asMultiStatus(err); ok {
-		logFor(r).Debug().Err(err).Int("status", http.StatusMultiStatus).Msg("request failed")
+		request.Log(r).Debug().Err(err).Int("status", http.StatusMultiStatus).Msg("request failed")
 		if werr := writeMultiStatus(w, me.responses); werr != nil {
-			logFor(r).Debug().Err(werr).Msg("write multistatus")
+			request.Log(r).Debug().Err(werr).Msg("write multistatus")
 		}
 		return
 	}
 	se := statusOf(err)
-	logFor(r).WithLevel(failLevel(se.status)).Err(err).Int("status", se.status).Msg("request failed")
+	request.Log(r).WithLevel(request.FailLevel(se.status)).Err(err).Int("status", se.status).Msg("request failed")
 	if se.status == 499 {
 		return // nobody is listening
 	}

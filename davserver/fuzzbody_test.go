@@ -1,7 +1,7 @@
 package davserver
 
 // Native fuzz targets for the PROPFIND (RFC 4918 §9.1, §14.20) and PROPPATCH (§9.2, §14.19)
-// bodies, fed through the whole Handler over an in-memory tree, and for request path cleaning.
+// bodies, fed through the whole Handler over an in-memory tree.
 // Seeds live in testdata/fuzz/<target>/. The properties hold for any input: no panic, no 5xx,
 // and a 207 answer is well-formed XML.
 
@@ -13,7 +13,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path"
 	"strings"
 	"testing"
 	"time"
@@ -120,35 +119,6 @@ func FuzzProppatchBody(f *testing.F) {
 		// The locked member refuses without a token, whatever the body.
 		if w := serveFuzz(t, h, "PROPPATCH", "/dir/g.txt", body); w.Code < 300 && w.Code != http.StatusMultiStatus {
 			t.Fatalf("PROPPATCH of a locked resource without its token = %d", w.Code)
-		}
-	})
-}
-
-func FuzzCleanPath(f *testing.F) {
-	f.Fuzz(func(t *testing.T, p string) {
-		got, err := cleanPath(p)
-		if err != nil {
-			if s := statusOf(err).status; s != http.StatusBadRequest && s != http.StatusForbidden {
-				t.Fatalf("cleanPath(%q) error status %d, want 400 or 403", p, s)
-			}
-			return
-		}
-		switch {
-		case !strings.HasPrefix(got, "/") || path.Clean(got) != got:
-			t.Fatalf("cleanPath(%q) = %q, not a clean absolute path", p, got)
-		case hasDotDot(got) || strings.ContainsAny(got, "\\\x00"):
-			t.Fatalf("cleanPath(%q) = %q still holds a traversal", p, got)
-		case strings.ContainsFunc(got, isControl):
-			t.Fatalf("cleanPath(%q) = %q holds a control character", p, got)
-		}
-		if again, err := cleanPath(got); err != nil || again != got {
-			t.Fatalf("cleanPath(cleanPath(%q)) = %q, %v; want %q", p, again, err, got)
-		}
-		// Under any user root the result stays inside it.
-		for _, root := range []string{"/", "/alice", "/a/b"} {
-			if real := toReal(root, got); !inTree(root, real) || toURL(root, real) != got {
-				t.Fatalf("toReal(%q, %q) = %q: outside the root or not reversible", root, got, real)
-			}
 		}
 	})
 }

@@ -21,7 +21,9 @@ import (
 
 	"golang.org/x/net/webdav"
 
+	"github.com/lockdav/lockdav/davserver/rfc4918"
 	"github.com/lockdav/lockdav/locksystem"
+	"github.com/lockdav/lockdav/server/request"
 )
 
 // handleGet serves a file, or lists a collection. Files are served here rather than by x/net,
@@ -214,10 +216,10 @@ func (h *Handler) serveListing(w http.ResponseWriter, r *http.Request, now time.
 		return err
 	}
 	sort.Slice(fis, func(i, j int) bool { return fis[i].Name() < fis[j].Name() })
-	up := toURL(rootOf(r), p) // the collection as the client names it
+	up := request.ToURL(request.Root(r.Context()), p) // the collection as the client names it
 	entries := make([]listingEntry, 0, len(fis))
 	for _, fi := range fis {
-		if up == "/" && fi.Name() == strings.Trim(Reserved, "/") {
+		if up == "/" && fi.Name() == strings.Trim(request.Reserved, "/") {
 			continue
 		}
 		entries = append(entries, h.entry(now, p, up, fi))
@@ -241,7 +243,7 @@ func (h *Handler) entry(now time.Time, dir, urlDir string, fi fs.FileInfo) listi
 	p := path.Join(dir, fi.Name())
 	e := listingEntry{
 		Name:     fi.Name(),
-		Href:     href(path.Join(urlDir, fi.Name())),
+		Href:     rfc4918.Href(path.Join(urlDir, fi.Name())),
 		Dir:      fi.IsDir(),
 		Size:     fi.Size(),
 		Modified: fi.ModTime().UTC().Format("2006-01-02 15:04:05 UTC"),
@@ -285,7 +287,7 @@ func crumbs(p string) []crumb {
 			continue
 		}
 		acc += "/" + seg
-		out = append(out, crumb{Name: seg, Href: href(acc) + "/"})
+		out = append(out, crumb{Name: seg, Href: rfc4918.Href(acc) + "/"})
 	}
 	return out
 }

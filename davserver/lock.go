@@ -1,7 +1,7 @@
 package davserver
 
 // LOCK (RFC 4918 §9.10) and UNLOCK (§9.11). lockdav serves both itself: x/net's Handler refuses
-// shared locks before any LockSystem sees them and has no notion of principals (DESIGN.md fact 1).
+// shared locks before any LockSystem sees them and has no notion of principals.
 
 import (
 	"context"
@@ -11,7 +11,9 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/lockdav/lockdav/davserver/rfc4918"
 	"github.com/lockdav/lockdav/locksystem"
+	"github.com/lockdav/lockdav/server/request"
 )
 
 // handleLock creates a lock, or refreshes one when the body is empty (§9.10.2).
@@ -20,15 +22,15 @@ func (h *Handler) handleLock(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	timeout, err := parseTimeout(r.Header.Get("Timeout"))
+	timeout, err := rfc4918.ParseTimeout(r.Header.Get("Timeout"))
 	if err != nil {
 		return failWith(http.StatusBadRequest, "invalid Timeout header", err)
 	}
-	body, err := h.readXML(r) // parseLockInfo checks the XML as bufferXML would
+	body, err := h.readXML(r) // ParseLockInfo checks the XML as bufferXML would
 	if err != nil {
 		return err
 	}
-	li, empty, err := parseLockInfo(body)
+	li, empty, err := rfc4918.ParseLockInfo(body)
 	if err != nil {
 		return lockInfoError(err)
 	}
@@ -41,8 +43,8 @@ func (h *Handler) handleLock(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return h.createLock(w, r, now, locksystem.Request{
-		Path: p, Scope: li.scope, Depth: depth, Owner: li.owner,
-		Principal: principal(r), Client: client(r), Timeout: timeout,
+		Path: p, Scope: li.Scope, Depth: depth, Owner: li.Owner,
+		Principal: request.Principal(r), Client: request.Client(r), Timeout: timeout,
 	})
 }
 
@@ -52,7 +54,7 @@ func lockDepth(r *http.Request) (locksystem.Depth, error) {
 	if v == "" {
 		return locksystem.DepthInfinity, nil
 	}
-	d, err := parseDepth(v)
+	d, err := rfc4918.ParseDepth(v)
 	switch {
 	case err != nil || d == 1:
 		return 0, fail(http.StatusBadRequest, "LOCK Depth must be 0 or infinity")
@@ -65,11 +67,11 @@ func lockDepth(r *http.Request) (locksystem.Depth, error) {
 
 // lockInfoError maps a lockinfo parse failure to its answer.
 func lockInfoError(err error) error {
-	if errors.Is(err, errLockType) {
+	if errors.Is(err, rfc4918.ErrLockType) {
 		return failWith(http.StatusUnprocessableEntity, "only write locks are supported", err)
 	}
-	if errors.Is(err, errTooLong) {
-		return failWith(http.StatusRequestEntityTooLarge, fmt.Sprintf("owner longer than %d bytes", maxOwner), err)
+	if errors.Is(err, rfc4918.ErrTooLong) {
+		return failWith(http.StatusRequestEntityTooLarge, fmt.Sprintf("owner longer than %d bytes", locksystem.MaxOwner), err)
 	}
 	return failWith(http.StatusBadRequest, "malformed lockinfo body", err)
 }
@@ -80,22 +82,24 @@ func (h *Handler) createLock(w http.ResponseWriter, r *http.Request, now time.Ti
 	if err != nil {
 		return err
 	}
-	l, created, err := h.grant(r, now, req, tokens)
+	l, created, err := h.Grant(r, now, req, tokens)
 	if err != nil {
-		return lockRefused(rootOf(r), err)
+		return lockRefused(request.Root(r.Context()), err)
 	}
 	status := http.StatusOK
 	if created {
 		status = http.StatusCreated
 	}
 	w.Header().Set("Lock-Token", "<"+l.Token+">")
-	return writeLock(w, status, lockInView(rootOf(r), l), now)
+	return writeLock(w, status, request.LockInView(request.Root(r.Context()), l), now)
 }
 
-// grant takes a lock for WebDAV LOCK and the JSON API alike. A lock on an unmapped URL creates an
-// empty resource (§7.3, §9.10.4), which adds a member to its parent: the parent must exist (409)
-// and its membership locks must be satisfied by tokens, as for any new member (§7.5).
-func (h *Handler) grant(r *http.Request, now time.Time, req locksystem.Request, tokens []string) (locksystem.Lock, bool, error) {
+// Grant takes the lock req asks for, for WebDAV LOCK and the JSON lock API alike, so that both
+// doors grant by one rule; req.Path is a real path. A lock on an unmapped URL creates an empty
+// resource (§7.3, §9.10.4), which adds a member to its parent: the parent must exist (409) and
+// its membership locks must be satisfied by tokens, as for any new member (§7.5). created
+// reports that it did. A conflict is an error that wraps *locksystem.ConflictError.
+func (h *Handler) Grant(r *http.Request, now time.Time, req locksystem.Request, tokens []string) (locksystem.Lock, bool, error) {
 	ctx := r.Context()
 	_, err := h.fs.Stat(ctx, req.Path)
 	exists := err == nil
@@ -105,13 +109,13 @@ func (h *Handler) grant(r *http.Request, now time.Time, req locksystem.Request, 
 		}
 		need := locksystem.Need{Path: parent(req.Path)}
 		if missing := h.locks.Missing(now, req.Principal, tokens, need); len(missing) > 0 {
-			return locksystem.Lock{}, false, lockedError(rootOf(r), req.Path, []locksystem.Need{need}, missing)
+			return locksystem.Lock{}, false, lockedError(request.Root(r.Context()), req.Path, []locksystem.Need{need}, missing)
 		}
 		req.LockNull = true
 	}
 	l, err := h.locks.Lock(now, req)
 	if errors.Is(err, locksystem.ErrTooMany) {
-		logFor(r).Warn().Err(err).Str("path", req.Path).Str("principal", req.Principal).
+		request.Log(r).Warn().Err(err).Str("path", req.Path).Str("principal", req.Principal).
 			Msg("lock refused: principal holds locks.max_per_principal locks")
 	}
 	if err != nil {
@@ -149,7 +153,7 @@ func lockRefused(root string, err error) error {
 	if !errors.As(err, &ce) {
 		return err
 	}
-	return failXML(http.StatusLocked, lockedBody("no-conflicting-lock", locksInView(root, ce.Conflicts)))
+	return failXML(http.StatusLocked, rfc4918.LockedBody("no-conflicting-lock", request.LocksInView(root, ce.Conflicts)))
 }
 
 // logConflict says in the log who holds the locks a request conflicted with.
@@ -159,7 +163,7 @@ func logConflict(r *http.Request, req locksystem.Request, err error) {
 		return
 	}
 	for _, c := range ce.Conflicts {
-		logFor(r).Info().Str("path", req.Path).Str("principal", req.Principal).
+		request.Log(r).Info().Str("path", req.Path).Str("principal", req.Principal).
 			Str("held_by", c.Principal).Str("held_at", c.Path).Str("holder_ip", c.Client.IP).
 			Time("held_since", c.Created).Msg("lock refused: conflicting lock")
 	}
@@ -171,14 +175,14 @@ func (h *Handler) refreshLock(w http.ResponseWriter, r *http.Request, now time.T
 	if err != nil {
 		return err
 	}
-	if !present || len(ih.tokens()) == 0 {
+	if !present || len(ih.Tokens()) == 0 {
 		return fail(http.StatusBadRequest, "lock refresh needs an If header with the lock token")
 	}
 	var lastErr error
-	for _, tok := range ih.tokens() {
-		l, err := h.locks.Refresh(now, tok, principal(r), p, timeout)
+	for _, tok := range ih.Tokens() {
+		l, err := h.locks.Refresh(now, tok, request.Principal(r), p, timeout)
 		if err == nil {
-			return writeLock(w, http.StatusOK, lockInView(rootOf(r), l), now)
+			return writeLock(w, http.StatusOK, request.LockInView(request.Root(r.Context()), l), now)
 		}
 		lastErr = err
 	}
@@ -192,7 +196,7 @@ func (h *Handler) refreshLock(w http.ResponseWriter, r *http.Request, now time.T
 func writeLock(w http.ResponseWriter, status int, l locksystem.Lock, now time.Time) error {
 	w.Header().Set("Content-Type", "application/xml; charset=utf-8")
 	w.WriteHeader(status)
-	return writeLockResponse(w, l, now)
+	return rfc4918.WriteLockResponse(w, l, now)
 }
 
 // handleUnlock removes the lock named by the Lock-Token header (§9.11).
@@ -201,18 +205,18 @@ func (h *Handler) handleUnlock(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	tok, err := parseLockToken(r.Header.Get("Lock-Token"))
+	tok, err := rfc4918.ParseLockToken(r.Header.Get("Lock-Token"))
 	if err != nil {
 		return failWith(http.StatusBadRequest, "missing or malformed Lock-Token header", err)
 	}
-	_, err = h.locks.Release(h.now(), tok, principal(r), p, false)
+	_, err = h.locks.Release(h.now(), tok, request.Principal(r), p, false)
 	switch {
 	case errors.Is(err, locksystem.ErrForbidden):
 		return failWith(http.StatusForbidden, "lock belongs to another principal", err)
 	case errors.Is(err, locksystem.ErrNoSuchLock), errors.Is(err, locksystem.ErrNotCovered):
 		// §9.11.1: 409 with the DAV:lock-token-matches-request-uri precondition.
 		return &statusError{status: http.StatusConflict, reason: "Conflict",
-			body: errorBody("lock-token-matches-request-uri"), err: err}
+			body: rfc4918.ErrorBody("lock-token-matches-request-uri"), err: err}
 	case err != nil:
 		return err
 	}

@@ -1,53 +1,29 @@
 package davserver
 
+// Request-URIs (RFC 4918 §8.3): the path a request names, in the served tree. A user confined
+// to a root (request.Root) sees it as the whole tree; everything inside davserver works on real
+// paths, which become URL paths again only where they leave, in responses.
+
 import (
 	"context"
 	"errors"
 	"io/fs"
 	"net/http"
 	"path"
-	"strings"
 	"syscall"
+
+	"github.com/lockdav/lockdav/server/request"
 )
 
 // requestPath is the request's cleaned absolute path in the served tree: its URL path under the
-// request's root (see userroot.go). Traversal attempts (a ".." segment, a backslash, a NUL byte —
-// in any encoding, since net/http has already decoded the path) are refused with 403 rather than
-// cleaned into something else; other control characters are 400.
+// request's root. Traversal attempts are refused with 403 rather than cleaned into something
+// else; other malformed paths are 400 (request.CleanPath, statusOf).
 func requestPath(r *http.Request) (string, error) {
-	p, err := cleanPath(r.URL.Path)
+	p, err := request.CleanPath(r.URL.Path)
 	if err != nil {
 		return "", err
 	}
-	return toReal(rootOf(r), p), nil
-}
-
-func cleanPath(p string) (string, error) {
-	if p == "" || p[0] != '/' {
-		return "", fail(http.StatusBadRequest, "invalid path")
-	}
-	if strings.ContainsAny(p, "\\\x00") {
-		return "", fail(http.StatusForbidden, "invalid path")
-	}
-	if hasDotDot(p) {
-		return "", fail(http.StatusForbidden, "invalid path")
-	}
-	for _, c := range p {
-		if c < 0x20 || c == 0x7f {
-			return "", fail(http.StatusBadRequest, "invalid path")
-		}
-	}
-	return path.Clean(p), nil
-}
-
-// hasDotDot reports whether a slash path has a ".." segment.
-func hasDotDot(p string) bool {
-	for seg := range strings.SplitSeq(p, "/") {
-		if seg == ".." {
-			return true
-		}
-	}
-	return false
+	return request.ToReal(request.Root(r.Context()), p), nil
 }
 
 // checkParent answers a request that creates p when p's parent cannot hold it: 409 when the
@@ -67,8 +43,3 @@ func (h *Handler) checkParent(ctx context.Context, p string) error {
 
 // parent is the collection that holds p ("/" for "/").
 func parent(p string) string { return path.Dir(p) }
-
-// isReserved reports whether p is the server's reserved namespace.
-func isReserved(p string) bool {
-	return p == strings.TrimSuffix(Reserved, "/") || strings.HasPrefix(p, Reserved)
-}

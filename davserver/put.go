@@ -2,7 +2,7 @@ package davserver
 
 // PUT (RFC 4918 §9.7, RFC 9110 §9.3.4). lockdav serves PUT itself rather than through x/net,
 // whose PUT truncates the target in place: here the body goes to a temporary file that replaces
-// the target only once fully received (DESIGN.md fact 7), so a failed upload loses nothing.
+// the target only once fully received (davfs.FS.Upload), so a failed upload loses nothing.
 
 import (
 	"errors"
@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/lockdav/lockdav/locksystem"
+	"github.com/lockdav/lockdav/server/request"
 )
 
 // handlePut stores the request body at the target, atomically.
@@ -40,7 +41,7 @@ func (h *Handler) handlePut(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	h.locks.ReleaseOnUpdate(now, principal(r), tokens, p)
+	h.locks.ReleaseOnUpdate(now, request.Principal(r), tokens, p)
 	w.Header().Set("ETag", etagOf(fi))
 	if created {
 		w.WriteHeader(http.StatusCreated)

@@ -1,7 +1,6 @@
 package davserver
 
 import (
-	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -42,8 +41,6 @@ func TestBadRequests(t *testing.T) {
 		{"malformed propfind", "PROPFIND", "/c", "<D:propfind xmlns:D=\"DAV:\"><D:prop>", nil, http.StatusBadRequest},
 		{"malformed lockinfo", "LOCK", "/c/f", "<D:lockinfo xmlns:D=\"DAV:\">", nil, http.StatusBadRequest},
 		{"bad timeout", "LOCK", "/c/f", exclusiveBody, []any{"Timeout", "soon"}, http.StatusBadRequest},
-		{"reserved propfind", "PROPFIND", "/.lockdav/", "", nil, http.StatusForbidden},
-		{"reserved put", "PUT", "/.lockdav/x", "x", nil, http.StatusForbidden},
 		{"reserved destination", "COPY", "/c/f", "", []any{"Destination", "/.lockdav/x"}, http.StatusForbidden},
 		{"foreign destination", "COPY", "/c/f", "", []any{"Destination", "http://elsewhere.example/x"}, http.StatusBadGateway},
 		{"no destination", "MOVE", "/c/f", "", nil, http.StatusBadRequest},
@@ -114,15 +111,6 @@ func TestReservedHidden(t *testing.T) {
 			t.Errorf("%s / shows the reserved namespace or hides members:\n%s", m, body)
 		}
 	}
-	want(t, ts.do("GET", "/.lockdav/healthz", ""), http.StatusOK, "healthz")
-}
-
-// A panicking handler answers 500 and the server keeps serving.
-func TestRecover(t *testing.T) {
-	ts := newTestServer(t, locksystem.DefaultPolicy)
-	ts.h.chain = ts.h.middleware(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") }))
-	want(t, ts.do("GET", "/", ""), http.StatusInternalServerError, "panic")
-	want(t, ts.do("GET", "/", ""), http.StatusInternalServerError, "after panic")
 }
 
 // Namespaces in XML 1.0: bodies x/net would accept but that are not namespace-well-formed are
@@ -165,28 +153,6 @@ func TestGetConditionalAndRange(t *testing.T) {
 	want(t, w, http.StatusPartialContent, "Range")
 	if w.Body.String() != "234" {
 		t.Fatalf("Range body %q, want %q", w.Body.String(), "234")
-	}
-}
-
-// /.lockdav/metrics counts requests by method and status; /.lockdav/healthz follows Health.
-func TestMetricsAndHealth(t *testing.T) {
-	ts := newTestServer(t, locksystem.DefaultPolicy)
-	ts.put("/f", "x")
-	want(t, ts.do("BREW", "/f", ""), http.StatusMethodNotAllowed, "BREW")
-	body := ts.do("GET", "/.lockdav/metrics", "").Body.String()
-	for _, s := range []string{`lockdav_http_requests_total{code="201",method="PUT"} 1`,
-		`lockdav_http_requests_total{code="405",method="other"} 1`,
-		`lockdav_http_request_duration_seconds_count{method="PUT"} 1`} {
-		if !strings.Contains(body, s) {
-			t.Errorf("metrics lack %q:\n%s", s, body)
-		}
-	}
-	want(t, ts.do("GET", "/.lockdav/healthz", ""), http.StatusOK, "healthz")
-	ts.h.health = func() error { return errors.New("disk full") }
-	w := ts.do("GET", "/.lockdav/healthz", "")
-	want(t, w, http.StatusServiceUnavailable, "healthz with a failing store")
-	if strings.Contains(w.Body.String(), "disk full") {
-		t.Error("healthz leaks the internal error")
 	}
 }
 

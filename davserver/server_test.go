@@ -15,6 +15,7 @@ import (
 
 	davfs "github.com/lockdav/lockdav/fs"
 	"github.com/lockdav/lockdav/locksystem"
+	"github.com/lockdav/lockdav/server/request"
 )
 
 // testServer is a Handler over an in-memory tree with a clock the test moves.
@@ -51,15 +52,12 @@ type adminCtx struct{}
 func (ts *testServer) do(method, target, body string, extra ...any) *httptest.ResponseRecorder {
 	ts.t.Helper()
 	r := httptest.NewRequest(method, target, strings.NewReader(body))
-	if method == http.MethodPost && strings.HasPrefix(target, apiLocks) {
-		r.Header.Set("Content-Type", "application/json") // as the API's clients send; extra may change it
-	}
 	for i := 0; i < len(extra); i++ {
 		switch v := extra[i].(type) {
 		case as:
-			r = r.WithContext(WithPrincipal(r.Context(), string(v)))
+			r = r.WithContext(request.WithPrincipal(r.Context(), string(v)))
 		case adminCtx:
-			r = r.WithContext(WithAdmin(r.Context()))
+			r = r.WithContext(request.WithAdmin(r.Context()))
 		case string:
 			r.Header.Set(v, extra[i+1].(string))
 			i++

@@ -89,21 +89,3 @@ func TestUserContentHeadersWithoutContent(t *testing.T) {
 		wantSandboxed(t, w, c.what)
 	}
 }
-
-// The server's own pages keep their strict policies, and say nosniff too.
-func TestServerPagesNosniff(t *testing.T) {
-	ts := newTestServer(t, locksystem.Policy{})
-	ts.put("/a.txt", "x")
-	for _, p := range []string{"/", Reserved, apiLocks} {
-		for _, m := range []string{"GET", "HEAD"} {
-			w := ts.do(m, p, "")
-			want(t, w, http.StatusOK, m+" "+p)
-			if got := w.Header().Get("X-Content-Type-Options"); got != "nosniff" {
-				t.Errorf("%s %s: X-Content-Type-Options %q, want nosniff", m, p, got)
-			}
-			if csp := w.Header().Get("Content-Security-Policy"); p != apiLocks && (csp == "" || csp == userContentCSP) {
-				t.Errorf("%s %s: Content-Security-Policy %q, want the page's own", m, p, csp)
-			}
-		}
-	}
-}

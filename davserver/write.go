@@ -6,12 +6,16 @@ package davserver
 
 import (
 	"errors"
+	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
+	"github.com/lockdav/lockdav/davserver/rfc4918"
 	davfs "github.com/lockdav/lockdav/fs"
 	"github.com/lockdav/lockdav/locksystem"
+	"github.com/lockdav/lockdav/server/request"
 )
 
 // handleWrite checks a write's locks and If header, delegates it, and updates the lock table.
@@ -36,7 +40,7 @@ func (h *Handler) handleWrite(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if r.Method == "PROPPATCH" {
-		if _, err := h.bufferXML(r); err != nil {
+		if err := h.bufferXML(r); err != nil {
 			return err
 		}
 	}
@@ -44,7 +48,7 @@ func (h *Handler) handleWrite(w http.ResponseWriter, r *http.Request) error {
 		r = r.WithContext(davfs.WithCopy(r.Context(), src, dst)) // collections keep their dead props
 	}
 	r.Header.Del("If")                     // evaluated in full above; x/net's own If handling is token-only
-	sw := &accessWriter{ResponseWriter: w} // to learn the status the delegate answered
+	sw := &statusWriter{ResponseWriter: w} // to learn the status the delegate answered
 	if err := h.delegate(sw, r, src); err != nil {
 		return err
 	}
@@ -76,20 +80,20 @@ func destination(r *http.Request) (string, error) {
 	if destDotDot(d) {
 		return "", fail(http.StatusForbidden, "invalid destination path") // as for a Request-URI
 	}
-	p, err := parseDestination(d, schemeOf(r), r.Host)
+	p, err := rfc4918.ParseDestination(d, schemeOf(r), r.Host)
 	switch {
-	case errors.Is(err, errForeignDestination):
+	case errors.Is(err, rfc4918.ErrForeignDestination):
 		return "", failWith(http.StatusBadGateway, "destination is on another server", err)
 	case err != nil:
 		return "", failWith(http.StatusBadRequest, "invalid Destination header", err)
 	}
-	if p, err = cleanPath(p); err != nil {
+	if p, err = request.CleanPath(p); err != nil {
 		return "", err
 	}
-	if isReserved(p) {
+	if request.IsReserved(p) {
 		return "", fail(http.StatusForbidden, "reserved for the server")
 	}
-	return toReal(rootOf(r), p), nil
+	return request.ToReal(request.Root(r.Context()), p), nil
 }
 
 // schemeOf is the scheme the client used to reach the server: https over TLS, or when a
@@ -118,14 +122,16 @@ func checkNames(src, dst string) error {
 // checkDepth refuses a Depth header that is not one of RFC 4918 §10.2's values.
 func checkDepth(r *http.Request) error {
 	if d := r.Header.Get("Depth"); d != "" {
-		if _, err := parseDepth(d); err != nil {
+		if _, err := rfc4918.ParseDepth(d); err != nil {
 			return failWith(http.StatusBadRequest, "invalid Depth header", err)
 		}
 	}
 	return nil
 }
 
-// writeNeeds lists what a write touches, for the lock check (DESIGN.md "Locks").
+// writeNeeds lists what a write touches, for the lock check: the resources it changes, and the
+// collections whose membership it changes (RFC 4918 §7.4, §7.5; a DELETE or MOVE source is
+// changed with all its members, §9.6.1, §9.9.2).
 func (h *Handler) writeNeeds(r *http.Request, src, dst string) []locksystem.Need {
 	zero := func(p string) locksystem.Need { return locksystem.Need{Path: p, Depth: locksystem.DepthZero} }
 	deep := func(p string) locksystem.Need { return locksystem.Need{Path: p, Depth: locksystem.DepthInfinity} }
@@ -155,7 +161,7 @@ func (h *Handler) targetNeeds(r *http.Request, dst string) []locksystem.Need {
 
 // afterWrite updates the lock table after a successful write.
 func (h *Handler) afterWrite(r *http.Request, now time.Time, src string, tokens []string) {
-	p := principal(r)
+	p := request.Principal(r)
 	switch r.Method {
 	case http.MethodDelete, "MOVE":
 		// Locks stay with URLs, not content: the source's locks end (§7.7), and those on a
@@ -164,4 +170,46 @@ func (h *Handler) afterWrite(r *http.Request, now time.Time, src string, tokens 
 	case "PROPPATCH", http.MethodPost:
 		h.locks.ReleaseOnUpdate(now, p, tokens, src)
 	}
+}
+
+// statusWriter records the status x/net answered a write with, which decides whether the lock
+// table changes (afterWrite).
+type statusWriter struct {
+	http.ResponseWriter
+	status int // of the first WriteHeader or Write; 0 until then
+}
+
+func (w *statusWriter) WriteHeader(status int) {
+	if w.status == 0 {
+		w.status = status
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *statusWriter) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+// ReadFrom keeps sendfile(2) for POST, which x/net answers with the file.
+func (w *statusWriter) ReadFrom(src io.Reader) (int64, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
+		return rf.ReadFrom(src)
+	}
+	return io.Copy(struct{ io.Writer }{w.ResponseWriter}, src)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// destDotDot reports whether a Destination header's path has a ".." segment in any encoding.
+// rfc4918.ParseDestination would clean it away; it is refused instead, as a Request-URI with one
+// is.
+func destDotDot(dest string) bool {
+	u, err := url.Parse(strings.TrimSpace(dest))
+	return err == nil && request.HasDotDot(u.Path)
 }

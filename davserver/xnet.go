@@ -1,11 +1,17 @@
 package davserver
 
-// Concessions to golang.org/x/net/webdav's Handler, which davserver delegates PROPFIND,
-// PROPPATCH, MKCOL, COPY, MOVE and DELETE to: the webdav.LockSystem it is given. The lock core
-// (locksystem) knows no HTTP and no x/net; these adapters translate between the two.
+// Adapts to x/net: concessions to golang.org/x/net/webdav's Handler, which davserver delegates
+// PROPFIND, PROPPATCH, MKCOL, COPY, MOVE, DELETE and POST to. Here: the webdav.LockSystem it is
+// given (the lock core, locksystem, knows no HTTP and no x/net; these adapters translate between
+// the two) and the FileSystem it sees, which works in URL paths (rootFS). The other file systems
+// it sees are xnet_props.go's (lock properties for PROPFIND) and xnet_copy.go's (COPY of a
+// collection with members it cannot open).
 
 import (
+	"context"
 	"errors"
+	"os"
+	"path"
 	"strconv"
 	"sync"
 	"time"
@@ -13,6 +19,7 @@ import (
 	"golang.org/x/net/webdav"
 
 	"github.com/lockdav/lockdav/locksystem"
+	"github.com/lockdav/lockdav/server/request"
 )
 
 var (
@@ -51,7 +58,7 @@ func (x xnetLocks) Confirm(now time.Time, name0, name1 string, conditions ...web
 }
 
 func (x xnetLocks) confirm(now time.Time, name string, tokens []string) bool {
-	p, err := cleanPath(name)
+	p, err := request.CleanPath(name)
 	if err != nil || len(x.s.Missing(now, locksystem.Anonymous, tokens, locksystem.Need{Path: p})) > 0 {
 		return false
 	}
@@ -169,4 +176,39 @@ func (q *requestLocks) held() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return len(q.live)
+}
+
+// rootFS is the webdav.FileSystem x/net's Handler sees: it works in URL paths, and rootFS
+// prefixes each with the request's root. The user's root itself may not be removed or renamed,
+// as the served tree's root may not.
+type rootFS struct {
+	webdav.FileSystem
+}
+
+func (f rootFS) Mkdir(ctx context.Context, name string, perm os.FileMode) error {
+	return f.FileSystem.Mkdir(ctx, request.ToReal(request.Root(ctx), name), perm)
+}
+
+func (f rootFS) OpenFile(ctx context.Context, name string, flag int, perm os.FileMode) (webdav.File, error) {
+	return f.FileSystem.OpenFile(ctx, request.ToReal(request.Root(ctx), name), flag, perm)
+}
+
+func (f rootFS) RemoveAll(ctx context.Context, name string) error {
+	root := request.Root(ctx)
+	if root != "/" && path.Clean("/"+name) == "/" {
+		return &os.PathError{Op: "remove", Path: name, Err: os.ErrPermission}
+	}
+	return f.FileSystem.RemoveAll(ctx, request.ToReal(root, name))
+}
+
+func (f rootFS) Rename(ctx context.Context, oldName, newName string) error {
+	root := request.Root(ctx)
+	if root != "/" && (path.Clean("/"+oldName) == "/" || path.Clean("/"+newName) == "/") {
+		return &os.LinkError{Op: "rename", Old: oldName, New: newName, Err: os.ErrPermission}
+	}
+	return f.FileSystem.Rename(ctx, request.ToReal(root, oldName), request.ToReal(root, newName))
+}
+
+func (f rootFS) Stat(ctx context.Context, name string) (os.FileInfo, error) {
+	return f.FileSystem.Stat(ctx, request.ToReal(request.Root(ctx), name))
 }

@@ -189,8 +189,8 @@ func TestBrowserLocksPage(t *testing.T) {
 	l := startLive(t, liveOptions{users: []string{"alice", "bob"}})
 	alice, bob := browserTree(t, l)
 	if r := l.do(t, "GET", "/.lockdav/", ""); r.Status != 200 || !strings.Contains(r.Header.Get("Content-Type"), "text/html") {
-		t.Fatalf("GET /.lockdav/: got %d %q, want 200 text/html — davserver's serveReserved must call "+
-			"h.serveLocksPage(w, r) for GET and HEAD on /.lockdav/ and /.lockdav (davserver/lockspage.go)",
+		t.Fatalf("GET /.lockdav/: got %d %q, want 200 text/html — lockapi's routes must send GET and HEAD "+
+			"on /.lockdav/ and /.lockdav to serveLocksPage (davserver/lockapi/lockspage.go)",
 			r.Status, r.Header.Get("Content-Type"))
 	}
 	ctx := browser(t, 90*time.Second)

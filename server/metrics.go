@@ -1,6 +1,6 @@
 package server
 
-// Prometheus metrics of the lock system and its store, served with davserver's request metrics
+// Prometheus metrics of the lock system and its store, served with the request metrics
 // at /.lockdav/metrics.
 
 import (

@@ -1,5 +1,8 @@
 // Package server wires lockdav together: configuration, state directory, lock and property
-// stores, the lock system, the file system and the WebDAV handler, behind one http.Server.
+// stores, the lock system, the file system, and the handler — the middleware every request
+// passes (request id, access log and request metrics, panic recovery, body timeout, cross-origin
+// check, authentication) in front of the lock API (davserver/lockapi) and the WebDAV tree
+// (davserver) — behind one http.Server.
 package server
 
 import (
@@ -15,11 +18,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
 	"github.com/lockdav/lockdav/auth"
 	"github.com/lockdav/lockdav/config"
-	"github.com/lockdav/lockdav/davserver"
 	davfs "github.com/lockdav/lockdav/fs"
 	"github.com/lockdav/lockdav/locksystem"
 	"github.com/lockdav/lockdav/locksystem/boltstore"
@@ -126,20 +129,26 @@ func (s *Server) open() error {
 	if err := makeUserRoots(fsys, s.cfg.Auth.Users); err != nil {
 		return err
 	}
-	s.handler = davserver.New(davserver.Options{
+	s.handler = newHandler(s.handlerOptions(fsys, locks, reg, store.Ping))
+	reg.MustRegister(newLockCollector(locks))
+	return nil
+}
+
+// handlerOptions are the handler's options from the configuration.
+func (s *Server) handlerOptions(fsys *davfs.FS, locks *locksystem.System, reg *prometheus.Registry, health func() error) handlerOptions {
+	l := s.cfg.Limits
+	return handlerOptions{
 		FS:          fsys,
 		Locks:       locks,
 		Logger:      s.log,
-		MaxXMLBody:  int64(s.cfg.Limits.MaxXMLBody),
-		MaxUpload:   int64(s.cfg.Limits.MaxUpload),
-		BodyTimeout: time.Duration(s.cfg.Limits.BodyTimeout),
-		BodyMinRate: int64(s.cfg.Limits.BodyMinRate),
+		MaxXMLBody:  int64(l.MaxXMLBody),
+		MaxUpload:   int64(l.MaxUpload),
+		BodyTimeout: time.Duration(l.BodyTimeout),
+		BodyMinRate: int64(l.BodyMinRate),
 		Auth:        s.auth,
 		Metrics:     reg,
-		Health:      store.Ping,
-	})
-	reg.MustRegister(newLockCollector(locks))
-	return nil
+		Health:      health,
+	}
 }
 
 // loadTLS loads tls.cert and tls.key at start-up, so a bad file stops New rather than Serve.

@@ -1,0 +1,140 @@
+package lockapi
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/spf13/afero"
+
+	"github.com/lockdav/lockdav/davserver"
+	davfs "github.com/lockdav/lockdav/fs"
+	"github.com/lockdav/lockdav/locksystem"
+	"github.com/lockdav/lockdav/server/request"
+)
+
+// testServer is the lock API beside the WebDAV tree it shares its locks with, routed as the
+// server routes them, over an in-memory tree with a clock the test moves. It has no middleware:
+// a request's identity is what its context carries (as, adminCtx).
+type testServer struct {
+	t     *testing.T
+	api   *Handler
+	h     http.Handler
+	fs    *davfs.FS
+	locks *locksystem.System
+	now   time.Time
+}
+
+func newTestServer(t *testing.T, policy locksystem.Policy) *testServer {
+	t.Helper()
+	ts := &testServer{t: t, now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	log := zerolog.New(zerolog.NewTestWriter(t))
+	ts.fs = davfs.New(afero.NewMemMapFs(), davfs.NewMemProps(), log)
+	ls, err := locksystem.New(ts.now, locksystem.Options{Policy: policy, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ls.Close() })
+	ts.locks = ls
+	clock := func() time.Time { return ts.now }
+	dav := davserver.New(davserver.Options{FS: ts.fs, Locks: ls, Logger: log, MaxXMLBody: 4096, Now: clock})
+	ts.api = New(Options{Dav: dav, Locks: ls, MaxBody: 4096, Now: clock})
+	ts.h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if request.IsReserved(r.URL.Path) {
+			ts.api.ServeHTTP(w, r)
+			return
+		}
+		dav.ServeHTTP(w, r)
+	})
+	return ts
+}
+
+// as identifies a request's principal, the way the auth middleware does.
+type as string
+
+// adminCtx marks a request's principal as an admin.
+type adminCtx struct{}
+
+// do sends one request; extra headers come in name, value pairs; an `as` value sets the principal.
+func (ts *testServer) do(method, target, body string, extra ...any) *httptest.ResponseRecorder {
+	ts.t.Helper()
+	r := httptest.NewRequest(method, target, strings.NewReader(body))
+	if method == http.MethodPost && strings.HasPrefix(target, apiLocks) {
+		r.Header.Set("Content-Type", "application/json") // as the API's clients send; extra may change it
+	}
+	for i := 0; i < len(extra); i++ {
+		switch v := extra[i].(type) {
+		case as:
+			r = r.WithContext(request.WithPrincipal(r.Context(), string(v)))
+		case adminCtx:
+			r = r.WithContext(request.WithAdmin(r.Context()))
+		case string:
+			r.Header.Set(v, extra[i+1].(string))
+			i++
+		}
+	}
+	w := httptest.NewRecorder()
+	ts.h.ServeHTTP(w, r)
+	return w
+}
+
+// want checks a response's status.
+func want(t *testing.T, w *httptest.ResponseRecorder, status int, what string) {
+	t.Helper()
+	if w.Code != status {
+		t.Fatalf("%s: got status %d, want %d; body: %s", what, w.Code, status, w.Body.String())
+	}
+}
+
+func (ts *testServer) put(p, content string, extra ...any) {
+	ts.t.Helper()
+	w := ts.do("PUT", p, content, extra...)
+	if w.Code != http.StatusCreated && w.Code != http.StatusNoContent {
+		ts.t.Fatalf("PUT %s: got %d: %s", p, w.Code, w.Body.String())
+	}
+}
+
+func (ts *testServer) mkcol(p string) {
+	ts.t.Helper()
+	want(ts.t, ts.do("MKCOL", p, ""), http.StatusCreated, "MKCOL "+p)
+}
+
+const (
+	exclusiveBody = `<?xml version="1.0" encoding="utf-8"?>
+<D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype>
+<D:owner><D:href>mailto:alice@example.org</D:href></D:owner></D:lockinfo>`
+	sharedBody = `<?xml version="1.0" encoding="utf-8"?>
+<D:lockinfo xmlns:D="DAV:"><D:lockscope><D:shared/></D:lockscope><D:locktype><D:write/></D:locktype>
+<D:owner>bob</D:owner></D:lockinfo>`
+)
+
+// lock takes a lock over WebDAV and returns its token.
+func (ts *testServer) lock(p, body string, status int, extra ...any) string {
+	ts.t.Helper()
+	w := ts.do("LOCK", p, body, extra...)
+	want(ts.t, w, status, "LOCK "+p)
+	tok := w.Header().Get("Lock-Token")
+	if status < 300 && !regexp.MustCompile(`^<urn:uuid:[0-9a-f-]{36}>$`).MatchString(tok) {
+		ts.t.Fatalf("LOCK %s: Lock-Token %q is not <urn:uuid:…>", p, tok)
+	}
+	return strings.Trim(tok, "<>")
+}
+
+// lockSpec takes the lock "path:scope:depth" (scope x or s) over WebDAV.
+func lockSpec(ts *testServer, spec string, status int) string {
+	ts.t.Helper()
+	parts := strings.Split(spec, ":")
+	body := exclusiveBody
+	if parts[1] == "s" {
+		body = sharedBody
+	}
+	w := ts.do("LOCK", parts[0], body, "Depth", parts[2])
+	want(ts.t, w, status, "LOCK "+spec)
+	return strings.Trim(w.Header().Get("Lock-Token"), "<>")
+}
+
+func ifToken(tok string) string { return "(<" + tok + ">)" }

@@ -1,0 +1,168 @@
+package lockapi
+
+// The locks page: GET /.lockdav/ (and /.lockdav) shows every active lock as an HTML page, for a
+// person with a browser. It takes the query parameters of GET /.lockdav/locks (path, depth,
+// covering, owner, principal, scope), so /.lockdav/?path=/docs&principal=alice is a bookmarkable
+// filter, and links to the same query as JSON. It shows what the JSON API shows the same user:
+// a user confined to a subtree sees the locks in it, with paths in that user's URL space. Like the collection listing it loads no external
+// assets and html/template escapes every value.
+
+import (
+	"encoding/xml"
+	"errors"
+	"html/template"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/lockdav/lockdav/davserver/rfc4918"
+	"github.com/lockdav/lockdav/locksystem"
+)
+
+// serveLocksPage answers GET and HEAD on /.lockdav/ with the HTML list of active locks. A query
+// the JSON API would refuse is answered 400 with the page, the message and the form.
+func (h *Handler) serveLocksPage(w http.ResponseWriter, r *http.Request) error {
+	now := h.now()
+	page := locksPage{Now: now.UTC().Format(time.RFC3339), Form: formOf(r.URL.Query())}
+	status := http.StatusOK
+	q, err := parseQuery(r)
+	var ae *apiStatusError
+	switch {
+	case errors.As(err, &ae):
+		status, page.Error = ae.status, ae.body.Detail
+	case err != nil:
+		return err
+	default:
+		page.Rows = lockRows(h.queryLocks(r, q), now) // as the JSON API: a user's own tree, in its URL space
+		page.Filtered = r.URL.RawQuery != ""
+		page.JSON = apiLocks
+		if r.URL.RawQuery != "" {
+			page.JSON += "?" + r.URL.RawQuery
+		}
+	}
+	hd := w.Header()
+	hd.Set("Content-Type", "text/html; charset=utf-8")
+	hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'")
+	hd.Set("Cache-Control", "no-store") // locks change by the second
+	w.WriteHeader(status)
+	if r.Method == http.MethodHead {
+		return nil
+	}
+	return locksTemplate.Execute(w, page)
+}
+
+// locksPage is what the template shows.
+type locksPage struct {
+	Now      string
+	Form     lockForm
+	Error    string
+	Filtered bool
+	JSON     string
+	Rows     []lockRow
+}
+
+// lockForm echoes the filters into the form, so a filtered page can be refined.
+type lockForm struct {
+	Path, Owner, Principal, Scope, Depth string
+	Covering                             bool
+}
+
+func formOf(v url.Values) lockForm {
+	return lockForm{Path: v.Get("path"), Owner: v.Get("owner"), Principal: v.Get("principal"),
+		Scope: v.Get("scope"), Depth: v.Get("depth"), Covering: v.Get("covering") == "true"}
+}
+
+// lockRow is one lock as a person reads it.
+type lockRow struct {
+	Principal, Scope, Depth, Since, Expires, Owner string
+	Path, Href, Token, Client                      string
+	Released                                       bool // released after its holder's first write
+}
+
+func lockRows(locks []locksystem.Lock, now time.Time) []lockRow {
+	rows := make([]lockRow, len(locks))
+	for i, l := range locks {
+		rows[i] = lockRow{Principal: l.Principal, Scope: "exclusive", Depth: "0",
+			Since: l.Created.UTC().Format(time.RFC3339), Expires: "never", Owner: ownerText(l.Owner),
+			Path: l.Path, Href: rfc4918.Href(l.Path), Token: l.Token, Client: clientText(l.Client),
+			Released: l.ReleaseOnUpdate}
+		if l.Scope == locksystem.Shared {
+			rows[i].Scope = "shared"
+		}
+		if l.Depth == locksystem.DepthInfinity {
+			rows[i].Depth = "infinity"
+		}
+		if !l.Expires.IsZero() {
+			rows[i].Expires = "in " + l.Expires.Sub(now).Round(time.Second).String()
+		}
+	}
+	return rows
+}
+
+// ownerText is the text of a DAV:owner element (RFC 4918 §14.17), which clients fill with XML
+// such as <D:href>mailto:…</D:href>; what is not well-formed is shown as it came.
+func ownerText(owner string) string {
+	dec := xml.NewDecoder(strings.NewReader(owner))
+	var parts []string
+	for {
+		tok, err := dec.Token()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return strings.TrimSpace(owner)
+		}
+		if cd, ok := tok.(xml.CharData); ok {
+			if s := strings.TrimSpace(string(cd)); s != "" {
+				parts = append(parts, s)
+			}
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+func clientText(c locksystem.Client) string {
+	switch {
+	case c.IP == "":
+		return c.UserAgent
+	case c.UserAgent == "":
+		return c.IP
+	}
+	return c.IP + " · " + c.UserAgent
+}
+
+var locksTemplate = template.Must(template.New("locks").Parse(`<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Active locks — lockdav</title>
+<style>
+body{font:14px system-ui,sans-serif;margin:2em;color:#222}
+h1{font-size:20px;margin:0 0 .4em}
+table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.3em .6em;border-bottom:1px solid #eee;vertical-align:top}
+th{font-weight:600;background:#fafafa}
+.scope{display:inline-block;border-radius:3px;padding:0 .4em;font-size:12px}
+.exclusive{background:#fde8e8;border:1px solid #f5b5b5}.shared{background:#e8f0fd;border:1px solid #b5c9f5}
+.token,.client{font:12px ui-monospace,monospace;color:#555;word-break:break-all}
+.error{background:#fff4e5;border:1px solid #f0c36d;padding:.5em .8em;border-radius:3px}
+form{margin:.8em 0 1.2em}form label{margin-right:.8em}input[type=text]{width:11em}
+.summary{color:#555}.when{white-space:nowrap}
+</style></head><body>
+<nav><a href="/">/</a></nav>
+<h1>Active locks</h1>
+<form method="get" action="/.lockdav/">
+<label>Path <input type="text" name="path" value="{{.Form.Path}}" placeholder="/"></label>
+<label>Principal <input type="text" name="principal" value="{{.Form.Principal}}"></label>
+<label>Owner contains <input type="text" name="owner" value="{{.Form.Owner}}"></label>
+<label>Scope <select name="scope"><option value=""{{if eq .Form.Scope ""}} selected{{end}}>any</option><option value="exclusive"{{if eq .Form.Scope "exclusive"}} selected{{end}}>exclusive</option><option value="shared"{{if eq .Form.Scope "shared"}} selected{{end}}>shared</option></select></label>
+<label>Depth <select name="depth"><option value=""{{if eq .Form.Depth ""}} selected{{end}}>at or below</option><option value="1"{{if eq .Form.Depth "1"}} selected{{end}}>on it and its members</option><option value="0"{{if eq .Form.Depth "0"}} selected{{end}}>on it only</option></select></label>
+<label><input type="checkbox" name="covering" value="true"{{if .Form.Covering}} checked{{end}}> with locks above</label>
+<button type="submit">Show</button>
+</form>
+{{if .Error}}<p class="error">Invalid filter: {{.Error}}</p>{{else}}
+<p class="summary">{{len .Rows}} active lock{{if ne (len .Rows) 1}}s{{end}}{{if .Filtered}} matching the filter · <a href="/.lockdav/">show all</a>{{end}} · as of {{.Now}} · <a href="{{.JSON}}">JSON</a></p>
+<table><thead><tr><th>Path</th><th>Scope</th><th>Depth</th><th>Held by</th><th>Owner</th><th>Since</th><th>Expires</th><th>Client</th><th>Token</th></tr></thead><tbody>
+{{range .Rows}}<tr class="lock"><td><a href="{{.Href}}">{{.Path}}</a></td><td><span class="scope {{.Scope}}">{{.Scope}}</span></td><td>{{.Depth}}</td><td class="principal">{{.Principal}}</td><td>{{.Owner}}</td><td class="when">{{.Since}}</td><td class="when">{{.Expires}}{{if .Released}} or at first write{{end}}</td><td class="client">{{.Client}}</td><td class="token">{{.Token}}</td></tr>
+{{else}}<tr><td colspan="9">No active locks{{if .Filtered}} match the filter{{end}}.</td></tr>{{end}}
+</tbody></table>{{end}}
+</body></html>
+`))
