@@ -100,7 +100,7 @@ func (x xnetLocks) Refresh(now time.Time, token string, duration time.Duration) 
 		return webdav.LockDetails{}, err
 	}
 	d := webdav.LockDetails{Root: l.Path, Duration: l.Timeout, OwnerXML: l.Owner, ZeroDepth: l.Depth == locksystem.DepthZero}
-	if l.Timeout == 0 { // a lock that never expires
+	if l.Timeout == locksystem.Infinite {
 		d.Duration = -1 // x/net's "infinite"
 	}
 	return d, nil

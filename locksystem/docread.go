@@ -84,7 +84,7 @@ func (r *exactReader) lock(l *Lock) bool {
 	if !ok {
 		return false
 	}
-	x.Timeout = time.Duration(secs) * time.Second
+	x.Timeout = secondsTimeout(secs)
 	if !expires.IsZero() { // as the general decoder: an expires of the zero time is none
 		x.Expires = expires
 	}

@@ -17,12 +17,12 @@ func exactDocs(t testing.TB) [][]byte {
 			Created: at, Refreshed: at, Expires: at.Add(time.Hour),
 			Client: Client{IP: "192.0.2.10", UserAgent: "Microsoft-WebDAV-MiniRedir/10.0.19045"}},
 		{Token: "urn:uuid:1", Path: "/", Scope: Shared, Depth: DepthInfinity, Principal: "p",
-			Created: at.Add(123456789), Refreshed: at.Add(time.Minute + 1), ReleaseOnUpdate: true, LockNull: true},
+			Timeout: Infinite, Created: at.Add(123456789), Refreshed: at.Add(time.Minute + 1), ReleaseOnUpdate: true, LockNull: true},
 		{Token: "t", Path: "/a b/ünï cödé/\u2603", Owner: `<D:owner xmlns:D="DAV:">a\b	"c"</D:owner>`,
 			Principal: "bob", Timeout: maxTimeout, Created: time.Date(2024, 2, 29, 23, 59, 59, 999999999, time.UTC),
 			Refreshed: time.Date(9999, 12, 31, 0, 0, 0, 100, time.UTC), Expires: time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC),
 			Client: Client{IP: "::1", UserAgent: "curl/8.5.0\r\n"}},
-		{Path: "/", Principal: "p"}, // zero times, empty token: still the exact shape
+		{Path: "/", Principal: "p", Timeout: Infinite}, // zero times, empty token: still the exact shape
 	}
 	var docs [][]byte
 	for _, l := range locks {

@@ -97,16 +97,16 @@ type document struct {
 // Owners are XML: <, > and & stay as they are rather than \u003c escapes, so documents read well
 // in curl, the CLI and the store.
 func (l Lock) MarshalJSON() ([]byte, error) {
-	if l.Timeout < 0 || l.Timeout > maxTimeout {
+	if (l.Timeout <= 0 && l.Timeout != Infinite) || l.Timeout > maxTimeout {
 		return nil, fmt.Errorf("%w: timeout %v", ErrInvalid, l.Timeout)
 	}
 	d := document{
 		Token: l.Token, Path: l.Path, Scope: &l.Scope, Depth: &l.Depth, Owner: l.Owner,
-		Principal: l.Principal, TimeoutSeconds: int64(l.Timeout / time.Second),
+		Principal: l.Principal, TimeoutSeconds: max(int64(l.Timeout/time.Second), 0), // Infinite: 0
 		Created: l.Created.UTC(), Refreshed: l.Refreshed.UTC(), Client: l.Client,
 		ReleaseOnUpdate: l.ReleaseOnUpdate, LockNull: l.LockNull,
 	}
-	if l.Timeout%time.Second != 0 {
+	if l.Timeout > 0 && l.Timeout%time.Second != 0 {
 		d.TimeoutSeconds++ // never report less time than granted; the Policy grants whole seconds
 	}
 	if !l.Expires.IsZero() {
@@ -148,7 +148,7 @@ func unmarshalGeneral(b []byte, l *Lock) error {
 	}
 	*l = Lock{
 		Token: d.Token, Path: d.Path, Scope: *d.Scope, Depth: *d.Depth, Owner: d.Owner,
-		Principal: d.Principal, Timeout: time.Duration(d.TimeoutSeconds) * time.Second,
+		Principal: d.Principal, Timeout: secondsTimeout(d.TimeoutSeconds),
 		Created: d.Created.UTC(), Refreshed: d.Refreshed.UTC(), Client: d.Client,
 		ReleaseOnUpdate: d.ReleaseOnUpdate, LockNull: d.LockNull,
 	}
@@ -156,4 +156,12 @@ func unmarshalGeneral(b []byte, l *Lock) error {
 		l.Expires = d.Expires.UTC()
 	}
 	return nil
+}
+
+// secondsTimeout is a document's timeout_seconds as a Lock.Timeout: 0 is Infinite.
+func secondsTimeout(secs int64) time.Duration {
+	if secs == 0 {
+		return Infinite
+	}
+	return time.Duration(secs) * time.Second
 }

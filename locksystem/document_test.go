@@ -56,7 +56,7 @@ func TestDocumentTimeout(t *testing.T) {
 		timeout time.Duration
 		want    string
 	}{
-		{0, `"timeout_seconds":0`},
+		{Infinite, `"timeout_seconds":0`},
 		{time.Second, `"timeout_seconds":1`},
 		{1500 * time.Millisecond, `"timeout_seconds":2`},
 		{maxTimeout, `"timeout_seconds":3153600000`},
@@ -67,7 +67,7 @@ func TestDocumentTimeout(t *testing.T) {
 			t.Errorf("timeout %v: got %s, %v; want %s", tt.timeout, b, err, tt.want)
 		}
 	}
-	for _, bad := range []time.Duration{-time.Second, Infinite, maxTimeout + time.Second} {
+	for _, bad := range []time.Duration{-time.Second, 0, maxTimeout + time.Second} {
 		if b, err := json.Marshal(Lock{Timeout: bad}); !errors.Is(err, ErrInvalid) {
 			t.Errorf("timeout %v: got %s, %v; want ErrInvalid", bad, b, err)
 		}
@@ -129,7 +129,7 @@ func TestDocumentReadsLikeEncodingJSON(t *testing.T) {
 }
 
 func TestMarshalJSONInvalid(t *testing.T) {
-	for _, l := range []Lock{{Scope: 7}, {Depth: 7}, {Timeout: maxTimeout + 1}, {Timeout: -1},
+	for _, l := range []Lock{{Scope: 7}, {Depth: 7}, {Timeout: maxTimeout + 1}, {Timeout: -time.Second}, {Timeout: 0},
 		{Expires: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), Timeout: time.Second}} {
 		if _, err := l.MarshalJSON(); err == nil {
 			t.Errorf("MarshalJSON(%+v) = nil error", l)

@@ -36,7 +36,7 @@ type entry struct {
 	node      *node
 	created   int64
 	refreshed int64
-	timeout   int64 // nanoseconds; 0 = never expires
+	timeout   int64 // nanoseconds; 0 = never expires (Lock.Timeout Infinite)
 	heapIdx   int32 // index in System.heap, -1 when not there
 	scope     Scope
 	depth     Depth
@@ -66,13 +66,14 @@ func (e *entry) lock() Lock {
 		Depth:           e.depth,
 		Owner:           e.owner,
 		Principal:       e.principal.name,
-		Timeout:         time.Duration(e.timeout),
+		Timeout:         Infinite,
 		Created:         time.Unix(0, e.created).UTC(),
 		Refreshed:       time.Unix(0, e.refreshed).UTC(),
 		ReleaseOnUpdate: e.flags&flagReleaseOnUpdate != 0,
 		LockNull:        e.flags&flagLockNull != 0,
 	}
 	if e.timeout != 0 {
+		l.Timeout = time.Duration(e.timeout)
 		l.Expires = time.Unix(0, e.expiry()).UTC()
 	}
 	if e.client != nil {
@@ -265,4 +266,12 @@ func (s *System) holder(p string) *holder {
 		return h
 	}
 	return &holder{name: p}
+}
+
+// nanos is a granted timeout as the index keeps it: nanoseconds, 0 for Infinite.
+func nanos(timeout time.Duration) int64 {
+	if timeout == Infinite {
+		return 0
+	}
+	return int64(timeout)
 }

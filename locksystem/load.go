@@ -195,7 +195,7 @@ func (l *loader) fromDocument(doc *Lock) (*entry, string, error) {
 	if err := r.validate(); err != nil {
 		return nil, "", err
 	}
-	if doc.Timeout < 0 || doc.Timeout > maxTimeout {
+	if (doc.Timeout <= 0 && doc.Timeout != Infinite) || doc.Timeout > maxTimeout {
 		return nil, "", fmt.Errorf("%w: timeout %v", ErrInvalid, doc.Timeout)
 	}
 	h := l.holders[doc.Principal]
@@ -210,7 +210,7 @@ func (l *loader) fromDocument(doc *Lock) (*entry, string, error) {
 		client:    l.client(doc.Client),
 		created:   doc.Created.UnixNano(),
 		refreshed: doc.Refreshed.UnixNano(),
-		timeout:   int64(doc.Timeout),
+		timeout:   nanos(doc.Timeout),
 		scope:     doc.Scope,
 		depth:     doc.Depth,
 		heapIdx:   -1,

@@ -31,7 +31,9 @@ const (
 	DepthInfinity
 )
 
-// Infinite, as a requested timeout, asks for a lock that never expires (RFC 4918 §10.7).
+// Infinite is the one way to say "never expires" (RFC 4918 §10.7): as Request.Timeout it asks
+// for such a lock, as Lock.Timeout it is what was granted. In JSON it is timeout_seconds 0, in
+// the Timeout header "Infinite", and x/net says -1: those conversions happen at those doors.
 const Infinite time.Duration = -1
 
 // Anonymous is the principal of unauthenticated requests.
@@ -51,7 +53,7 @@ type Lock struct {
 	Depth     Depth
 	Owner     string // the client's DAV:owner XML, verbatim; may be empty
 	Principal string // who took it; only this principal may use the token
-	// Timeout is the granted timeout; 0 means the lock never expires.
+	// Timeout is the granted timeout, Infinite for a lock that never expires.
 	Timeout   time.Duration
 	Created   time.Time
 	Refreshed time.Time

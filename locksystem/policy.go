@@ -10,7 +10,7 @@ import (
 )
 
 // Grant turns a requested timeout (Request.Timeout: 0 when none was asked, Infinite) into the
-// granted one; 0 in the result means the lock never expires. A request is rounded up to whole
+// granted one, Infinite for a lock that never expires. A request is rounded up to whole
 // seconds, since that is what the Timeout header can echo, then clamped into [Min, Max].
 // Grant expects a valid policy (see Validate).
 func (p Policy) Grant(requested time.Duration) time.Duration {
@@ -19,7 +19,7 @@ func (p Policy) Grant(requested time.Duration) time.Duration {
 		return p.Default
 	case requested < 0:
 		if p.AllowInfinite {
-			return 0
+			return Infinite
 		}
 		return p.Max
 	}

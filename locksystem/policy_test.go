@@ -28,7 +28,7 @@ func TestGrant(t *testing.T) {
 		{"above max", p, 4100000000 * time.Second, time.Hour},
 		{"fraction rounds up", p, 7500 * time.Millisecond, 8 * time.Second},
 		{"infinite refused: max", p, Infinite, time.Hour},
-		{"infinite allowed", inf, Infinite, 0},
+		{"infinite allowed", inf, Infinite, Infinite},
 		{"huge", p, time.Duration(1<<63 - 1), time.Hour},
 	} {
 		if got := tc.p.Grant(tc.req); got != tc.want {
@@ -79,7 +79,7 @@ func TestDocumentJSON(t *testing.T) {
 	if err := json.Unmarshal(b, &back); err != nil || back != l {
 		t.Errorf("round trip: got %+v %v, want %+v", back, err, l)
 	}
-	l.Timeout, l.Expires, l.Scope, l.Depth = 0, time.Time{}, Exclusive, DepthZero
+	l.Timeout, l.Expires, l.Scope, l.Depth = Infinite, time.Time{}, Exclusive, DepthZero
 	b, _ = json.Marshal(l)
 	if s := string(b); !strings.Contains(s, `"expires":null`) || !strings.Contains(s, `"timeout_seconds":0`) ||
 		!strings.Contains(s, `"scope":"exclusive"`) || !strings.Contains(s, `"depth":"0"`) {

@@ -229,7 +229,7 @@ func cleanOrDie(t *testing.T, p string) string {
 }
 
 func expiresAt(now time.Time, timeout time.Duration) time.Time {
-	if timeout == 0 {
+	if timeout == Infinite {
 		return time.Time{}
 	}
 	return now.Add(timeout)

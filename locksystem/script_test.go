@@ -104,7 +104,7 @@ func TestLockFields(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Lock{Token: l.Token, Path: "/a/b", Scope: Shared, Depth: DepthInfinity, Owner: "<D:href>me</D:href>",
-		Principal: "alice", Created: t0, Refreshed: t0, Client: c, ReleaseOnUpdate: true, LockNull: true}
+		Principal: "alice", Timeout: Infinite, Created: t0, Refreshed: t0, Client: c, ReleaseOnUpdate: true, LockNull: true}
 	if l != want {
 		t.Errorf("got %+v, want %+v", l, want)
 	}

@@ -257,7 +257,7 @@ func TestStoreReload(t *testing.T) {
 }
 
 func TestStoreLoadRejectsCorruptDocuments(t *testing.T) {
-	good := Lock{Token: "urn:uuid:6ba7b810-9dad-41d1-80b4-00c04fd430c8", Path: "/a", Principal: "p", Created: t0, Refreshed: t0}
+	good := Lock{Token: "urn:uuid:6ba7b810-9dad-41d1-80b4-00c04fd430c8", Path: "/a", Principal: "p", Timeout: Infinite, Created: t0, Refreshed: t0}
 	for _, tc := range []struct {
 		name string
 		mod  func(l *Lock)
@@ -267,6 +267,7 @@ func TestStoreLoadRejectsCorruptDocuments(t *testing.T) {
 		{"bad scope", func(l *Lock) { l.Scope = 9 }},
 		{"no principal", func(l *Lock) { l.Principal = "" }},
 		{"negative timeout", func(l *Lock) { l.Timeout = -time.Second }},
+		{"zero timeout", func(l *Lock) { l.Timeout = 0 }},
 	} {
 		l := good
 		tc.mod(&l)
@@ -280,8 +281,8 @@ func TestStoreLoadRejectsCorruptDocuments(t *testing.T) {
 }
 
 func TestStoreLoadConflictingNewestWins(t *testing.T) {
-	old := Lock{Token: "urn:uuid:6ba7b810-9dad-41d1-80b4-00c04fd430c8", Path: "/a", Principal: "p", Created: t0, Refreshed: t0}
-	newer := Lock{Token: "urn:uuid:6ba7b811-9dad-41d1-80b4-00c04fd430c8", Path: "/a", Principal: "q",
+	old := Lock{Token: "urn:uuid:6ba7b810-9dad-41d1-80b4-00c04fd430c8", Path: "/a", Principal: "p", Timeout: Infinite, Created: t0, Refreshed: t0}
+	newer := Lock{Token: "urn:uuid:6ba7b811-9dad-41d1-80b4-00c04fd430c8", Path: "/a", Principal: "q", Timeout: Infinite,
 		Created: t0.Add(time.Second), Refreshed: t0.Add(time.Second)}
 	f := newFakeStore(old, newer)
 	s := openWithStore(t, f, t0.Add(2*time.Second))

@@ -177,7 +177,7 @@ func (s *System) grant(now int64, p string, r *Request, tok uuid.UUID) (*entry, 
 		principal: s.holder(r.Principal),
 		created:   now,
 		refreshed: now,
-		timeout:   int64(s.policy.Grant(r.Timeout)),
+		timeout:   nanos(s.policy.Grant(r.Timeout)),
 		scope:     r.Scope,
 		depth:     r.Depth,
 	}
@@ -247,7 +247,7 @@ func (s *System) Refresh(now time.Time, token, principal, path string, timeout t
 	if timeout < 0 && timeout != Infinite {
 		return Lock{}, fmt.Errorf("%w: timeout %v", ErrInvalid, timeout)
 	}
-	granted := int64(s.policy.Grant(timeout))
+	granted := nanos(s.policy.Grant(timeout))
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()

@@ -400,7 +400,7 @@ func printDoc(w io.Writer, body []byte, now time.Time) error {
 	}
 	timeout := fmt.Sprintf("%d (%s)", int64(l.Timeout/time.Second), l.Timeout)
 	expires := "never"
-	if l.Timeout == 0 {
+	if l.Timeout == locksystem.Infinite {
 		timeout = "0 (infinite)"
 	}
 	if !l.Expires.IsZero() {

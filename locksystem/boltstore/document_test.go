@@ -43,7 +43,7 @@ func TestDocumentShape(t *testing.T) {
 		t.Errorf("encode:\ngot  %s\nwant %s", b, want)
 	}
 
-	l.Timeout, l.Expires = 0, time.Time{}
+	l.Timeout, l.Expires = locksystem.Infinite, time.Time{}
 	b, err = encode(&l)
 	if err != nil {
 		t.Fatal(err)
@@ -89,7 +89,7 @@ func TestRoundTrip(t *testing.T) {
 			Timeout: 600 * time.Second, Created: at, Refreshed: at.Add(time.Nanosecond),
 			Expires: at.Add(600*time.Second + time.Nanosecond),
 			Client:  locksystem.Client{IP: "::1", UserAgent: "ua"}, ReleaseOnUpdate: true, LockNull: true}},
-		{"infinite", locksystem.Lock{Token: "urn:uuid:1", Path: "/", Principal: locksystem.Anonymous,
+		{"infinite", locksystem.Lock{Token: "urn:uuid:1", Path: "/", Principal: locksystem.Anonymous, Timeout: locksystem.Infinite,
 			Created: time.Unix(0, 1), Refreshed: time.Unix(0, 1)}},
 		{"zero times", locksystem.Lock{Token: "urn:uuid:1", Path: "/z", Timeout: time.Second}},
 	}
@@ -117,7 +117,7 @@ func TestRoundTrip(t *testing.T) {
 }
 
 func TestEncodeErrors(t *testing.T) {
-	ok := locksystem.Lock{Token: "urn:uuid:1", Path: "/"}
+	ok := locksystem.Lock{Token: "urn:uuid:1", Path: "/", Timeout: locksystem.Infinite}
 	tests := []struct {
 		name string
 		edit func(l *locksystem.Lock)

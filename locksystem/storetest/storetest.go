@@ -172,7 +172,7 @@ func del(tok string) locksystem.Change { return locksystem.Change{Delete: tok} }
 func testPutLoad(t *testing.T, h *harness) {
 	plain := lock(1, 0)
 	infinite := lock(2, 0) // never expires
-	infinite.Timeout, infinite.Expires = 0, time.Time{}
+	infinite.Timeout, infinite.Expires = locksystem.Infinite, time.Time{}
 	odd := lock(3, 0) // short timeout, nanosecond times, empty owner, unicode, flags, expired long ago
 	odd.Owner, odd.Principal, odd.Path = "", locksystem.Anonymous, "/ünïcødé/\"quoted\" <x>"
 	odd.Timeout = time.Second
