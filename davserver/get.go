@@ -261,7 +261,7 @@ func badges(locks []locksystem.Lock, now time.Time) []lockBadge {
 	out := make([]lockBadge, 0, len(locks))
 	for _, l := range locks {
 		b := lockBadge{Principal: l.Principal, Scope: "exclusive", Depth: "0",
-			Since: l.Created.UTC().Format(time.RFC3339), Expires: "never", Owner: l.Owner}
+			Since: l.Created.UTC().Format(time.RFC3339), Expires: "never", Owner: rfc4918.OwnerText(l.Owner)}
 		if l.Scope == locksystem.Shared {
 			b.Scope = "shared"
 		}

@@ -96,6 +96,10 @@ func TestListing(t *testing.T) {
 	if !strings.Contains(body, "locked by") && !strings.Contains(body, "anonymous: exclusive") {
 		t.Fatalf("listing shows no lock badge:\n%s", body)
 	}
+	// The badge shows the owner's text, as the lock page does, not its XML (RFC 4918 §14.17).
+	if !strings.Contains(body, `title="owner: mailto:alice@example.org"`) || strings.Contains(body, "href xmlns") {
+		t.Fatalf("listing badge does not show the owner as text:\n%s", body)
+	}
 }
 
 // The reserved namespace never shows in listings.

@@ -5,14 +5,12 @@ package main
 
 import (
 	"encoding/json"
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
-	"regexp"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -21,6 +19,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/lockdav/lockdav/davserver/rfc4918"
 	"github.com/lockdav/lockdav/locksystem"
 )
 
@@ -386,7 +385,7 @@ func printTable(w io.Writer, body []byte, now time.Time) error {
 	fmt.Fprintln(tw, "PATH\tSCOPE\tDEPTH\tPRINCIPAL\tOWNER\tEXPIRES IN\tTOKEN")
 	for _, l := range list.Locks {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", printable(l.Path), l.Scope, l.Depth,
-			printable(l.Principal), printable(orDash(shorten(ownerText(l.Owner), maxOwnerCell))),
+			printable(l.Principal), printable(orDash(shorten(rfc4918.OwnerText(l.Owner), maxOwnerCell))),
 			expiresIn(l, now), printable(l.Token))
 	}
 	return tw.Flush()
@@ -433,29 +432,6 @@ func expiresIn(l locksystem.Lock, now time.Time) string {
 	}
 	return d.String()
 }
-
-// ownerText is the text of a DAV:owner without its XML tags, whitespace collapsed: for
-// <D:href>mailto:ann@example.com</D:href>, "mailto:ann@example.com".
-func ownerText(owner string) string {
-	var text strings.Builder
-	d := xml.NewDecoder(strings.NewReader(owner))
-	for {
-		tok, err := d.Token()
-		if err == io.EOF {
-			break
-		}
-		if err != nil { // not XML after all: drop anything tag-shaped
-			return strings.Join(strings.Fields(tagRE.ReplaceAllString(owner, " ")), " ")
-		}
-		if cd, ok := tok.(xml.CharData); ok {
-			text.Write(cd)
-			text.WriteByte(' ')
-		}
-	}
-	return strings.Join(strings.Fields(text.String()), " ")
-}
-
-var tagRE = regexp.MustCompile(`<[^>]*>`)
 
 // shorten cuts s to n characters, marking the cut with "…".
 func shorten(s string, n int) string {

@@ -525,24 +525,6 @@ func TestLocksBinary(t *testing.T) {
 	}
 }
 
-func TestOwnerText(t *testing.T) {
-	tests := []struct{ owner, want string }{
-		{"", ""},
-		{"bob", "bob"},
-		{`<href xmlns="DAV:">mailto:ann@example.com</href>`, "mailto:ann@example.com"},
-		{"<a xmlns=\"x:\">Ann\n  Smith <b xmlns=\"x:\">ext.</b></a>", "Ann Smith ext."},
-		{"Tom &amp; Jerry", "Tom & Jerry"},
-		{"<unclosed", "<unclosed"},
-		{"a < b <c>", "a"},
-		{"<a>x</b>", "x"},
-	}
-	for _, tt := range tests {
-		if got := ownerText(tt.owner); got != tt.want {
-			t.Errorf("ownerText(%q) = %q, want %q", tt.owner, got, tt.want)
-		}
-	}
-}
-
 func TestCellFormatting(t *testing.T) {
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	expires := []struct {

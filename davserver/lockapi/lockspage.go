@@ -8,13 +8,10 @@ package lockapi
 // assets and html/template escapes every value.
 
 import (
-	"encoding/xml"
 	"errors"
 	"html/template"
-	"io"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/lockdav/lockdav/davserver/rfc4918"
@@ -85,7 +82,7 @@ func lockRows(locks []locksystem.Lock, now time.Time) []lockRow {
 	rows := make([]lockRow, len(locks))
 	for i, l := range locks {
 		rows[i] = lockRow{Principal: l.Principal, Scope: "exclusive", Depth: "0",
-			Since: l.Created.UTC().Format(time.RFC3339), Expires: "never", Owner: ownerText(l.Owner),
+			Since: l.Created.UTC().Format(time.RFC3339), Expires: "never", Owner: rfc4918.OwnerText(l.Owner),
 			Path: l.Path, Href: rfc4918.Href(l.Path), Token: l.Token, Client: clientText(l.Client),
 			Released: l.ReleaseOnUpdate}
 		if l.Scope == locksystem.Shared {
@@ -99,28 +96,6 @@ func lockRows(locks []locksystem.Lock, now time.Time) []lockRow {
 		}
 	}
 	return rows
-}
-
-// ownerText is the text of a DAV:owner element (RFC 4918 §14.17), which clients fill with XML
-// such as <D:href>mailto:…</D:href>; what is not well-formed is shown as it came.
-func ownerText(owner string) string {
-	dec := xml.NewDecoder(strings.NewReader(owner))
-	var parts []string
-	for {
-		tok, err := dec.Token()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return strings.TrimSpace(owner)
-		}
-		if cd, ok := tok.(xml.CharData); ok {
-			if s := strings.TrimSpace(string(cd)); s != "" {
-				parts = append(parts, s)
-			}
-		}
-	}
-	return strings.Join(parts, " ")
 }
 
 func clientText(c locksystem.Client) string {

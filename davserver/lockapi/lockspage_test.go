@@ -209,22 +209,6 @@ func TestLocksPageUserRoot(t *testing.T) {
 	}
 }
 
-func TestOwnerText(t *testing.T) {
-	for _, c := range []struct{ in, want string }{
-		{"", ""},
-		{"bob", "bob"},
-		{`<D:href xmlns:D="DAV:">mailto:alice@example.org</D:href>`, "mailto:alice@example.org"},
-		{`<href xmlns="DAV:">HOST\user</href>`, `HOST\user`},
-		{"<a>one</a> <b>two</b>", "one two"},
-		{"&lt;script&gt;", "<script>"},
-		{"<unclosed>text", "<unclosed>text"},
-	} {
-		if got := ownerText(c.in); got != c.want {
-			t.Errorf("ownerText(%q): got %q, want %q", c.in, got, c.want)
-		}
-	}
-}
-
 func listHas(list []string, s string) bool {
 	for _, x := range list {
 		if x == s {
