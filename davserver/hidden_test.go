@@ -31,6 +31,11 @@ func TestHiddenNamesForbidden(t *testing.T) {
 				{"MOVE", hidden, "", []any{"Destination", dest + "/d/g"}},
 				{"DELETE", hidden, "", nil},
 				{"PROPPATCH", hidden, proppatchBody, nil},
+				{"UNLOCK", hidden, "", []any{"Lock-Token", "<urn:uuid:00000000-0000-4000-8000-000000000000>"}},
+				{"OPTIONS", hidden, "", nil},
+				{"GET", hidden, "", nil},
+				{"PROPFIND", hidden, "", nil},
+				{"POST", hidden, "", nil},
 			}
 			for _, c := range cases {
 				what := c.method + " " + c.target

@@ -12,18 +12,25 @@ import (
 	"path"
 	"syscall"
 
+	davfs "github.com/lockdav/lockdav/fs"
 	"github.com/lockdav/lockdav/server/request"
 )
 
 // requestPath is the request's cleaned absolute path in the served tree: its URL path under the
 // request's root. Traversal attempts are refused with 403 rather than cleaned into something
-// else; other malformed paths are 400 (request.CleanPath, statusOf).
+// else; other malformed paths are 400 (request.CleanPath, statusOf). A name the tree refuses by
+// itself (a hidden upload's, 403) is refused here, for every method, before any handler or x/net
+// answers it with a status of its own.
 func requestPath(r *http.Request) (string, error) {
 	p, err := request.CleanPath(r.URL.Path)
 	if err != nil {
 		return "", err
 	}
-	return request.ToReal(request.Root(r.Context()), p), nil
+	p = request.ToReal(request.Root(r.Context()), p)
+	if err := davfs.CheckName(p); err != nil {
+		return "", err
+	}
+	return p, nil
 }
 
 // checkParent answers a request that creates p when p's parent cannot hold it: 409 when the

@@ -31,9 +31,6 @@ func (h *Handler) handleWrite(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := checkNames(src, dst); err != nil {
-		return err
-	}
 	now := h.now()
 	tokens, err := h.check(r, now, src, h.writeNeeds(r, src, dst)...)
 	if err != nil {
@@ -93,7 +90,13 @@ func destination(r *http.Request) (string, error) {
 	if request.IsReserved(p) {
 		return "", fail(http.StatusForbidden, "reserved for the server")
 	}
-	return request.ToReal(request.Root(r.Context()), p), nil
+	p = request.ToReal(request.Root(r.Context()), p)
+	// A name the tree refuses by itself (a hidden upload's: 403) is refused here, before x/net
+	// answers it with statuses of its own (409 for MKCOL, 500 for a COPY).
+	if err := davfs.CheckName(p); err != nil {
+		return "", err
+	}
+	return p, nil
 }
 
 // schemeOf is the scheme the client used to reach the server: https over TLS, or when a
@@ -104,19 +107,6 @@ func schemeOf(r *http.Request) string {
 		return "https"
 	}
 	return "http"
-}
-
-// checkNames refuses, with statusOf's answer, a source or destination that the tree refuses by
-// its name alone (a hidden name: 403): x/net would answer with statuses of its own (409 for
-// MKCOL, 404 for DELETE).
-func checkNames(src, dst string) error {
-	if err := davfs.CheckName(src); err != nil {
-		return err
-	}
-	if dst == "" {
-		return nil
-	}
-	return davfs.CheckName(dst)
 }
 
 // checkDepth refuses a Depth header that is not one of RFC 4918 §10.2's values.
