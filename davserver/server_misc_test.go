@@ -2,6 +2,7 @@ package davserver
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -171,4 +172,27 @@ func TestDestinationScheme(t *testing.T) {
 	want(t, ts.do("MOVE", "/a.txt", "", "Destination", "https://example.com/b.txt", "X-Forwarded-Proto", "https"), http.StatusCreated, "MOVE to https behind a TLS proxy")
 	want(t, ts.do("MOVE", "/b.txt", "", "Destination", "http://example.com/c.txt", "X-Forwarded-Proto", "https"), http.StatusBadGateway, "MOVE to http behind a TLS proxy")
 	want(t, ts.do("MOVE", "/b.txt", "", "Destination", "http://example.com/c.txt"), http.StatusCreated, "MOVE to http on a plain server")
+}
+
+// TestMkcolBodyOfUnknownLength: RFC 4918 §9.3 wants 415 for a MKCOL body the server does not
+// understand, whether its length was announced or not (chunked, HTTP/2 streams); an empty one
+// of unknown length is no body.
+func TestMkcolBodyOfUnknownLength(t *testing.T) {
+	ts := newTestServer(t, locksystem.DefaultPolicy)
+	for _, c := range []struct {
+		path, body string
+		want       int
+	}{
+		{"/m1/", "garbage", http.StatusUnsupportedMediaType},
+		{"/m2/", "", http.StatusCreated},
+	} {
+		r := httptest.NewRequest("MKCOL", c.path, strings.NewReader(c.body))
+		r.ContentLength = -1 // as for Transfer-Encoding: chunked
+		w := httptest.NewRecorder()
+		ts.h.ServeHTTP(w, r)
+		want(t, w, c.want, "MKCOL "+c.path+" with a body of unknown length")
+	}
+	if w := ts.do("PROPFIND", "/m1/", "", "Depth", "0"); w.Code != http.StatusNotFound {
+		t.Errorf("PROPFIND /m1/ after the refused MKCOL: got %d, want 404", w.Code)
+	}
 }

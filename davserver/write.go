@@ -27,6 +27,9 @@ func (h *Handler) handleWrite(w http.ResponseWriter, r *http.Request) error {
 	if err := checkDepth(r); err != nil {
 		return err
 	}
+	if err := checkMkcolBody(r); err != nil {
+		return err
+	}
 	dst, err := destination(r)
 	if err != nil {
 		return err
@@ -202,4 +205,21 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 func destDotDot(dest string) bool {
 	u, err := url.Parse(strings.TrimSpace(dest))
 	return err == nil && request.HasDotDot(u.Path)
+}
+
+// checkMkcolBody answers 415 to a MKCOL with a body (RFC 4918 §9.3: lockdav understands none).
+// x/net looks at Content-Length only, so a body of unknown length (chunked, an HTTP/2 stream)
+// is read here: one byte tells.
+func checkMkcolBody(r *http.Request) error {
+	if r.Method != "MKCOL" || r.ContentLength >= 0 {
+		return nil
+	}
+	n, err := io.ReadFull(r.Body, make([]byte, 1))
+	switch {
+	case n > 0:
+		return fail(http.StatusUnsupportedMediaType, "MKCOL with a body is not supported")
+	case err != nil && !errors.Is(err, io.EOF):
+		return err
+	}
+	return nil
 }
