@@ -4,110 +4,19 @@ package davserver
 // the RFC 4918 §16 conditions of 423 answers (§17: clients ignore elements they do not know).
 
 import (
-	"encoding/xml"
-	"errors"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/lockdav/lockdav/davserver/rfc4918/holdertest"
 	"github.com/lockdav/lockdav/locksystem"
 	"github.com/lockdav/lockdav/server/request"
 )
 
-// evilUA tries markup, entities, a quote and a character XML 1.0 cannot carry.
-const (
-	evilUA    = "x<script>&\"\x01y"
-	evilUAOut = "x<script>&\"\uFFFDy" // as a client reads it back
-)
-
-// holderXML is lockdav's holder elements, as found in DAV:activelock and L:lock-holder.
-type holderXML struct {
-	Href      string        `xml:"DAV: href"`
-	Root      string        `xml:"DAV: lockroot>href"`
-	Principal string        `xml:"urn:lockdav: principal"`
-	Owner     *ownerXMLText `xml:"DAV: owner"`
-	Created   string        `xml:"urn:lockdav: created"`
-	Expires   *string       `xml:"urn:lockdav: expires"`
-	Client    *struct {
-		IP        string  `xml:"urn:lockdav: ip"`
-		UserAgent *string `xml:"urn:lockdav: user-agent"`
-	} `xml:"urn:lockdav: client"`
-}
-
-// ownerXMLText is a DAV:owner's content, markup and all.
-type ownerXMLText struct {
-	Inner string `xml:",innerxml"`
-}
-
-// holdersIn decodes every element named name in doc, which must be well-formed.
-func holdersIn(t *testing.T, doc string, name xml.Name) []holderXML {
-	t.Helper()
-	wellFormed(t, doc)
-	var out []holderXML
-	d := xml.NewDecoder(strings.NewReader(doc))
-	for {
-		tok, err := d.Token()
-		if errors.Is(err, io.EOF) {
-			return out
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if se, ok := tok.(xml.StartElement); ok && se.Name == name {
-			var h holderXML
-			if err := d.DecodeElement(&h, &se); err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, h)
-		}
-	}
-}
-
-var (
-	nameActiveLock = xml.Name{Space: "DAV:", Local: "activelock"}
-	nameLockHolder = xml.Name{Space: "urn:lockdav:", Local: "lock-holder"}
-)
-
-// wantHolder checks one holder's principal, times and client.
-func wantHolder(t *testing.T, what string, h holderXML, principal, created, expires, ip, ua string) {
-	t.Helper()
-	gotExp := "(none)"
-	if h.Expires != nil {
-		gotExp = *h.Expires
-	}
-	gotIP, gotUA := "(none)", "(none)"
-	if h.Client != nil {
-		gotIP = h.Client.IP
-		if h.Client.UserAgent != nil {
-			gotUA = *h.Client.UserAgent
-		}
-	}
-	if h.Principal != principal || h.Created != created || gotExp != expires || gotIP != ip || gotUA != ua {
-		t.Errorf("%s: holder principal=%q created=%q expires=%q ip=%q ua=%q\nwant principal=%q created=%q expires=%q ip=%q ua=%q",
-			what, h.Principal, h.Created, gotExp, gotIP, gotUA, principal, created, expires, ip, ua)
-	}
-}
-
 // xmlHeader is the XML declaration every lockdav XML body starts with.
 const xmlHeader = `<?xml version="1.0" encoding="utf-8"?>` + "\n"
-
-// wellFormed asserts doc parses with encoding/xml from start to end.
-func wellFormed(t *testing.T, doc string) {
-	t.Helper()
-	d := xml.NewDecoder(strings.NewReader(doc))
-	for {
-		_, err := d.Token()
-		if errors.Is(err, io.EOF) {
-			return
-		}
-		if err != nil {
-			t.Fatalf("not well-formed XML: %v\n%s", err, doc)
-		}
-	}
-}
 
 // doIn is ts.do for a user confined to root (no root: unconfined).
 func (ts *testServer) doIn(root, method, target, body string, hdr ...string) *httptest.ResponseRecorder {
@@ -130,17 +39,17 @@ const lockdiscoveryProp = `<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:pr
 func TestHolderInLockAndPropfind(t *testing.T) {
 	ts := newTestServer(t, locksystem.DefaultPolicy)
 	ts.put("/a.txt", "x")
-	w := ts.do("LOCK", "/a.txt", exclusiveBody, as("alice"), "Timeout", "Second-3600", "User-Agent", evilUA)
+	w := ts.do("LOCK", "/a.txt", exclusiveBody, as("alice"), "Timeout", "Second-3600", "User-Agent", holdertest.EvilUA)
 	want(t, w, http.StatusOK, "LOCK")
 	for what, body := range map[string]string{
 		"LOCK":     w.Body.String(),
 		"PROPFIND": ts.do("PROPFIND", "/a.txt", lockdiscoveryProp, "Depth", "0").Body.String(),
 	} {
-		hs := holdersIn(t, body, nameActiveLock)
+		hs := holdertest.In(t, body, holdertest.ActiveLock)
 		if len(hs) != 1 {
 			t.Fatalf("%s: %d activelocks, want 1:\n%s", what, len(hs), body)
 		}
-		wantHolder(t, what, hs[0], "alice", "2026-01-02T03:04:05Z", "2026-01-02T04:04:05Z", "192.0.2.1", evilUAOut)
+		holdertest.Want(t, what, hs[0], "alice", "2026-01-02T03:04:05Z", "2026-01-02T04:04:05Z", "192.0.2.1", holdertest.EvilUAOut)
 	}
 }
 
@@ -150,11 +59,11 @@ func TestHolderNeverExpires(t *testing.T) {
 	ts.put("/a.txt", "x")
 	w := ts.do("LOCK", "/a.txt", exclusiveBody, "Timeout", "Infinite", "User-Agent", "")
 	want(t, w, http.StatusOK, "LOCK")
-	hs := holdersIn(t, w.Body.String(), nameActiveLock)
+	hs := holdertest.In(t, w.Body.String(), holdertest.ActiveLock)
 	if len(hs) != 1 {
 		t.Fatalf("%d activelocks, want 1", len(hs))
 	}
-	wantHolder(t, "infinite lock", hs[0], "anonymous", "2026-01-02T03:04:05Z", "(none)", "192.0.2.1", "(none)")
+	holdertest.Want(t, "infinite lock", hs[0], "anonymous", "2026-01-02T03:04:05Z", "(none)", "192.0.2.1", "(none)")
 }
 
 // §16: a refused LOCK and a write without the token name the holders after the RFC element.
@@ -162,7 +71,7 @@ func TestHolderIn423(t *testing.T) {
 	ts := newTestServer(t, locksystem.DefaultPolicy)
 	ts.mkcol("/c")
 	ts.put("/c/f", "x")
-	ts.lock("/c/f", exclusiveBody, http.StatusOK, as("alice"), "Depth", "0", "Timeout", "Second-60", "User-Agent", evilUA)
+	ts.lock("/c/f", exclusiveBody, http.StatusOK, as("alice"), "Depth", "0", "Timeout", "Second-60", "User-Agent", holdertest.EvilUA)
 	for _, tc := range []struct {
 		what, rfc string
 		w         *httptest.ResponseRecorder
@@ -175,11 +84,11 @@ func TestHolderIn423(t *testing.T) {
 		if !strings.HasPrefix(body, xmlHeader+`<D:error xmlns:D="DAV:">`+tc.rfc) {
 			t.Errorf("%s: the RFC 4918 §16 element changed:\n%s", tc.what, body)
 		}
-		hs := holdersIn(t, body, nameLockHolder)
+		hs := holdertest.In(t, body, holdertest.LockHolder)
 		if len(hs) != 1 {
 			t.Fatalf("%s: %d lock-holder elements, want 1:\n%s", tc.what, len(hs), body)
 		}
-		wantHolder(t, tc.what, hs[0], "alice", "2026-01-02T03:04:05Z", "2026-01-02T03:05:05Z", "192.0.2.1", evilUAOut)
+		holdertest.Want(t, tc.what, hs[0], "alice", "2026-01-02T03:04:05Z", "2026-01-02T03:05:05Z", "192.0.2.1", holdertest.EvilUAOut)
 		if hs[0].Href != "/c/f" || hs[0].Owner == nil || hs[0].Owner.Inner != `<href xmlns="DAV:">mailto:alice@example.org</href>` {
 			t.Errorf("%s: holder href=%q owner=%v", tc.what, hs[0].Href, hs[0].Owner)
 		}
@@ -193,7 +102,7 @@ func TestHolderIn423NewMember(t *testing.T) {
 	ts.lock("/c", exclusiveBody, http.StatusOK, as("alice"), "Depth", "0")
 	w := ts.do("LOCK", "/c/new", exclusiveBody, as("bob"))
 	want(t, w, http.StatusLocked, "LOCK of a new member")
-	hs := holdersIn(t, w.Body.String(), nameLockHolder)
+	hs := holdertest.In(t, w.Body.String(), holdertest.LockHolder)
 	if len(hs) != 1 || hs[0].Href != "/c" || hs[0].Principal != "alice" {
 		t.Errorf("holders %+v, want alice's at /c:\n%s", hs, w.Body.String())
 	}
@@ -211,7 +120,7 @@ func TestHolderIn207(t *testing.T) {
 	if !strings.Contains(body, `<D:error><D:lock-token-submitted><D:href>/c/f</D:href></D:lock-token-submitted>`) {
 		t.Errorf("the RFC 4918 §16 element changed:\n%s", body)
 	}
-	hs := holdersIn(t, body, nameLockHolder)
+	hs := holdertest.In(t, body, holdertest.LockHolder)
 	if len(hs) != 1 || hs[0].Href != "/c/f" || hs[0].Principal != "alice" {
 		t.Errorf("holders %+v, want alice's at /c/f:\n%s", hs, body)
 	}
@@ -230,11 +139,11 @@ func TestHolderConfined(t *testing.T) {
 		"PROPFIND": ts.doIn("/alice", "PROPFIND", "/doc.txt", lockdiscoveryProp, "Depth", "0"),
 	} {
 		body := w.Body.String()
-		name := nameLockHolder
+		name := holdertest.LockHolder
 		if what == "PROPFIND" {
-			name = nameActiveLock
+			name = holdertest.ActiveLock
 		}
-		hs := holdersIn(t, body, name)
+		hs := holdertest.In(t, body, name)
 		if len(hs) != 1 || hs[0].Href+hs[0].Root != "/" || hs[0].Principal != "bob" {
 			t.Errorf("%s: holders %+v, want bob's at /:\n%s", what, hs, body)
 		}
