@@ -118,7 +118,7 @@ func looksBcrypt(s string) bool {
 		return false
 	}
 	for _, c := range s[7:] {
-		if !(c == '.' || c == '/' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
+		if c != '.' && c != '/' && (c < '0' || c > '9') && (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') {
 			return false
 		}
 	}

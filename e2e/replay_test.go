@@ -142,6 +142,8 @@ func (p *transcriptParser) line(s string) error {
 	case stateBody:
 		p.body = append(p.body, s)
 		return nil
+	case stateTop, stateExpect:
+		// Comments, seeds and (after <<<) expectations: read below.
 	}
 	if s == "" || strings.HasPrefix(s, "#") {
 		return nil

@@ -70,11 +70,12 @@ func (f *FS) Close() error {
 	return nil
 }
 
-// NewOS returns an FS over the OS directory root, created (0755) if missing.
+// NewOS returns an FS over the OS directory root, created (0700, as server.New makes it:
+// the served files are the users', not the host's) if missing.
 // Every access resolves symlinks and refuses, with ErrOutsideRoot, any that
 // lead outside root; a symlink inside root to a place inside root is fine.
 func NewOS(root string, props PropStore, log zerolog.Logger) (*FS, error) {
-	if err := os.MkdirAll(root, 0o755); err != nil {
+	if err := os.MkdirAll(root, 0o700); err != nil {
 		return nil, fmt.Errorf("create root: %w", err)
 	}
 	rfs, err := openRootFs(root)

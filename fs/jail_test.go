@@ -233,12 +233,15 @@ func TestJailNames(t *testing.T) {
 			if err := readAll(f, name); err == nil {
 				t.Errorf("open %q: got nil error", name)
 			}
-			create(ctx, f, name, "pwned")
-			upload(f, name, strings.NewReader("pwned"), 0)
-			f.Mkdir(ctx, name, 0o755)
-			f.Rename(ctx, "/sub/x", name)
-			f.RemoveAll(ctx, name)
-			f.RemoveAll(ctx, name+"/..")
+			// Some of these names clean to a name inside the root, where the call may succeed;
+			// what matters is that none reaches the outside tree, which unchanged checks, so
+			// the calls' own errors are not.
+			_ = create(ctx, f, name, "pwned")
+			_, _ = upload(f, name, strings.NewReader("pwned"), 0)
+			_ = f.Mkdir(ctx, name, 0o755)
+			_ = f.Rename(ctx, "/sub/x", name)
+			_ = f.RemoveAll(ctx, name)
+			_ = f.RemoveAll(ctx, name+"/..")
 			unchanged()
 		})
 	}

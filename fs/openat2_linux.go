@@ -13,6 +13,10 @@ package davfs
 // inside the root and refuse outside), EAGAIN (a concurrent rename raced
 // the resolution) and ELOOP (a link loop or a magic link). So behaviour
 // never depends on the kernel; only the number of system calls does.
+//
+// What the one call saves is measured by BenchmarkRootFs (stat, open and
+// rename, this path against the os.Root walk) and, per request, by
+// davserver's BenchmarkPut and BenchmarkLockCycle run with and without it.
 
 import (
 	"errors"
@@ -36,15 +40,15 @@ func openDirFd(dir string, root *os.Root) int {
 	}
 	probe, err := openat2(fd, ".", unix.O_PATH|unix.O_CLOEXEC, 0, resolveBeneath)
 	if err != nil {
-		unix.Close(fd)
+		closePath(fd)
 		return -1
 	}
-	unix.Close(probe)
+	closePath(probe)
 	var st unix.Stat_t
 	fi, rerr := root.Stat(".")
 	rs, ok := sysStat(fi)
 	if rerr != nil || !ok || unix.Fstat(fd, &st) != nil || st.Dev != rs.Dev || st.Ino != rs.Ino {
-		unix.Close(fd)
+		closePath(fd)
 		return -1
 	}
 	return fd
@@ -65,8 +69,14 @@ func closeDirFd(fd int) error {
 	return unix.Close(fd)
 }
 
+// closePath closes an O_PATH descriptor. Its error is dropped: such a
+// descriptor has no data to flush, and Linux releases it even when close
+// reports an error, so there is nothing to retry or report.
+func closePath(fd int) { _ = unix.Close(fd) }
+
 func openat2(dirfd int, name string, flags int, mode uint64, resolve uint64) (int, error) {
-	how := unix.OpenHow{Flags: uint64(flags), Mode: mode, Resolve: resolve}
+	// flags are open(2)'s O_ bits, all positive constants: the conversion keeps them.
+	how := unix.OpenHow{Flags: uint64(flags), Mode: mode, Resolve: resolve} //nolint:gosec // see above
 	for {
 		fd, err := unix.Openat2(dirfd, name, &how)
 		if err != unix.EINTR {
@@ -138,7 +148,7 @@ func (r *rootFs) fastStat(n string) (os.FileInfo, error) {
 	}
 	fi := &statInfo{name: filepath.Base(n)}
 	err = ignoringEINTR(func() error { return syscall.Fstat(fd, &fi.sys) })
-	unix.Close(fd)
+	closePath(fd)
 	if err != nil {
 		return nil, &os.PathError{Op: "stat", Path: n, Err: err}
 	}
@@ -214,7 +224,7 @@ func (r *rootFs) fastMkdir(n string, perm os.FileMode) error {
 	if err != nil {
 		return err
 	}
-	defer unix.Close(fd)
+	defer closePath(fd)
 	if err := ignoringEINTR(func() error { return unix.Mkdirat(fd, base, unixMode(perm)) }); err != nil {
 		return &os.PathError{Op: "mkdirat", Path: n, Err: err}
 	}
@@ -230,7 +240,7 @@ func (r *rootFs) fastRemove(n string) error {
 	if err != nil {
 		return err
 	}
-	defer unix.Close(fd)
+	defer closePath(fd)
 	e := ignoringEINTR(func() error { return unix.Unlinkat(fd, base, 0) })
 	if e == nil {
 		return nil
@@ -279,18 +289,18 @@ func (r *rootFs) parents(a, b string) (pa, pb dirEntry, done func(), err error, 
 	}
 	if adir == bdir {
 		if _, pb.base = filepath.Split(b); pb.base == "" || pb.base == "." || pb.base == ".." {
-			unix.Close(pa.fd)
+			closePath(pa.fd)
 			return dirEntry{}, dirEntry{}, nil, nil, false
 		}
 		pb.fd = pa.fd
-		return pa, pb, func() { unix.Close(pa.fd) }, nil, true
+		return pa, pb, func() { closePath(pa.fd) }, nil, true
 	}
 	pb.fd, pb.base, err, ok = r.parent(b)
 	if !ok || err != nil {
-		unix.Close(pa.fd)
+		closePath(pa.fd)
 		return dirEntry{}, dirEntry{}, nil, err, ok
 	}
-	return pa, pb, func() { unix.Close(pa.fd); unix.Close(pb.fd) }, nil, true
+	return pa, pb, func() { closePath(pa.fd); closePath(pb.fd) }, nil, true
 }
 
 // linkError reports a failed rename as os.Root does: a LinkError holding the

@@ -221,7 +221,9 @@ func BenchmarkRootFs(b *testing.B) {
 			b.Fatal(err)
 		}
 		if side == "os.Root" {
-			closeDirFd(r.dirfd)
+			if err := closeDirFd(r.dirfd); err != nil {
+				b.Fatal(err)
+			}
 			r.dirfd = -1
 		}
 		b.Run("stat/"+side, func(b *testing.B) {

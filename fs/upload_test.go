@@ -134,8 +134,12 @@ func TestUploadOSLeavesNothing(t *testing.T) {
 	if _, err := upload(f, "/f", strings.NewReader("v1"), 0); err != nil {
 		t.Fatal(err)
 	}
-	upload(f, "/f", &failingReader{n: 100, err: errDisconnect}, 0)
-	upload(f, "/f", strings.NewReader("much too long"), 3)
+	if _, err := upload(f, "/f", &failingReader{n: 100, err: errDisconnect}, 0); !errors.Is(err, errDisconnect) {
+		t.Fatalf("upload cut off: got %v, want %v", err, errDisconnect)
+	}
+	if _, err := upload(f, "/f", strings.NewReader("much too long"), 3); err == nil {
+		t.Fatal("upload over its limit of 3 bytes: got nil error")
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if _, _, err := f.Upload(ctx, "/f", strings.NewReader("cancelled"), 0); !errors.Is(err, context.Canceled) {

@@ -106,7 +106,11 @@ func TestNewCreatesDirectories(t *testing.T) {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	defer s.Shutdown(context.Background())
+	defer func() {
+		if err := s.Shutdown(context.Background()); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+	}()
 	for _, dir := range []string{cfg.Root, cfg.StateDir} {
 		fi, err := os.Stat(dir)
 		if err != nil {
@@ -248,7 +252,9 @@ func TestReadHeaderTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A guard against hanging forever if the server never drops the connection.
-	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if err := conn.SetReadDeadline(time.Now().Add(10 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
 	b, err := io.ReadAll(conn)
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
@@ -283,8 +289,12 @@ func TestTLSServesHTTP2(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	io.WriteString(conn, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(conn, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.SetReadDeadline(time.Now().Add(10 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
 	line, _ := bufio.NewReader(conn).ReadString('\n')
 	if strings.HasPrefix(line, "HTTP/1.1 2") {
 		t.Errorf("plain HTTP on the TLS port got %q, want a refusal", line)
@@ -345,7 +355,9 @@ func TestNewRefusesBadTLSFiles(t *testing.T) {
 	if err != nil {
 		t.Fatalf("New after a refused start: %v", err)
 	}
-	s.Shutdown(context.Background())
+	if err := s.Shutdown(context.Background()); err != nil {
+		t.Errorf("Shutdown: %v", err)
+	}
 }
 
 // TestIdleTimeout: a keep-alive connection with no further request is closed.
@@ -361,13 +373,17 @@ func TestIdleTimeout(t *testing.T) {
 	if _, err := io.WriteString(conn, "GET /.lockdav/healthz HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
 		t.Fatal(err)
 	}
-	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if err := conn.SetReadDeadline(time.Now().Add(10 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
 	br := bufio.NewReader(conn)
 	resp, err := http.ReadResponse(br, nil)
 	if err != nil {
 		t.Fatalf("reading response: %v", err)
 	}
-	io.Copy(io.Discard, resp.Body)
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		t.Fatalf("reading the body: %v", err)
+	}
 	resp.Body.Close()
 	if resp.Close {
 		t.Fatalf("server closed the connection with the response; want keep-alive")

@@ -56,7 +56,7 @@ func (t *target) call(method, path string, body []byte, sink *bytes.Buffer, want
 		return nil, fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	defer resp.Body.Close()
-	var w io.Writer = io.Discard
+	w := io.Discard
 	if sink != nil {
 		sink.Reset()
 		w = sink

@@ -31,13 +31,14 @@ func bucketOf(v uint64) int {
 		return int(v)
 	}
 	shift := bits.Len64(v) - (subBits + 1)
-	return linearTop + (shift-1)*subCount + int(v>>shift) - subCount
+	// v>>shift keeps v's top subBits+1 bits, so it is below 2^(subBits+1) and fits an int.
+	return linearTop + (shift-1)*subCount + int(v>>shift) - subCount //nolint:gosec // bounded above
 }
 
 // bucketRange returns the smallest value in bucket i and the bucket's width.
 func bucketRange(i int) (low, width uint64) {
 	if i < linearTop {
-		return uint64(i), 1
+		return uint64(i), 1 //nolint:gosec // i is a bucket index: 0 <= i < linearTop
 	}
 	j := i - linearTop
 	shift := j/subCount + 1
@@ -87,7 +88,9 @@ func (h *hist) quantile(q float64) time.Duration {
 		seen += c
 		if seen >= rank {
 			low, width := bucketRange(i)
-			mid := int64(low + width/2)
+			// Recorded values are int64s, so the bucket [low, low+width) of one lies below
+			// 2^63 and so does its middle.
+			mid := int64(low + width/2) //nolint:gosec // below 2^63, above
 			return time.Duration(min(max(mid, h.min), h.max))
 		}
 	}

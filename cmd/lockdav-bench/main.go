@@ -229,7 +229,7 @@ func measureAll(ctx context.Context, o options, ws []workload, ts []*target) (rp
 
 // writeProfile writes the named runtime profile to path.
 func writeProfile(name, path string) error {
-	f, err := os.Create(path)
+	f, err := os.Create(path) //nolint:gosec // path is the -cpuprofile/-mutexprofile flag of whoever runs the benchmark
 	if err != nil {
 		return fmt.Errorf("%s profile: %w", name, err)
 	}

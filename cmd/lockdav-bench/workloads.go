@@ -238,7 +238,8 @@ func (r *contendedRun) acquire(deadline time.Time) (string, error) {
 			return "", errGaveUp
 		}
 		r.retries.Add(1)
-		time.Sleep(backoff/2 + rand.N(backoff/2+1))
+		// Jitter only spreads the retries; nothing depends on its being unpredictable.
+		time.Sleep(backoff/2 + rand.N(backoff/2+1)) //nolint:gosec // not a secret, above
 		backoff = min(2*backoff, maxBackoff)
 	}
 }

@@ -376,7 +376,9 @@ func TestLocksServerRefusals(t *testing.T) {
 			fake := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", tt.contentType)
 				w.WriteHeader(tt.status)
-				w.Write([]byte(tt.body))
+				if _, err := w.Write([]byte(tt.body)); err != nil {
+					t.Errorf("fake server: writing the body: %v", err)
+				}
 			}))
 			defer fake.Close()
 			for _, args := range [][]string{{"ls"}, {"show", "urn:uuid:x"}} {
@@ -409,7 +411,9 @@ func TestLocksCredentials(t *testing.T) {
 		u, p, ok := r.BasicAuth()
 		got <- seen{ok, u, p, r.URL.Path}
 		w.Header().Set("Content-Type", "application/json")
-		w.Write([]byte(`{"locks":[],"count":0}`))
+		if _, err := w.Write([]byte(`{"locks":[],"count":0}`)); err != nil {
+			t.Errorf("fake server: writing the body: %v", err)
+		}
 	}))
 	defer fake.Close()
 	tests := []struct {

@@ -159,8 +159,11 @@ func startServe(t *testing.T, args ...string) *proc {
 	}()
 	t.Cleanup(func() {
 		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			cmd.Wait()
+			// A test that failed left lockdav running: kill it, and reap it. Kill fails only
+			// when it has exited meanwhile, and Wait then reports the kill itself, so neither
+			// error says anything about the test.
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
 		}
 	})
 	return p
@@ -258,7 +261,9 @@ func TestSecondProcessOnStateDir(t *testing.T) {
 	if !strings.Contains(string(out), "state dir is in use") {
 		t.Errorf("second lockdav output lacks %q:\n%s", "state dir is in use", out)
 	}
-	first.cmd.Process.Signal(syscall.SIGINT)
+	if err := first.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatalf("SIGINT to the first lockdav: %v", err)
+	}
 	if err := first.cmd.Wait(); err != nil {
 		t.Errorf("first lockdav after SIGINT: %v, want exit status 0", err)
 	}
