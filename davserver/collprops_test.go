@@ -32,7 +32,7 @@ func newPropsTestServer(t *testing.T, osTree bool) (*testServer, davfs.PropStore
 	t.Helper()
 	ts := &testServer{t: t, now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
 	log := zerolog.New(zerolog.NewTestWriter(t))
-	var props davfs.PropStore = davfs.NewMemProps()
+	props := davfs.PropStore(davfs.NewMemProps())
 	ts.fs = davfs.New(afero.NewMemMapFs(), props, log)
 	if osTree {
 		bp, err := davfs.OpenProps(filepath.Join(t.TempDir(), "props.db"), log)

@@ -140,7 +140,7 @@ type requestLocks struct {
 }
 
 // requestTokenPrefix marks the request locks' tokens; they never leave the request that made them.
-const requestTokenPrefix = "urn:lockdav:request:"
+const requestTokenPrefix = "urn:lockdav:request:" //nolint:gosec // G101: a URI prefix, not a credential
 
 func newRequestLocks() *requestLocks { return &requestLocks{live: make(map[string]struct{})} }
 

@@ -51,6 +51,8 @@ const (
 
 func (r Reason) String() string {
 	switch r {
+	case NoReason:
+		return ""
 	case Unlocked:
 		return "unlock"
 	case Expired:
@@ -204,13 +206,6 @@ func (h *eventHub) publish(evs ...Event) {
 		close(h.changed)
 		h.changed = make(chan struct{})
 	}
-}
-
-// watched reports whether anyone subscribes, so that callers can skip building events.
-func (h *eventHub) watched() bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return len(h.subs) > 0
 }
 
 // releases returns a channel closed at the next release of any lock.

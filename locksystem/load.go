@@ -45,7 +45,7 @@ func (s *System) load(now time.Time) error {
 			return fmt.Errorf("locksystem: load: dropping %d documents: %w", len(l.drop), err)
 		}
 	}
-	s.count.expired.Add(uint64(l.expired))
+	s.count.expired.Add(uint64(l.expired)) //nolint:gosec // G115: a count, never negative
 	s.log.Info().Int("locks", len(s.byToken)).Int("expired", l.expired).Int("conflicting", l.conflicting).
 		Msg("locks loaded")
 	return nil

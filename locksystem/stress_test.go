@@ -150,7 +150,7 @@ func TestMassExpiry(t *testing.T) {
 				t.Errorf("Missing below expired locks: got %d locks, want only the new root lock", len(got))
 			}
 		}},
-		{"Release", func() { s.Release(later, first.Token, "p", "", false) }},
+		{"Release", func() { _, _ = s.Release(later, first.Token, "p", "", false) }}, // racing: any answer will do
 	}
 	for _, c := range calls {
 		before := s.popped

@@ -136,7 +136,7 @@ func isScheme(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		alpha := 'a' <= c|0x20 && c|0x20 <= 'z'
-		if !alpha && (i == 0 || !('0' <= c && c <= '9' || c == '+' || c == '-' || c == '.')) {
+		if !alpha && (i == 0 || (c < '0' || c > '9') && c != '+' && c != '-' && c != '.') {
 			return false
 		}
 	}

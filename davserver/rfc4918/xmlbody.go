@@ -227,7 +227,7 @@ func isXMLName(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		letter := 'a' <= c|0x20 && c|0x20 <= 'z' || c == '_'
-		if !letter && (i == 0 || !('0' <= c && c <= '9' || c == '-' || c == '.')) {
+		if !letter && (i == 0 || (c < '0' || c > '9') && c != '-' && c != '.') {
 			return false
 		}
 	}
