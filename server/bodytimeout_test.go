@@ -185,3 +185,41 @@ func TestBodyTimeoutUnreadBody(t *testing.T) {
 		}
 	}
 }
+
+// TestBodyTimeoutXMLAndJSON: a trickled body that LOCK, PROPFIND, PROPPATCH or the lock API
+// reads whole is answered 408, as a PUT's is, not 400: the client was too slow, its body was
+// not malformed.
+func TestBodyTimeoutXMLAndJSON(t *testing.T) {
+	srv, _ := bodyServer(t, 300*time.Millisecond, 1000, zerolog.New(zerolog.NewTestWriter(t)))
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	for _, m := range []string{"LOCK /l.txt", "PROPFIND /", "PROPPATCH /", "POST /.lockdav/locks"} {
+		head := fmt.Sprintf("%s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n", m, addr)
+		if _, line, _ := slowRequest(t, addr, head, 100, 50*time.Millisecond); !strings.Contains(line, " 408 ") {
+			t.Errorf("%s with a trickled body: answered %q, want 408 Request Timeout", m, line)
+		}
+	}
+}
+
+// TestIncompleteXMLAndJSONBody: a body that ends before its Content-Length (the client shut its
+// side of the connection) is still the client's fault, 400, not a timeout.
+func TestIncompleteXMLAndJSONBody(t *testing.T) {
+	srv, _ := bodyServer(t, time.Minute, 1000, zerolog.New(zerolog.NewTestWriter(t)))
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	for _, m := range []string{"LOCK /l.txt", "PROPFIND /", "PROPPATCH /", "POST /.lockdav/locks"} {
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(conn, "%s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\nonly ten b", m, addr)
+		_ = conn.(*net.TCPConn).CloseWrite()
+		_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		switch {
+		case err != nil:
+			t.Errorf("%s with an incomplete body: %v", m, err)
+		case resp.StatusCode != http.StatusBadRequest:
+			t.Errorf("%s with an incomplete body: answered %s, want 400 Bad Request", m, resp.Status)
+		}
+		conn.Close()
+	}
+}

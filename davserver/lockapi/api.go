@@ -207,7 +207,7 @@ func (h *Handler) apiLock(w http.ResponseWriter, r *http.Request) error {
 	body, err := io.ReadAll(io.LimitReader(r.Body, h.maxBody+1))
 	switch {
 	case err != nil:
-		return apiFail(http.StatusBadRequest, "could not read body", "")
+		return davserver.BodyReadError(err) // 408 for a body that fell behind the body timeout
 	case int64(len(body)) > h.maxBody:
 		return apiFail(http.StatusRequestEntityTooLarge, "body too large", fmt.Sprintf("at most %d bytes", h.maxBody))
 	}
