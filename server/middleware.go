@@ -46,13 +46,14 @@ func (m *middleware) wrap(next http.Handler) http.Handler {
 		aw := &accessWriter{ResponseWriter: w}
 		m.recoverer(aw, r, next)
 		if aw.answered() >= 500 && ri.DelegateErr() != nil {
-			ri.Logger().Error().Err(ri.DelegateErr()).Int("status", aw.answered()).Msg("request failed")
+			ri.Logger().Error().Err(request.ClipErr(ri.DelegateErr())).Int("status", aw.answered()).Msg("request failed")
 		}
 		m.accessLog(r, aw.answered(), aw.bytes, time.Since(start))
 	})
 }
 
-// accessLog writes one line per request, and counts it in the request metrics.
+// accessLog writes one line per request, and counts it in the request metrics. What the client
+// sent (method, path, headers) is shortened (request.Clip).
 func (m *middleware) accessLog(r *http.Request, status, size int, d time.Duration) {
 	m.stats.observe(r.Method, status, d)
 	ev := m.log.Info()
@@ -62,16 +63,16 @@ func (m *middleware) accessLog(r *http.Request, status, size int, d time.Duratio
 	if id := request.ID(r.Context()); id != "" {
 		ev = ev.Str("request_id", id)
 	}
-	ev = ev.Str("method", r.Method).
-		Str("path", r.URL.Path).
+	ev = ev.Str("method", request.Clip(r.Method)).
+		Str("path", request.Clip(r.URL.Path)).
 		Int("status", status).
 		Int("bytes", size).
 		Dur("duration", d).
 		Str("remote", r.RemoteAddr).
-		Str("user_agent", r.UserAgent()).
+		Str("user_agent", request.Clip(r.UserAgent())).
 		Str("principal", request.Principal(r))
 	if tok := r.Header.Get("Lock-Token"); tok != "" {
-		ev = ev.Str("lock_token", tok)
+		ev = ev.Str("lock_token", request.Clip(tok))
 	}
 	ev.Msg("request")
 }

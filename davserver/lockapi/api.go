@@ -48,7 +48,7 @@ func writeAPIError(w http.ResponseWriter, r *http.Request, err error) {
 		status, reason := davserver.StatusOf(err)
 		ae = &apiStatusError{status: status, body: apiError{Error: http.StatusText(status), Detail: reason}}
 	}
-	request.Log(r).WithLevel(request.FailLevel(ae.status)).Err(err).Int("status", ae.status).Msg("api request failed")
+	request.Log(r).WithLevel(request.FailLevel(ae.status)).Err(request.ClipErr(err)).Int("status", ae.status).Msg("api request failed")
 	writeJSON(w, ae.status, ae.body)
 }
 
