@@ -2,8 +2,9 @@ package server
 
 // The middleware every request goes through, outermost first: its id and logger, the access log
 // and request metrics, panic recovery (a panic answers 500, is logged, and the server keeps
-// serving), the body timeout (bodytimeout.go), the refusal of cross-origin writes
-// (crossorigin.go), and authentication (authenticate.go).
+// serving), the body timeout (bodytimeout.go), the refusal of other hosts on a server that relies
+// on loopback (host.go), the refusal of cross-origin writes (crossorigin.go), and authentication
+// (authenticate.go).
 
 import (
 	"io"
@@ -29,13 +30,15 @@ type middleware struct {
 	// bodyTimeout and bodyMinRate bound how slowly a request body may arrive (timedBody).
 	bodyTimeout time.Duration
 	bodyMinRate int64
+	// loopbackOnly refuses requests for hosts other than loopback ones (refuseForeignHost).
+	loopbackOnly bool
 }
 
 // wrap wraps next in the middleware. The id, logger, access log, recovery and body timeout are
 // one function: each layer of its own would cost a copy of the request, and the access log a
 // wrapper of the writer, on every request.
 func (m *middleware) wrap(next http.Handler) http.Handler {
-	next = m.refuseCrossOrigin(m.authenticate(next))
+	next = m.refuseForeignHost(m.refuseCrossOrigin(m.authenticate(next)))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := xid.NewWithTime(start).String()
