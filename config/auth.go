@@ -43,6 +43,16 @@ func (c Config) AnonymousAccess() (string, error) {
 	return "", fmt.Errorf("%w (addr %s)", ErrAnonymousUnset, c.Addr)
 }
 
+// ReliesOnLoopback reports whether the server's only protection is listening on loopback: no
+// users and auth.anonymous unset, which AnonymousAccess turns into write access for everyone, and
+// allows only on a loopback addr. Such a server must serve only requests that name it by a
+// loopback host: a page whose name an attacker has rebound to 127.0.0.1 (DNS rebinding) reaches
+// the port from the user's own browser. Once users exist or auth.anonymous is set, the operator
+// has chosen who may do what, and the Host is theirs to arrange.
+func (c Config) ReliesOnLoopback() bool {
+	return c.Auth.Anonymous == "" && len(c.Auth.Users) == 0
+}
+
 // isLoopback reports whether host:port addr listens on loopback only. An empty host listens on
 // every interface.
 func isLoopback(addr string) bool {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
 
 	"github.com/lockdav/lockdav/davserver/rfc4918"
 )
@@ -65,10 +66,24 @@ func (h *Handler) readXML(r *http.Request) ([]byte, error) {
 	}
 	b, err := io.ReadAll(io.LimitReader(r.Body, h.maxXML+1))
 	if err != nil {
-		return nil, failWith(http.StatusBadRequest, "could not read body", err)
+		return nil, BodyReadError(err)
 	}
 	if int64(len(b)) > h.maxXML {
 		return nil, fail(http.StatusRequestEntityTooLarge, "XML body too large")
 	}
 	return b, nil
+}
+
+// BodyReadError is the answer to a request body that could not be read, for the XML bodies and
+// the lock API's JSON alike: 408 Request Timeout (RFC 9110 §15.5.9) when it fell behind
+// limits.body_timeout and limits.body_min_rate — the read deadline the server's middleware sets
+// ends the read with os.ErrDeadlineExceeded —, as a PUT's is; 400 (§15.5.1) when it ended before
+// its Content-Length (io.ErrUnexpectedEOF) or was otherwise malformed: the client's fault either
+// way, never the server's.
+func BodyReadError(err error) error {
+	if errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, io.ErrUnexpectedEOF) {
+		status, reason := lowerStatus(err)
+		return failWith(status, reason, err)
+	}
+	return failWith(http.StatusBadRequest, "could not read body", err)
 }

@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"os"
 
+	"github.com/rs/zerolog"
+
 	"github.com/lockdav/lockdav/davserver/rfc4918"
 	davfs "github.com/lockdav/lockdav/fs"
 	"github.com/lockdav/lockdav/locksystem"
@@ -26,6 +28,10 @@ type statusError struct {
 	reason string
 	body   []byte
 	err    error
+	// clientFault marks a server-error status that is the client's mistake, logged at debug as
+	// the 4xx are: a Destination on another server is 502 (RFC 4918 §9.8.5, §9.9.4), yet nothing
+	// failed here, and a client naming any host it likes must not fill the log with errors.
+	clientFault bool
 }
 
 func (e *statusError) Error() string {
@@ -123,14 +129,19 @@ func lowerStatus(err error) (int, string) {
 // XML goes through it: the server's middleware uses it for its refusals too.
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	if me, ok := asMultiStatus(err); ok {
-		request.Log(r).Debug().Err(err).Int("status", http.StatusMultiStatus).Msg("request failed")
+		request.Log(r).Debug().Err(request.ClipErr(err)).Int("status", http.StatusMultiStatus).Msg("request failed")
 		if werr := writeMultiStatus(w, me.responses); werr != nil {
 			request.Log(r).Debug().Err(werr).Msg("write multistatus")
 		}
 		return
 	}
 	se := statusOf(err)
-	request.Log(r).WithLevel(request.FailLevel(se.status)).Err(err).Int("status", se.status).Msg("request failed")
+	level := request.FailLevel(se.status)
+	if se.clientFault {
+		level = zerolog.DebugLevel
+	}
+	// The error may quote what the client sent (a path, a header): request.ClipErr shortens it.
+	request.Log(r).WithLevel(level).Err(request.ClipErr(err)).Int("status", se.status).Msg("request failed")
 	if se.status == 499 {
 		return // nobody is listening
 	}

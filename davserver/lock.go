@@ -115,7 +115,7 @@ func (h *Handler) Grant(r *http.Request, now time.Time, req locksystem.Request, 
 	}
 	l, err := h.locks.Lock(now, req)
 	if errors.Is(err, locksystem.ErrTooMany) {
-		request.Log(r).Warn().Err(err).Str("path", req.Path).Str("principal", req.Principal).
+		request.Log(r).Warn().Err(err).Str("path", request.Clip(req.Path)).Str("principal", request.Clip(req.Principal)).
 			Msg("lock refused: principal holds locks.max_per_principal locks")
 	}
 	if err != nil {
@@ -163,8 +163,8 @@ func logConflict(r *http.Request, req locksystem.Request, err error) {
 		return
 	}
 	for _, c := range ce.Conflicts {
-		request.Log(r).Info().Str("path", req.Path).Str("principal", req.Principal).
-			Str("held_by", c.Principal).Str("held_at", c.Path).Str("holder_ip", c.Client.IP).
+		request.Log(r).Info().Str("path", request.Clip(req.Path)).Str("principal", request.Clip(req.Principal)).
+			Str("held_by", request.Clip(c.Principal)).Str("held_at", request.Clip(c.Path)).Str("holder_ip", c.Client.IP).
 			Time("held_since", c.Created).Msg("lock refused: conflicting lock")
 	}
 }

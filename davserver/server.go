@@ -120,5 +120,6 @@ func (h *Handler) logDelegate(r *http.Request, err error) {
 		return
 	}
 	request.SetDelegateErr(r.Context(), err)
-	h.log.Debug().Err(err).Str("method", r.Method).Str("path", r.URL.Path).Msg("webdav delegate")
+	h.log.Debug().Err(request.ClipErr(err)).Str("method", request.Clip(r.Method)).Str("path", request.Clip(r.URL.Path)).
+		Msg("webdav delegate")
 }

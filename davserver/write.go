@@ -83,7 +83,7 @@ func destination(r *http.Request) (string, error) {
 	p, err := rfc4918.ParseDestination(d, schemeOf(r), r.Host)
 	switch {
 	case errors.Is(err, rfc4918.ErrForeignDestination):
-		return "", failWith(http.StatusBadGateway, "destination is on another server", err)
+		return "", &statusError{status: http.StatusBadGateway, reason: "destination is on another server", err: err, clientFault: true}
 	case err != nil:
 		return "", failWith(http.StatusBadRequest, "invalid Destination header", err)
 	}

@@ -73,10 +73,10 @@ func (m *middleware) identify(r *http.Request) (auth.Identity, error) {
 	var le *auth.LimitedError
 	switch {
 	case errors.As(err, &le):
-		request.Log(r).Warn().Str("remote", r.RemoteAddr).Str("user", user).
+		request.Log(r).Warn().Str("remote", r.RemoteAddr).Str("user", request.Clip(user)).
 			Dur("retry_after", le.RetryAfter).Msg("login refused: too many failed logins from this address")
 	case err != nil:
-		request.Log(r).Warn().Str("remote", r.RemoteAddr).Str("user", user).Msg("login failed")
+		request.Log(r).Warn().Str("remote", r.RemoteAddr).Str("user", request.Clip(user)).Msg("login failed")
 	}
 	return id, err
 }

@@ -3,7 +3,9 @@ package server
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -121,5 +123,103 @@ func TestAbortedUploadIsNotServerError(t *testing.T) {
 	}
 	if _, err := fsys.Stat(t.Context(), "/cut.bin"); err == nil {
 		t.Error("an aborted upload left /cut.bin behind")
+	}
+}
+
+// slowRequest sends head, then body bytes one every gap, and reports how long the answer's head
+// took to arrive, its status line, and whether it closes the connection.
+func slowRequest(t *testing.T, addr, head string, body int, gap time.Duration) (took time.Duration, status string, closes bool) {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	start := time.Now()
+	if _, err := io.WriteString(conn, head); err != nil {
+		t.Fatal(err)
+	}
+	answered := make(chan *http.Response, 1)
+	go func() {
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			resp = &http.Response{Proto: "no answer:", Status: err.Error()}
+		}
+		answered <- resp
+	}()
+	for range body {
+		select {
+		case resp := <-answered:
+			return time.Since(start), resp.Proto + " " + resp.Status, resp.Close
+		case <-time.After(gap):
+		}
+		if _, err := conn.Write([]byte(" ")); err != nil {
+			break // the server closed the connection: its answer is on the way
+		}
+	}
+	select {
+	case resp := <-answered:
+		return time.Since(start), resp.Proto + " " + resp.Status, resp.Close
+	case <-time.After(10 * time.Second):
+		t.Fatal("no answer 10s after the body was sent")
+		return 0, "", false
+	}
+}
+
+// TestBodyTimeoutUnreadBody: a body the handler never reads falls under the body timeout too.
+// net/http discards up to 256 KiB of an unread body before it answers a keep-alive request; a
+// client trickling it would otherwise hold the answer, and the connection, for as long as it
+// likes. Each request is answered within the timeout, not after the whole body (2 s), and the
+// connection is closed: the rest of the body must not be read as another request.
+func TestBodyTimeoutUnreadBody(t *testing.T) {
+	srv, _ := bodyServer(t, 300*time.Millisecond, 1000, zerolog.New(zerolog.NewTestWriter(t)))
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	for _, m := range []string{"GET /", "OPTIONS /", "DELETE /nothing", "MKCOL /m/"} {
+		head := fmt.Sprintf("%s HTTP/1.1\r\nHost: %s\r\nContent-Length: 40\r\n\r\n", m, addr)
+		took, line, closes := slowRequest(t, addr, head, 40, 50*time.Millisecond)
+		if took > time.Second {
+			t.Errorf("%s with a trickled body: answered %q after %v, want within 1s", m, line, took)
+		}
+		if !strings.HasPrefix(line, "HTTP/1.1 ") || !closes {
+			t.Errorf("%s with a trickled body: answered %q, closes the connection: %v; want an answer with Connection: close", m, line, closes)
+		}
+	}
+}
+
+// TestBodyTimeoutXMLAndJSON: a trickled body that LOCK, PROPFIND, PROPPATCH or the lock API
+// reads whole is answered 408, as a PUT's is, not 400: the client was too slow, its body was
+// not malformed.
+func TestBodyTimeoutXMLAndJSON(t *testing.T) {
+	srv, _ := bodyServer(t, 300*time.Millisecond, 1000, zerolog.New(zerolog.NewTestWriter(t)))
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	for _, m := range []string{"LOCK /l.txt", "PROPFIND /", "PROPPATCH /", "POST /.lockdav/locks"} {
+		head := fmt.Sprintf("%s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n", m, addr)
+		if _, line, _ := slowRequest(t, addr, head, 100, 50*time.Millisecond); !strings.Contains(line, " 408 ") {
+			t.Errorf("%s with a trickled body: answered %q, want 408 Request Timeout", m, line)
+		}
+	}
+}
+
+// TestIncompleteXMLAndJSONBody: a body that ends before its Content-Length (the client shut its
+// side of the connection) is still the client's fault, 400, not a timeout.
+func TestIncompleteXMLAndJSONBody(t *testing.T) {
+	srv, _ := bodyServer(t, time.Minute, 1000, zerolog.New(zerolog.NewTestWriter(t)))
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	for _, m := range []string{"LOCK /l.txt", "PROPFIND /", "PROPPATCH /", "POST /.lockdav/locks"} {
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(conn, "%s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\nonly ten b", m, addr)
+		_ = conn.(*net.TCPConn).CloseWrite()
+		_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		switch {
+		case err != nil:
+			t.Errorf("%s with an incomplete body: %v", m, err)
+		case resp.StatusCode != http.StatusBadRequest:
+			t.Errorf("%s with an incomplete body: answered %s, want 400 Bad Request", m, resp.Status)
+		}
+		conn.Close()
 	}
 }

@@ -45,8 +45,10 @@ const errCrossOrigin = "cross-origin request refused"
 
 // refuseForgery answers a cross-origin request: as JSON on the lock API, as text elsewhere.
 func refuseForgery(w http.ResponseWriter, r *http.Request, err error) {
-	request.Log(r).Warn().Err(err).Str("method", r.Method).Str("path", r.URL.Path).
-		Str("origin", r.Header.Get("Origin")).Str("sec_fetch_site", r.Header.Get("Sec-Fetch-Site")).
+	// Before authentication: anyone can send these, so all of it is shortened (request.Clip).
+	request.Log(r).Warn().Err(err).Str("method", request.Clip(r.Method)).Str("path", request.Clip(r.URL.Path)).
+		Str("origin", request.Clip(r.Header.Get("Origin"))).
+		Str("sec_fetch_site", request.Clip(r.Header.Get("Sec-Fetch-Site"))).
 		Msg("cross-origin request refused")
 	if !request.IsReserved(r.URL.Path) {
 		davserver.WriteError(w, r, davserver.Error(http.StatusForbidden, errCrossOrigin, err))

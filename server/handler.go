@@ -30,6 +30,9 @@ type handlerOptions struct {
 	// every request is served with the identity its context carries (request.WithPrincipal,
 	// WithAdmin, WithRoot), anonymous with write access by default.
 	Auth *auth.Authenticator
+	// LoopbackOnly refuses requests whose Host is not a loopback name or address (host.go): the
+	// server is open to anyone only because it listens on loopback (config.ReliesOnLoopback).
+	LoopbackOnly bool
 	// Metrics is where request metrics are registered and what /.lockdav/metrics serves (with
 	// whatever else its owner registered there); nil means a registry of its own.
 	Metrics *prometheus.Registry
@@ -54,7 +57,7 @@ func newHandler(o handlerOptions) http.Handler {
 	api := lockapi.New(lockapi.Options{Dav: dav, Locks: o.Locks, MaxBody: o.MaxXMLBody,
 		Health: o.Health, Metrics: reg, Now: o.Now})
 	m := &middleware{log: o.Logger, now: o.Now, auth: o.Auth, stats: newRequestMetrics(reg),
-		bodyTimeout: o.BodyTimeout, bodyMinRate: o.BodyMinRate}
+		bodyTimeout: o.BodyTimeout, bodyMinRate: o.BodyMinRate, loopbackOnly: o.LoopbackOnly}
 	if m.bodyMinRate <= 0 {
 		m.bodyMinRate = defaultBodyMinRate
 	}

@@ -2,8 +2,9 @@ package server
 
 // The middleware every request goes through, outermost first: its id and logger, the access log
 // and request metrics, panic recovery (a panic answers 500, is logged, and the server keeps
-// serving), the body timeout (bodytimeout.go), the refusal of cross-origin writes
-// (crossorigin.go), and authentication (authenticate.go).
+// serving), the body timeout (bodytimeout.go), the refusal of other hosts on a server that relies
+// on loopback (host.go), the refusal of cross-origin writes (crossorigin.go), and authentication
+// (authenticate.go).
 
 import (
 	"io"
@@ -29,13 +30,15 @@ type middleware struct {
 	// bodyTimeout and bodyMinRate bound how slowly a request body may arrive (timedBody).
 	bodyTimeout time.Duration
 	bodyMinRate int64
+	// loopbackOnly refuses requests for hosts other than loopback ones (refuseForeignHost).
+	loopbackOnly bool
 }
 
 // wrap wraps next in the middleware. The id, logger, access log, recovery and body timeout are
 // one function: each layer of its own would cost a copy of the request, and the access log a
 // wrapper of the writer, on every request.
 func (m *middleware) wrap(next http.Handler) http.Handler {
-	next = m.refuseCrossOrigin(m.authenticate(next))
+	next = m.refuseForeignHost(m.refuseCrossOrigin(m.authenticate(next)))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := xid.NewWithTime(start).String()
@@ -46,13 +49,14 @@ func (m *middleware) wrap(next http.Handler) http.Handler {
 		aw := &accessWriter{ResponseWriter: w}
 		m.recoverer(aw, r, next)
 		if aw.answered() >= 500 && ri.DelegateErr() != nil {
-			ri.Logger().Error().Err(ri.DelegateErr()).Int("status", aw.answered()).Msg("request failed")
+			ri.Logger().Error().Err(request.ClipErr(ri.DelegateErr())).Int("status", aw.answered()).Msg("request failed")
 		}
 		m.accessLog(r, aw.answered(), aw.bytes, time.Since(start))
 	})
 }
 
-// accessLog writes one line per request, and counts it in the request metrics.
+// accessLog writes one line per request, and counts it in the request metrics. What the client
+// sent (method, path, headers) is shortened (request.Clip).
 func (m *middleware) accessLog(r *http.Request, status, size int, d time.Duration) {
 	m.stats.observe(r.Method, status, d)
 	ev := m.log.Info()
@@ -62,16 +66,16 @@ func (m *middleware) accessLog(r *http.Request, status, size int, d time.Duratio
 	if id := request.ID(r.Context()); id != "" {
 		ev = ev.Str("request_id", id)
 	}
-	ev = ev.Str("method", r.Method).
-		Str("path", r.URL.Path).
+	ev = ev.Str("method", request.Clip(r.Method)).
+		Str("path", request.Clip(r.URL.Path)).
 		Int("status", status).
 		Int("bytes", size).
 		Dur("duration", d).
 		Str("remote", r.RemoteAddr).
-		Str("user_agent", r.UserAgent()).
+		Str("user_agent", request.Clip(r.UserAgent())).
 		Str("principal", request.Principal(r))
 	if tok := r.Header.Get("Lock-Token"); tok != "" {
-		ev = ev.Str("lock_token", tok)
+		ev = ev.Str("lock_token", request.Clip(tok))
 	}
 	ev.Msg("request")
 }

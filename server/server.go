@@ -138,16 +138,17 @@ func (s *Server) open() error {
 func (s *Server) handlerOptions(fsys *davfs.FS, locks *locksystem.System, reg *prometheus.Registry, health func() error) handlerOptions {
 	l := s.cfg.Limits
 	return handlerOptions{
-		FS:          fsys,
-		Locks:       locks,
-		Logger:      s.log,
-		MaxXMLBody:  int64(l.MaxXMLBody),
-		MaxUpload:   int64(l.MaxUpload),
-		BodyTimeout: time.Duration(l.BodyTimeout),
-		BodyMinRate: int64(l.BodyMinRate),
-		Auth:        s.auth,
-		Metrics:     reg,
-		Health:      health,
+		FS:           fsys,
+		Locks:        locks,
+		Logger:       s.log,
+		MaxXMLBody:   int64(l.MaxXMLBody),
+		MaxUpload:    int64(l.MaxUpload),
+		BodyTimeout:  time.Duration(l.BodyTimeout),
+		BodyMinRate:  int64(l.BodyMinRate),
+		Auth:         s.auth,
+		LoopbackOnly: s.cfg.ReliesOnLoopback(),
+		Metrics:      reg,
+		Health:       health,
 	}
 }
 

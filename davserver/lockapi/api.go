@@ -48,7 +48,7 @@ func writeAPIError(w http.ResponseWriter, r *http.Request, err error) {
 		status, reason := davserver.StatusOf(err)
 		ae = &apiStatusError{status: status, body: apiError{Error: http.StatusText(status), Detail: reason}}
 	}
-	request.Log(r).WithLevel(request.FailLevel(ae.status)).Err(err).Int("status", ae.status).Msg("api request failed")
+	request.Log(r).WithLevel(request.FailLevel(ae.status)).Err(request.ClipErr(err)).Int("status", ae.status).Msg("api request failed")
 	writeJSON(w, ae.status, ae.body)
 }
 
@@ -207,7 +207,7 @@ func (h *Handler) apiLock(w http.ResponseWriter, r *http.Request) error {
 	body, err := io.ReadAll(io.LimitReader(r.Body, h.maxBody+1))
 	switch {
 	case err != nil:
-		return apiFail(http.StatusBadRequest, "could not read body", "")
+		return davserver.BodyReadError(err) // 408 for a body that fell behind the body timeout
 	case int64(len(body)) > h.maxBody:
 		return apiFail(http.StatusRequestEntityTooLarge, "body too large", fmt.Sprintf("at most %d bytes", h.maxBody))
 	}
