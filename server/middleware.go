@@ -29,6 +29,8 @@ type middleware struct {
 	// bodyTimeout and bodyMinRate bound how slowly a request body may arrive (timedBody).
 	bodyTimeout time.Duration
 	bodyMinRate int64
+	// running counts the requests being handled, for Shutdown.
+	running *inflight
 }
 
 // wrap wraps next in the middleware. The id, logger, access log, recovery and body timeout are
@@ -37,6 +39,8 @@ type middleware struct {
 func (m *middleware) wrap(next http.Handler) http.Handler {
 	next = m.refuseCrossOrigin(m.authenticate(next))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		m.running.enter()
+		defer m.running.leave()
 		start := time.Now()
 		id := xid.NewWithTime(start).String()
 		ctx, ri := request.Start(r.Context(), id, &m.log)
