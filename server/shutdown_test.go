@@ -1,7 +1,9 @@
 package server
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -31,19 +33,23 @@ func (b slowFailBody) Read(p []byte) (int, error) {
 
 // TestShutdownCutOffUploadLeavesNothing: a PUT whose body is still arriving when the shutdown
 // deadline passes is cut off. Shutdown must not return before its handler has removed the
-// temporary upload file (the process exits right after).
+// temporary upload file (the process exits right after), and the cut-off is no server error:
+// nothing is logged at error level and the access log does not say 500.
 func TestShutdownCutOffUploadLeavesNothing(t *testing.T) {
 	cfg := testConfig(t)
-	s, err := New(cfg, zerolog.New(zerolog.NewTestWriter(t)))
+	var logs syncBuffer
+	s, err := New(cfg, zerolog.New(&logs))
 	if err != nil {
 		t.Fatal(err)
 	}
 	entered := make(chan struct{}, 1)
+	handled := make(chan struct{})
 	inner := s.http.Handler
 	s.http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.Body = slowFailBody{r.Body, 300 * time.Millisecond}
 		entered <- struct{}{}
 		inner.ServeHTTP(w, r)
+		close(handled)
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -74,6 +80,32 @@ func TestShutdownCutOffUploadLeavesNothing(t *testing.T) {
 	}
 	if err := <-served; err != nil {
 		t.Errorf("Serve = %v, want nil", err)
+	}
+	select {
+	case <-handled:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the cut-off PUT's handler did not return")
+	}
+	access := 0
+	sc := bufio.NewScanner(strings.NewReader(logs.String()))
+	for sc.Scan() {
+		var line struct {
+			Level   string `json:"level"`
+			Message string `json:"message"`
+			Status  int    `json:"status"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
+			t.Fatalf("log line %q: %v", sc.Text(), err)
+		}
+		if line.Level == "error" || line.Status >= 500 {
+			t.Errorf("cut-off upload logged as a server error: %s", sc.Text())
+		}
+		if line.Message == "request" {
+			access = line.Status
+		}
+	}
+	if access != 499 {
+		t.Errorf("access log: status %d, want 499 (cut off)", access)
 	}
 }
 
