@@ -2,6 +2,8 @@ package davserver
 
 import (
 	"errors"
+	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -17,5 +19,14 @@ func TestLockBodyReadError(t *testing.T) {
 	r := httptest.NewRequest("LOCK", "/f", failingReader{})
 	if _, err := h.readXML(r); statusOf(err).status != http.StatusBadRequest {
 		t.Errorf("readXML(failing reader) = %v, want a 400", err)
+	}
+}
+
+// A request cut off at shutdown fails reading its body on a connection the server closed: the
+// client-gone answer (499, logged as debug detail), not a server error.
+func TestStatusOfClosedConnection(t *testing.T) {
+	cut := fmt.Errorf("upload /long.bin: %w", &net.OpError{Op: "read", Net: "tcp", Err: net.ErrClosed})
+	if se := statusOf(cut); se.status != 499 {
+		t.Errorf("statusOf(%v) = %d, want 499", cut, se.status)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"net"
 	"net/http"
 	"os"
 
@@ -121,6 +122,11 @@ func lowerStatus(err error) (int, string) {
 		return http.StatusBadRequest, "request body incomplete"
 	case errors.Is(err, context.Canceled):
 		return 499, "client closed request"
+	case errors.Is(err, net.ErrClosed):
+		// A read of the request body on a connection the server closed: at shutdown, a request
+		// still running after limits.shutdown_timeout is cut off so. Nobody is listening, as
+		// for a client gone; the server did as asked, so it is no server error (500) either.
+		return 499, "connection closed by the server"
 	}
 	return http.StatusInternalServerError, "internal error"
 }
@@ -143,7 +149,11 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	// The error may quote what the client sent (a path, a header): request.ClipErr shortens it.
 	request.Log(r).WithLevel(level).Err(request.ClipErr(err)).Int("status", se.status).Msg("request failed")
 	if se.status == 499 {
-		return // nobody is listening
+		// Nobody is listening, and nothing is sent; the status is for the access log and the
+		// request metrics, which would otherwise show net/http's 200 for a handler that wrote
+		// nothing.
+		w.WriteHeader(se.status)
+		return
 	}
 	h := w.Header()
 	if se.body != nil {

@@ -185,6 +185,14 @@ func TestJailInsideLinks(t *testing.T) {
 	if _, err := upload(f, "/ain/up", strings.NewReader("up"), 0); err != nil {
 		t.Fatalf("upload through an absolute inside link: %v", err)
 	}
+	// An upload holds its directory open through the link, and checks before its rename that
+	// the link still leads there.
+	if _, err := upload(f, "/in/up2", strings.NewReader("up2"), 0); err != nil {
+		t.Fatalf("upload through a relative inside link: %v", err)
+	}
+	if b, err := os.ReadFile(filepath.Join(root, "sub", "up2")); err != nil || string(b) != "up2" {
+		t.Fatalf("sub/up2 holds %q (%v), want %q", b, err, "up2")
+	}
 	mustOK(t, f.Mkdir(ctx, "/ain/d", 0o755))
 	mustOK(t, f.Rename(ctx, "/ain/up", "/in/d/up"))
 	b, err := os.ReadFile(filepath.Join(root, "sub", "d", "up"))

@@ -43,11 +43,14 @@ import (
 // auto_da_alloc) a rename that replaces a file flushes the new data first,
 // so a crash leaves the old content or the new one, not an empty file.
 //
-// The temporary file is always a new one, made in the target's directory as
-// it is at that moment: a file kept from an earlier upload and remembered by
-// its path would be elsewhere, or gone, once its directory was moved or
-// deleted (the PUT then failed with 409, its body left in the moved
-// directory).
+// The temporary file is always a new one, made in the target's directory,
+// which Upload holds open (uploadDir) from then on: the file is written,
+// renamed and, on failure, removed through that handle, never by its path.
+// If the directory is moved, replaced or deleted before the body is in, the
+// upload fails as for a missing parent (os.ErrNotExist; 409 for a PUT) and
+// the temporary file is removed wherever the directory went. A directory
+// moved away and back in the meantime is the target's directory again, and
+// the upload succeeds.
 func (f *FS) Upload(ctx context.Context, name string, body io.Reader, limit int64) (fi os.FileInfo, created bool, err error) {
 	n, err := cleanName(name)
 	if err != nil {
@@ -61,18 +64,31 @@ func (f *FS) Upload(ctx context.Context, name string, body io.Reader, limit int6
 			return nil, false, err
 		}
 	}
-	tmp, err := f.receive(ctx, path.Dir(n), body, limit)
+	dir, err := f.openUploadDir(path.Dir(n))
+	if err != nil {
+		return nil, false, fmt.Errorf("upload %s: %w", n, err)
+	}
+	defer f.closeDir(dir, n)
+	tmp, err := f.receive(ctx, dir, body, limit)
 	if err != nil {
 		return nil, false, fmt.Errorf("upload %s: %w", n, err)
 	}
 	unlock := f.lockFile(n)
-	fi, created, err = f.commit(tmp, n)
+	fi, created, err = f.commit(dir, tmp, n)
 	unlock()
 	if err != nil {
-		f.discard(tmp.name)
+		f.discard(dir, tmp.name)
 		return nil, false, fmt.Errorf("upload %s: %w", n, err)
 	}
 	return fileInfo{named{fi, path.Base(n)}}, created, nil
+}
+
+// closeDir closes an upload's directory. A failure is only logged: the
+// handle is read-only, there is nothing of the upload's in it to lose.
+func (f *FS) closeDir(dir uploadDir, n string) {
+	if err := dir.Close(); err != nil {
+		f.log.Warn().Err(err).Str("path", n).Msg("cannot close an upload's directory")
+	}
 }
 
 // tempPerm is the mode of an upload in progress: nobody else may read it
@@ -82,7 +98,8 @@ const tempPerm os.FileMode = 0o600
 // newPerm is the mode of a file created by an upload.
 const newPerm os.FileMode = 0o644
 
-// temp is a received upload, still open: its hidden name and its file.
+// temp is a received upload, still open: its hidden name in its uploadDir,
+// and its file.
 type temp struct {
 	name string
 	file afero.File
@@ -90,30 +107,31 @@ type temp struct {
 
 // receive writes body to a new hidden file in dir. The file stays open for
 // commit; receive leaves nothing behind when it fails.
-func (f *FS) receive(ctx context.Context, dir string, body io.Reader, limit int64) (temp, error) {
-	file, name, err := f.createTemp(dir, tempPerm)
+func (f *FS) receive(ctx context.Context, dir uploadDir, body io.Reader, limit int64) (temp, error) {
+	file, name, err := createTemp(dir, tempPerm)
 	if err != nil {
 		return temp{}, err
 	}
 	if _, err := copyBody(file, ctxReader{ctx, body}, limit); err != nil {
 		err = errors.Join(err, file.Close())
-		f.discard(name)
+		f.discard(dir, name)
 		return temp{}, err
 	}
 	return temp{name: name, file: file}, nil
 }
 
-// createTemp creates a new hidden file in dir. It names the file itself:
-// the Name of an afero.File is backend-specific (an OS path for rootFs).
-func (f *FS) createTemp(dir string, perm os.FileMode) (afero.File, string, error) {
+// createTemp creates a new hidden file in dir and returns it with its name
+// there. It names the file itself: the Name of an afero.File is
+// backend-specific (an OS path for rootFs).
+func createTemp(dir uploadDir, perm os.FileMode) (afero.File, string, error) {
 	for range 8 {
-		name := path.Join(dir, tempPrefix+rand.Text())
-		tmp, err := f.base.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, perm)
+		name := tempPrefix + rand.Text()
+		tmp, err := dir.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, perm)
 		if !errors.Is(err, os.ErrExist) {
 			return tmp, name, err
 		}
 	}
-	return nil, "", fmt.Errorf("create temporary file in %s: too many collisions", dir)
+	return nil, "", fmt.Errorf("create temporary file in %s: too many collisions", dir.path())
 }
 
 // copyBufs are the buffers uploads are copied through. io.Copy to an
@@ -181,10 +199,12 @@ func fill(r io.Reader, buf []byte) (int, error) {
 }
 
 // commit gives tmp the target's permissions and a modification time later
-// than the target's, closes it and puts it in the place of the target n; n
-// must be locked (lockFile). Only what must agree with the target as it is
-// now happens here: the rest was done unlocked. fi describes tmp as renamed.
-func (f *FS) commit(tmp temp, n string) (fi os.FileInfo, created bool, err error) {
+// than the target's, closes it and puts it in the place of the target n,
+// once sure that dir is still n's directory; n must be locked (lockFile),
+// which keeps MOVE and DELETE from changing the tree until the rename is
+// done. Only what must agree with the target as it is now happens here: the
+// rest was done unlocked. fi describes tmp as renamed.
+func (f *FS) commit(dir uploadDir, tmp temp, n string) (fi os.FileInfo, created bool, err error) {
 	old, err := f.base.Stat(n)
 	created = errors.Is(err, os.ErrNotExist)
 	switch {
@@ -195,10 +215,16 @@ func (f *FS) commit(tmp temp, n string) (fi os.FileInfo, created bool, err error
 	case old.IsDir():
 		return nil, false, errors.Join(ErrIsDir, tmp.file.Close())
 	}
-	if fi, err = f.finish(tmp, old); err != nil {
+	if fi, err = finish(dir, tmp, old); err != nil {
 		return nil, false, err
 	}
-	if err := f.base.Rename(tmp.name, n); err != nil {
+	// The handle follows its directory: renamed through it after a MOVE,
+	// the upload would land in the moved collection, under a URL the client
+	// never named.
+	if err := dir.check(); err != nil {
+		return nil, false, err
+	}
+	if err := dir.Rename(tmp.name, path.Base(n)); err != nil {
 		return nil, false, err
 	}
 	if !created {
@@ -209,18 +235,18 @@ func (f *FS) commit(tmp temp, n string) (fi os.FileInfo, created bool, err error
 
 // finish closes tmp with the permissions of old (the target, nil for a new
 // one) and a modification time later than old's, and returns its FileInfo.
-func (f *FS) finish(tmp temp, old os.FileInfo) (os.FileInfo, error) {
-	fi, err := f.setPerm(tmp, old)
+func finish(dir uploadDir, tmp temp, old os.FileInfo) (os.FileInfo, error) {
+	fi, err := setPerm(dir, tmp, old)
 	// Some backends (MemMapFs) set the modification time on Close: close
 	// before advancing it, and look again unless Close is the OS's.
 	if cerr := tmp.file.Close(); err == nil {
 		err = cerr
 	}
 	if _, ok := tmp.file.(*os.File); !ok && err == nil {
-		fi, err = f.base.Stat(tmp.name)
+		fi, err = dir.Stat(tmp.name)
 	}
 	if err == nil && old != nil && !fi.ModTime().After(old.ModTime()) {
-		fi, err = f.advanceMtime(tmp.name, old.ModTime())
+		fi, err = advanceMtime(dir, tmp.name, old.ModTime())
 	}
 	return fi, err
 }
@@ -230,7 +256,7 @@ func (f *FS) finish(tmp temp, old os.FileInfo) (os.FileInfo, error) {
 // backend's files allow: one system call and no path walk. It sets them
 // without looking first: an upload's file almost always has tempPerm, and
 // the target almost never has it.
-func (f *FS) setPerm(tmp temp, old os.FileInfo) (os.FileInfo, error) {
+func setPerm(dir uploadDir, tmp temp, old os.FileInfo) (os.FileInfo, error) {
 	perm := newPerm
 	if old != nil {
 		perm = old.Mode().Perm()
@@ -239,7 +265,7 @@ func (f *FS) setPerm(tmp temp, old os.FileInfo) (os.FileInfo, error) {
 	if c, ok := tmp.file.(interface{ Chmod(os.FileMode) error }); ok {
 		err = c.Chmod(perm)
 	} else {
-		err = f.base.Chmod(tmp.name, perm)
+		err = dir.Chmod(tmp.name, perm)
 	}
 	if err != nil {
 		return nil, err
@@ -261,12 +287,12 @@ func (fi named) Name() string { return fi.name }
 // round the small steps away.
 var mtimeSteps = []time.Duration{time.Nanosecond, time.Microsecond, time.Millisecond, time.Second, 2 * time.Second}
 
-// advanceMtime makes the modification time of name later than prev, so that
-// the ETag of the new content differs from every earlier one of the target,
-// and returns name's FileInfo.
-func (f *FS) advanceMtime(name string, prev time.Time) (os.FileInfo, error) {
+// advanceMtime makes the modification time of name in dir later than prev,
+// so that the ETag of the new content differs from every earlier one of the
+// target, and returns name's FileInfo.
+func advanceMtime(dir uploadDir, name string, prev time.Time) (os.FileInfo, error) {
 	for _, step := range mtimeSteps {
-		fi, err := f.base.Stat(name)
+		fi, err := dir.Stat(name)
 		if err != nil {
 			return nil, err
 		}
@@ -274,17 +300,19 @@ func (f *FS) advanceMtime(name string, prev time.Time) (os.FileInfo, error) {
 			return fi, nil
 		}
 		t := prev.Add(step)
-		if err := f.base.Chtimes(name, t, t); err != nil {
+		if err := dir.Chtimes(name, t, t); err != nil {
 			return nil, err
 		}
 	}
 	return nil, fmt.Errorf("modification time of %s does not advance past %s", name, prev)
 }
 
-// discard removes a temporary file, logging (only) if that fails.
-func (f *FS) discard(name string) {
-	if err := f.base.Remove(name); err != nil && !errors.Is(err, os.ErrNotExist) {
-		f.log.Error().Err(err).Str("path", name).Msg("cannot remove temporary upload")
+// discard removes the temporary file name from dir, logging (only) if that
+// fails. Not finding it is no failure: a DELETE of the directory during the
+// upload removes it too.
+func (f *FS) discard(dir uploadDir, name string) {
+	if err := dir.Remove(name); err != nil && !errors.Is(err, os.ErrNotExist) {
+		f.log.Error().Err(err).Str("path", path.Join(dir.path(), name)).Msg("cannot remove temporary upload")
 	}
 }
 

@@ -40,6 +40,9 @@ type handlerOptions struct {
 	Health func() error
 	// Now is the clock; nil means time.Now. Tests set it.
 	Now func() time.Time
+	// Running counts the requests being handled, for Shutdown to wait on; nil means a counter
+	// of the handler's own.
+	Running *inflight
 }
 
 // newHandler is the server's handler: the middleware, then the lock API under request.Reserved
@@ -47,6 +50,9 @@ type handlerOptions struct {
 func newHandler(o handlerOptions) http.Handler {
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Running == nil {
+		o.Running = newInflight()
 	}
 	reg := o.Metrics
 	if reg == nil {
@@ -57,7 +63,7 @@ func newHandler(o handlerOptions) http.Handler {
 	api := lockapi.New(lockapi.Options{Dav: dav, Locks: o.Locks, MaxBody: o.MaxXMLBody,
 		Health: o.Health, Metrics: reg, Now: o.Now})
 	m := &middleware{log: o.Logger, now: o.Now, auth: o.Auth, stats: newRequestMetrics(reg),
-		bodyTimeout: o.BodyTimeout, bodyMinRate: o.BodyMinRate, loopbackOnly: o.LoopbackOnly}
+		bodyTimeout: o.BodyTimeout, bodyMinRate: o.BodyMinRate, loopbackOnly: o.LoopbackOnly, running: o.Running}
 	if m.bodyMinRate <= 0 {
 		m.bodyMinRate = defaultBodyMinRate
 	}

@@ -32,6 +32,8 @@ type middleware struct {
 	bodyMinRate int64
 	// loopbackOnly refuses requests for hosts other than loopback ones (refuseForeignHost).
 	loopbackOnly bool
+	// running counts the requests being handled, for Shutdown.
+	running *inflight
 }
 
 // wrap wraps next in the middleware. The id, logger, access log, recovery and body timeout are
@@ -40,6 +42,8 @@ type middleware struct {
 func (m *middleware) wrap(next http.Handler) http.Handler {
 	next = m.refuseForeignHost(m.refuseCrossOrigin(m.authenticate(next)))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		m.running.enter()
+		defer m.running.leave()
 		start := time.Now()
 		id := xid.NewWithTime(start).String()
 		ctx, ri := request.Start(r.Context(), id, &m.log)

@@ -55,6 +55,8 @@ type Server struct {
 	http    *http.Server
 	handler http.Handler
 	auth    *auth.Authenticator
+	// running counts the requests the handler is serving: Shutdown waits for those it cut off.
+	running *inflight
 	// closers release the stores, in order, at Shutdown.
 	closers []io.Closer
 }
@@ -74,7 +76,7 @@ func New(cfg config.Config, log zerolog.Logger) (*Server, error) {
 			return nil, fmt.Errorf("server: %w", err)
 		}
 	}
-	s := &Server{cfg: cfg, log: log, auth: authn}
+	s := &Server{cfg: cfg, log: log, auth: authn, running: newInflight()}
 	if err := s.open(); err != nil {
 		return nil, errors.Join(err, s.closeStores())
 	}
@@ -149,6 +151,7 @@ func (s *Server) handlerOptions(fsys *davfs.FS, locks *locksystem.System, reg *p
 		LoopbackOnly: s.cfg.ReliesOnLoopback(),
 		Metrics:      reg,
 		Health:       health,
+		Running:      s.running,
 	}
 }
 
@@ -222,8 +225,10 @@ func (s *Server) Addr() string {
 // Shutdown stops accepting connections, waits for in-flight requests until ctx ends, then
 // closes the lock system and the stores. Requests still running when ctx ends are cut off with
 // a warning: the server stopped as asked and what it acknowledged is durable, so that is not an
-// error; the error reports only what failed to close. It may be called once Serve has returned
-// or before Serve was ever called; later calls return nil.
+// error; the error reports only what failed to close. Their handlers are then given up to
+// handlerDrainTimeout to return, so that what they clean up on failure (an upload's temporary
+// file) is cleaned up before the stores close and the process exits. It may be called once
+// Serve has returned or before Serve was ever called; later calls return nil.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	if s.closed {
@@ -239,6 +244,14 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.log.Warn().Err(cut).Msg("shutdown timeout: in-flight requests cut off")
 		if cerr := s.http.Close(); cerr != nil {
 			err = fmt.Errorf("server: close connections: %w", cerr)
+		}
+		// Closing a connection stops no handler; it fails at its next read or write and then
+		// cleans up. Without this wait the stores closed under it and the process exited
+		// first, leaving a partial upload behind. (Without a cut-off there is nothing to wait
+		// for: http.Server.Shutdown returns only once every handler has.)
+		if n := s.running.wait(handlerDrainTimeout); n > 0 {
+			s.log.Warn().Int64("requests", n).Dur("waited", handlerDrainTimeout).
+				Msg("shutdown: handlers still running; closing the stores under them")
 		}
 	}
 	return errors.Join(err, s.closeStores())

@@ -1,0 +1,8 @@
+//go:build !unix
+
+package davfs
+
+import "os"
+
+// sameFile is os.SameFile: without openat2, every FileInfo of rootFs is the os package's.
+func sameFile(a, b os.FileInfo) bool { return os.SameFile(a, b) }
