@@ -226,7 +226,7 @@ func (h *Handler) apiLock(w http.ResponseWriter, r *http.Request) error {
 	req.Path = request.ToReal(root, req.Path)
 	var l locksystem.Lock
 	if wait > 0 {
-		l, err = h.grantWaiting(w, r, req, tokens, wait)
+		l, err = h.grantWaiting(r, req, tokens, wait)
 	} else {
 		l, _, err = h.dav.Grant(r, h.now(), req, tokens)
 	}

@@ -43,11 +43,10 @@ func (h *Handler) parseWait(body []byte) (time.Duration, error) {
 // grantWaiting grants req, waiting up to wait for the locks in its way. A wait that runs out
 // while still in line behind other waiters has no conflict of its own to report: the 423 then
 // names the locks in the way now.
-func (h *Handler) grantWaiting(w http.ResponseWriter, r *http.Request, req locksystem.Request, tokens []string, wait time.Duration) (locksystem.Lock, error) {
-	// The body timeout's read deadline (server's timedBody) outlives the body: net/http's
-	// background read, which notices a client that goes away, would hit it and cancel the
-	// request as if the client had gone. The body is read; only a hang-up matters now.
-	_ = http.NewResponseController(w).SetReadDeadline(time.Time{})
+func (h *Handler) grantWaiting(r *http.Request, req locksystem.Request, tokens []string, wait time.Duration) (locksystem.Lock, error) {
+	// The body timeout's read deadline (server's timedBody) does not cut the wait short:
+	// net/http clears the deadline when, the body read, it starts the background read that
+	// notices a client hanging up, which is what ends the request's context.
 	ctx, cancel := context.WithTimeout(r.Context(), wait)
 	defer cancel()
 	stop := context.AfterFunc(h.closing, cancel)
