@@ -182,7 +182,7 @@ func (s *Server) lockOptions(store locksystem.Store) locksystem.Options {
 			Default:       time.Duration(l.DefaultTimeout),
 			AllowInfinite: l.AllowInfinite,
 		},
-		Store:           store,
+		Store:                  store,
 		MaxPerPrincipal:        l.MaxPerPrincipal,
 		Logger:                 s.log,
 		EventHistory:           l.EventHistory,
