@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -297,5 +298,60 @@ func TestEventsLimitsAndHeartbeat(t *testing.T) {
 	}
 	if w := ts.do("GET", apiEvents, ""); w.Code != http.StatusServiceUnavailable {
 		t.Errorf("GET events after Close = %d, want 503", w.Code)
+	}
+}
+
+// stallWriter is a client that reads the first message and then stops reading: every later
+// Write blocks until gate is closed.
+type stallWriter struct {
+	hdr    http.Header
+	wrote  chan struct{} // closed after the first write
+	gate   chan struct{}
+	writes int
+}
+
+func (w *stallWriter) Header() http.Header { return w.hdr }
+func (w *stallWriter) WriteHeader(int)     {}
+func (w *stallWriter) Flush()              {}
+func (w *stallWriter) Write(p []byte) (int, error) {
+	w.writes++
+	if w.writes == 1 {
+		close(w.wrote)
+		return len(p), nil
+	}
+	<-w.gate
+	return len(p), nil
+}
+
+// TestEventsSlowReaderDropped: a client that stops reading is not buffered for without bound:
+// once it is a whole subscriber buffer behind, its stream ends (it reconnects with
+// Last-Event-ID) and the drop is counted.
+func TestEventsSlowReaderDropped(t *testing.T) {
+	ts := newTestServer(t, locksystem.Policy{})
+	w := &stallWriter{hdr: http.Header{}, wrote: make(chan struct{}), gate: make(chan struct{})}
+	ended := make(chan struct{})
+	go func() {
+		defer close(ended)
+		ts.api.ServeHTTP(w, httptest.NewRequest("GET", apiEvents, nil))
+	}()
+	<-w.wrote
+	for i := range 300 { // more than locksystem's subscriber buffer of 256
+		if _, err := ts.locks.Lock(ts.now, locksystem.Request{Path: "/s/" + strconv.Itoa(i), Principal: "p"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(w.gate)
+	select {
+	case <-ended:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the stream of a client that stopped reading did not end")
+	}
+	if s := ts.api.Stats(); s.StreamsDropped != 1 || s.StreamsOpen != 0 {
+		t.Errorf("Stats = %+v, want 1 dropped, none open", s)
+	}
+	// What it had buffered is sent, in order, before the end: the id-only message, the event
+	// the write stalled on, and at most the 256 buffered; never all 300.
+	if w.writes > 2+256 {
+		t.Errorf("%d writes to a client that fell a buffer behind, want at most %d", w.writes, 2+256)
 	}
 }
