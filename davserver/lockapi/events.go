@@ -99,10 +99,10 @@ func (h *Handler) serveEvents(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	defer sub.Close()
+	h.stats.streamsOpen.Add(1) // before the client sees the headers, so it can count on it
+	defer h.stats.streamsOpen.Add(-1)
 	s := &stream{w: w, rc: http.NewResponseController(w), h: h, root: root, q: q}
 	s.start(r, missed, h.locks.LastEventID())
-	h.stats.streamsOpen.Add(1)
-	defer h.stats.streamsOpen.Add(-1)
 	s.pump(r, sub)
 	return nil
 }

@@ -52,11 +52,11 @@ func (h *Handler) grantWaiting(r *http.Request, req locksystem.Request, tokens [
 	stop := context.AfterFunc(h.closing, cancel)
 	defer stop()
 	l, _, err := h.dav.GrantWait(ctx, r, req, tokens)
-	return l, h.waitOutcome(r, ctx, req, err)
+	return l, h.waitOutcome(ctx, r, req, err)
 }
 
 // waitOutcome counts how a wait ended and returns the error to answer it with.
-func (h *Handler) waitOutcome(r *http.Request, ctx context.Context, req locksystem.Request, err error) error { //nolint:revive // r first, as everywhere here
+func (h *Handler) waitOutcome(ctx context.Context, r *http.Request, req locksystem.Request, err error) error {
 	var ce *locksystem.ConflictError
 	switch {
 	case err == nil:
