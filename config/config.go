@@ -69,6 +69,9 @@ type Limits struct {
 	BodyTimeout Duration `yaml:"body_timeout"`
 	// BodyMinRate is the rate, in bytes per second, that extends BodyTimeout.
 	BodyMinRate Size `yaml:"body_min_rate"`
+	// MaxEventStreamsPerPrincipal is how many event streams (GET /.lockdav/events) one
+	// principal may have open at once; one more gets 429.
+	MaxEventStreamsPerPrincipal int `yaml:"max_event_streams_per_principal"`
 }
 
 // Locks is the lock policy (RFC 4918 §10.7 Timeout) and quota.
@@ -84,6 +87,14 @@ type Locks struct {
 	AllowInfinite bool `yaml:"allow_infinite"`
 	// MaxPerPrincipal is how many locks one principal may hold at once.
 	MaxPerPrincipal int `yaml:"max_per_principal"`
+	// EventHistory is how many of the latest lock events the server keeps, so that an event
+	// stream that reconnects with Last-Event-ID misses none of them.
+	EventHistory int `yaml:"event_history"`
+	// MaxWait is the longest "wait" a lock request may ask for; a longer one gets 400.
+	MaxWait Duration `yaml:"max_wait"`
+	// MaxWaitersPerPrincipal is how many lock requests of one principal may wait at once; one
+	// more gets 429.
+	MaxWaitersPerPrincipal int `yaml:"max_waiters_per_principal"`
 }
 
 // Auth says who may use the server. See Config.AnonymousAccess for what an unset Anonymous means.
@@ -126,6 +137,8 @@ func Default() Config {
 			ShutdownTimeout:   Duration(10 * time.Second),
 			BodyTimeout:       Duration(30 * time.Second),
 			BodyMinRate:       500,
+
+			MaxEventStreamsPerPrincipal: 8,
 		},
 		Locks: Locks{
 			MinTimeout:      Duration(time.Second),
@@ -133,6 +146,10 @@ func Default() Config {
 			DefaultTimeout:  Duration(10 * time.Minute),
 			AllowInfinite:   false,
 			MaxPerPrincipal: 10000,
+
+			EventHistory:           4096,
+			MaxWait:                Duration(5 * time.Minute),
+			MaxWaitersPerPrincipal: 16,
 		},
 	}
 }

@@ -79,6 +79,9 @@ func (l Limits) validate(add problem) {
 	if l.BodyMinRate <= 0 {
 		add("limits.body_min_rate", "must be positive, got %d", l.BodyMinRate)
 	}
+	if l.MaxEventStreamsPerPrincipal <= 0 {
+		add("limits.max_event_streams_per_principal", "must be positive, got %d", l.MaxEventStreamsPerPrincipal)
+	}
 }
 
 func (l Locks) validate(add problem) {
@@ -92,7 +95,19 @@ func (l Locks) validate(add problem) {
 	if l.MaxPerPrincipal <= 0 {
 		add("locks.max_per_principal", "must be positive, got %d", l.MaxPerPrincipal)
 	}
+	// The history is allocated whole at start-up: a million events of a few hundred bytes
+	// each is as much memory as anyone should give it.
+	if l.EventHistory <= 0 || l.EventHistory > maxEventHistory {
+		add("locks.event_history", "must be between 1 and %d, got %d", maxEventHistory, l.EventHistory)
+	}
+	positive(add, "locks.max_wait", l.MaxWait)
+	if l.MaxWaitersPerPrincipal <= 0 {
+		add("locks.max_waiters_per_principal", "must be positive, got %d", l.MaxWaitersPerPrincipal)
+	}
 }
+
+// maxEventHistory bounds locks.event_history.
+const maxEventHistory = 1 << 20
 
 func positive(add problem, key string, d Duration) {
 	if d <= 0 {

@@ -58,6 +58,11 @@ func TestValidateRejects(t *testing.T) {
 			c.Locks.MaxTimeout = Duration(time.Minute)
 		}, "default_timeout <= max_timeout"},
 		{"zero locks per principal", func(c *Config) { c.Locks.MaxPerPrincipal = 0 }, "locks.max_per_principal"},
+		{"zero event history", func(c *Config) { c.Locks.EventHistory = 0 }, "locks.event_history"},
+		{"huge event history", func(c *Config) { c.Locks.EventHistory = 1<<20 + 1 }, "locks.event_history"},
+		{"zero max wait", func(c *Config) { c.Locks.MaxWait = 0 }, "locks.max_wait"},
+		{"zero waiters per principal", func(c *Config) { c.Locks.MaxWaitersPerPrincipal = 0 }, "locks.max_waiters_per_principal"},
+		{"zero event streams per principal", func(c *Config) { c.Limits.MaxEventStreamsPerPrincipal = 0 }, "limits.max_event_streams_per_principal"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -129,6 +129,21 @@ func (h *Handler) Grant(r *http.Request, now time.Time, req locksystem.Request, 
 	return l, created, err
 }
 
+// GrantWait is Grant that, while the lock conflicts, waits in line for it until ctx ends
+// (locksystem.LockWaitFunc: first come, first served per path, holding nothing meanwhile).
+// Every try is Grant itself, so a waited-for lock is granted by the same rule, lock-null
+// resource included, as one taken at once. When ctx ends first the error wraps the last
+// *locksystem.ConflictError, or ctx's error if the request never got its turn.
+func (h *Handler) GrantWait(ctx context.Context, r *http.Request, req locksystem.Request, tokens []string) (locksystem.Lock, bool, error) {
+	created := false
+	l, err := h.locks.LockWaitFunc(ctx, h.now, req, func(now time.Time) (locksystem.Lock, error) {
+		l, c, err := h.Grant(r, now, req, tokens)
+		created = c // the tries run one after another, on this goroutine
+		return l, err
+	})
+	return l, created && err == nil, err
+}
+
 // createLocked creates the empty resource of lock l, taken on an unmapped URL, and gives the lock
 // up if that fails. The parent is not looked up first: Create itself reports a missing one, so a
 // lock cycle costs one Stat, not two.

@@ -7,6 +7,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -236,5 +237,71 @@ func TestBrowserLocksPage(t *testing.T) {
 	visit(t, ctx, l.URL+"/.lockdav/", 200)
 	if rows := rowsText(t, ctx, "tr.lock"); len(rows) != 1 || rowWith(rows, alice) != "" {
 		t.Errorf("after UNLOCK: got %q, want bob's lock only", rows)
+	}
+}
+
+// TestBrowserLocksPageLive: the locks page, left open, shows a lock taken through the API and
+// drops one released, without being reloaded: its script follows /.lockdav/events, which its
+// Content-Security-Policy must let it run and connect to.
+func TestBrowserLocksPageLive(t *testing.T) {
+	l := startLive(t, liveOptions{})
+	l.writeFile(t, "/docs/live.txt", "watched\n")
+	ctx := browser(t, 90*time.Second)
+	visit(t, ctx, l.URL+"/.lockdav/?path=/docs", 200)
+	if rows := rowsText(t, ctx, "tr.lock"); len(rows) != 0 {
+		t.Fatalf("locks page before any lock: %q", rows)
+	}
+	// A mark the page loses if it is reloaded: the rows must come without a reload.
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.notReloaded = true`)); err != nil {
+		t.Fatal(err)
+	}
+	waitStreamOpen(t, l)
+	r := l.do(t, "POST", "/.lockdav/locks", `{"path": "/docs/live.txt", "owner": "live test"}`, "Content-Type", "application/json")
+	if r.Status != 201 {
+		t.Fatalf("POST /.lockdav/locks: %d %s", r.Status, r.Body)
+	}
+	rows := waitRows(t, ctx, 1)
+	if !strings.Contains(rows[0], "/docs/live.txt") || !strings.Contains(rows[0], "live test") {
+		t.Errorf("live row %q, want the lock on /docs/live.txt owned by \"live test\"", rows[0])
+	}
+	if still, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.notReloaded === true`)); err != nil || !still {
+		t.Errorf("the page was reloaded to show the lock (%v)", err)
+	}
+	screenshot(t, ctx, "locks-page-live.png")
+	var doc struct{ Token string }
+	if err := json.Unmarshal([]byte(r.Body), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if r := l.do(t, "DELETE", "/.lockdav/locks/"+doc.Token, ""); r.Status != 204 {
+		t.Fatalf("DELETE: %d", r.Status)
+	}
+	waitRows(t, ctx, 0)
+}
+
+// waitStreamOpen waits until the page's event stream is open (lockdav_event_streams_open 1):
+// a lock taken before would not be an event to it.
+func waitStreamOpen(t *testing.T, l *live) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if strings.Contains(l.do(t, "GET", "/.lockdav/metrics", "").Body, "\nlockdav_event_streams_open 1\n") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the locks page opened no event stream")
+		}
+	}
+}
+
+// waitRows waits up to ten seconds for the page to show n lock rows, and returns them.
+func waitRows(t *testing.T, ctx context.Context, n int) []string {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		rows := rowsText(t, ctx, "tr.lock")
+		if len(rows) == n {
+			return rows
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("locks page shows %d rows %q, want %d without a reload", len(rows), rows, n)
+		}
 	}
 }

@@ -123,32 +123,49 @@ type Subscription struct {
 // Subscribe returns a subscription to the events after ID after; 0 means only new ones. When
 // the history no longer holds every event after after, it returns ErrEventsMissed.
 func (s *System) Subscribe(after uint64) (*Subscription, error) {
-	h := s.ev
+	return s.ev.subscribe(after, after != 0)
+}
+
+// Resume is Subscribe for a subscriber that has seen every event up to after, 0 included: 0
+// means before the first event, so every event since is replayed (or ErrEventsMissed if the
+// history no longer holds the first). A stream told "you are at 0" before any event happened
+// must get event 1 when it comes back, not only the events after its return.
+func (s *System) Resume(after uint64) (*Subscription, error) {
+	return s.ev.subscribe(after, true)
+}
+
+// subscribe subscribes after ID after, replaying the events since it from the history when
+// replay is set.
+func (h *eventHub) subscribe(after uint64, replay bool) (*Subscription, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if after >= h.next {
 		return nil, ErrEventsMissed // an ID from before a restart, or never given
 	}
+	if !replay {
+		after = h.next - 1
+	}
 	oldest := uint64(1)
 	if h.next > uint64(len(h.ring)) {
 		oldest = h.next - uint64(len(h.ring))
 	}
-	if after != 0 && after+1 < oldest {
+	if after+1 < oldest {
 		return nil, ErrEventsMissed
 	}
-	replay := uint64(0)
-	if after != 0 {
-		replay = h.next - 1 - after
-	}
+	return h.add(after), nil
+}
+
+// add subscribes with the events after after replayed. The caller holds h.mu and has checked
+// that the ring holds them.
+func (h *eventHub) add(after uint64) *Subscription {
+	replay := h.next - 1 - after
 	c := make(chan Event, subscriberBuffer+int(replay)) //nolint:gosec // replay ≤ len(h.ring)
 	sub := &Subscription{C: c, c: c, hub: h}
-	if after != 0 {
-		for id := after + 1; id < h.next; id++ {
-			c <- h.ring[id%uint64(len(h.ring))]
-		}
+	for id := after + 1; id < h.next; id++ {
+		c <- h.ring[id%uint64(len(h.ring))]
 	}
 	h.subs[sub] = struct{}{}
-	return sub, nil
+	return sub
 }
 
 // LastEventID is the ID of the latest event, 0 before the first.

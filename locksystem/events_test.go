@@ -136,3 +136,38 @@ func TestSlowSubscriber(t *testing.T) {
 		t.Errorf("slow subscriber got %d events and Err %v, want %d and ErrSlowSubscriber", n, sub.Err(), subscriberBuffer)
 	}
 }
+
+// TestResumeFromZero: Resume(0) replays every event since the first, which Subscribe(0), "only
+// new ones", does not; once the first is out of the history, it is ErrEventsMissed.
+func TestResumeFromZero(t *testing.T) {
+	s, err := New(time.Now(), Options{EventHistory: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	before, _ := s.Subscribe(0)
+	defer before.Close()
+	mustLockAt(t, s, "/z1")
+	mustLockAt(t, s, "/z2")
+	sub, err := s.Resume(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"/z1", "/z2"} {
+		if ev := <-sub.C; ev.Lock.Path != p {
+			t.Fatalf("Resume(0) replayed %s, want %s", ev.Lock.Path, p)
+		}
+	}
+	sub.Close()
+	mustLockAt(t, s, "/z3")
+	if _, err := s.Resume(0); !errors.Is(err, ErrEventsMissed) {
+		t.Errorf("Resume(0) with event 1 out of the history = %v, want ErrEventsMissed", err)
+	}
+}
+
+func mustLockAt(t *testing.T, s *System, p string) {
+	t.Helper()
+	if _, err := s.Lock(time.Now(), Request{Path: p, Principal: "z"}); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -30,6 +30,15 @@ type waiter struct {
 // (or ctx's error if it never got to try); a lock granted as ctx ended is released again, so a
 // waiter whose client went away never holds one.
 func (s *System) LockWait(ctx context.Context, clock func() time.Time, r Request) (Lock, error) {
+	return s.LockWaitFunc(ctx, clock, r, func(now time.Time) (Lock, error) { return s.Lock(now, r) })
+}
+
+// LockWaitFunc is LockWait with the try made by grant, which must take r through s.Lock (and
+// may do more around it): the WebDAV front end grants through one function that also creates
+// the lock-null resource (RFC 4918 §7.3), and waiting must not become a second way to grant.
+// r gives the path and principal the line is kept by. grant's *ConflictError, wrapped or not,
+// means "wait and try again"; any other outcome ends the wait.
+func (s *System) LockWaitFunc(ctx context.Context, clock func() time.Time, r Request, grant func(now time.Time) (Lock, error)) (Lock, error) {
 	p, err := cleanPath(r.Path)
 	if err != nil {
 		return Lock{}, err
@@ -46,7 +55,7 @@ func (s *System) LockWait(ctx context.Context, clock func() time.Time, r Request
 	}
 	for {
 		released := s.ev.releases() // before the try, so no release between them is missed
-		l, err := s.Lock(clock(), r)
+		l, err := grant(clock())
 		var ce *ConflictError
 		if !errors.As(err, &ce) {
 			return s.keepIfWanted(ctx, clock, l, err)
@@ -151,4 +160,31 @@ func (s *System) Waiting(path string) int {
 		return len(q.line)
 	}
 	return 0
+}
+
+// Waiters reports how many requests wait for a lock, on any path: for the metrics, and for
+// tests that must know a waiter is in line before the next arrives.
+func (s *System) Waiters() int {
+	s.waitMu.Lock()
+	defer s.waitMu.Unlock()
+	n := 0
+	for _, k := range s.waiting {
+		n += k
+	}
+	return n
+}
+
+// Conflicting returns the live locks a lock r would conflict with now, without granting or
+// publishing anything: what a waiter whose time ran out while still in line is told is in its
+// way.
+func (s *System) Conflicting(now time.Time, r Request) []Lock {
+	p, err := cleanPath(r.Path)
+	if err != nil {
+		return nil
+	}
+	s.mu.Lock()
+	out := s.conflicting(now.UnixNano(), p, r.Scope, r.Depth)
+	s.mu.Unlock()
+	sortLocks(out)
+	return out
 }

@@ -138,3 +138,46 @@ func TestLockWaitCap(t *testing.T) {
 		synctest.Wait()
 	})
 }
+
+// TestLockWaitFuncGrantsThroughIt: every try goes through the grant function given, a wrapped
+// conflict from it means wait, and Waiters and Conflicting see the waiter and what is in its way.
+func TestLockWaitFuncGrantsThroughIt(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newWaitSystem(t, Options{})
+		held := mustLock(t, s, "/w")
+		r := Request{Path: "/w", Principal: "b"}
+		tries := 0
+		grant := func(now time.Time) (Lock, error) {
+			tries++
+			l, err := s.Lock(now, r)
+			if err != nil {
+				return l, fmt.Errorf("wrapped: %w", err)
+			}
+			return l, nil
+		}
+		done := make(chan Lock, 1)
+		go func() {
+			l, err := s.LockWaitFunc(t.Context(), time.Now, r, grant)
+			if err != nil {
+				t.Errorf("LockWaitFunc: %v", err)
+			}
+			done <- l
+		}()
+		synctest.Wait()
+		if s.Waiters() != 1 || tries != 1 {
+			t.Fatalf("Waiters = %d, tries = %d; want 1 waiter after 1 try", s.Waiters(), tries)
+		}
+		if c := s.Conflicting(time.Now(), r); len(c) != 1 || c[0].Token != held.Token {
+			t.Fatalf("Conflicting = %+v, want the holder's lock", c)
+		}
+		if _, err := s.Release(time.Now(), held.Token, "c", "", false); err != nil {
+			t.Fatal(err)
+		}
+		if l := <-done; l.Principal != "b" || tries != 2 {
+			t.Errorf("granted %+v after %d tries, want b's lock after 2", l, tries)
+		}
+		if s.Waiters() != 0 {
+			t.Errorf("Waiters after the grant = %d", s.Waiters())
+		}
+	})
+}

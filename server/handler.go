@@ -43,11 +43,23 @@ type handlerOptions struct {
 	// Running counts the requests being handled, for Shutdown to wait on; nil means a counter
 	// of the handler's own.
 	Running *inflight
+	// MaxWait and MaxStreams are lockapi.Options' (locks.max_wait,
+	// limits.max_event_streams_per_principal); 0 means lockapi's defaults.
+	MaxWait    time.Duration
+	MaxStreams int
 }
 
 // newHandler is the server's handler: the middleware, then the lock API under request.Reserved
 // and the WebDAV tree everywhere else.
 func newHandler(o handlerOptions) http.Handler {
+	h, _ := newHandlerAPI(o)
+	return h
+}
+
+// newHandlerAPI is newHandler that also returns the lock API, which the server closes at
+// shutdown (its event streams and waiting requests would not end on their own), with its
+// metrics registered.
+func newHandlerAPI(o handlerOptions) (http.Handler, *lockapi.Handler) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -61,13 +73,14 @@ func newHandler(o handlerOptions) http.Handler {
 	dav := davserver.New(davserver.Options{FS: o.FS, Locks: o.Locks, Logger: o.Logger,
 		MaxXMLBody: o.MaxXMLBody, MaxUpload: o.MaxUpload, Now: o.Now})
 	api := lockapi.New(lockapi.Options{Dav: dav, Locks: o.Locks, MaxBody: o.MaxXMLBody,
-		Health: o.Health, Metrics: reg, Now: o.Now})
+		Health: o.Health, Metrics: reg, Now: o.Now, MaxWait: o.MaxWait, MaxStreams: o.MaxStreams})
+	reg.MustRegister(newAPICollector(api.Stats, o.Locks.Waiters))
 	m := &middleware{log: o.Logger, now: o.Now, auth: o.Auth, stats: newRequestMetrics(reg),
 		bodyTimeout: o.BodyTimeout, bodyMinRate: o.BodyMinRate, loopbackOnly: o.LoopbackOnly, running: o.Running}
 	if m.bodyMinRate <= 0 {
 		m.bodyMinRate = defaultBodyMinRate
 	}
-	return m.wrap(route(dav, api))
+	return m.wrap(route(dav, api)), api
 }
 
 // route sends the server's own paths to the lock API and the rest to the WebDAV tree. It is no

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/lockdav/lockdav/davserver/lockapi"
 	"github.com/lockdav/lockdav/locksystem"
 	"github.com/lockdav/lockdav/locksystem/boltstore"
 )
@@ -109,5 +110,50 @@ func (c *lockCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.active, prometheus.GaugeValue, float64(s.Shared), "shared")
 	for _, lc := range c.counts {
 		ch <- prometheus.MustNewConstMetric(lc.desc, prometheus.CounterValue, float64(lc.get(s)))
+	}
+}
+
+// apiCollector reads the lock API's stream and wait counts, and the lock system's waiters, once
+// per scrape.
+type apiCollector struct {
+	stats   func() lockapi.Stats
+	waiters func() int
+	open    *prometheus.Desc
+	dropped *prometheus.Desc
+	refused *prometheus.Desc
+	waiting *prometheus.Desc
+	waits   *prometheus.Desc
+}
+
+func newAPICollector(stats func() lockapi.Stats, waiters func() int) *apiCollector {
+	return &apiCollector{
+		stats: stats, waiters: waiters,
+		open:    prometheus.NewDesc("lockdav_event_streams_open", "Event streams (GET /.lockdav/events) open.", nil, nil),
+		dropped: prometheus.NewDesc("lockdav_event_streams_dropped_total", "Event streams ended because their client read too slowly.", nil, nil),
+		refused: prometheus.NewDesc("lockdav_event_streams_refused_total", "Event streams refused at limits.max_event_streams_per_principal.", nil, nil),
+		waiting: prometheus.NewDesc("lockdav_lock_waiting", "Lock requests waiting for a conflicting lock to go.", nil, nil),
+		waits: prometheus.NewDesc("lockdav_lock_waits_total",
+			"Lock requests that waited, by how the wait ended: granted, timed_out, abandoned (client gone or shutdown), refused (locks.max_waiters_per_principal).",
+			[]string{"result"}, nil),
+	}
+}
+
+// Describe implements prometheus.Collector.
+func (c *apiCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.open, c.dropped, c.refused, c.waiting, c.waits} {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (c *apiCollector) Collect(ch chan<- prometheus.Metric) {
+	s := c.stats()
+	ch <- prometheus.MustNewConstMetric(c.open, prometheus.GaugeValue, float64(s.StreamsOpen))
+	ch <- prometheus.MustNewConstMetric(c.dropped, prometheus.CounterValue, float64(s.StreamsDropped))
+	ch <- prometheus.MustNewConstMetric(c.refused, prometheus.CounterValue, float64(s.StreamsRefused))
+	ch <- prometheus.MustNewConstMetric(c.waiting, prometheus.GaugeValue, float64(c.waiters()))
+	for result, n := range map[string]uint64{"granted": s.WaitsGranted, "timed_out": s.WaitsTimedOut,
+		"abandoned": s.WaitsAbandoned, "refused": s.WaitsRefused} {
+		ch <- prometheus.MustNewConstMetric(c.waits, prometheus.CounterValue, float64(n), result)
 	}
 }

@@ -23,6 +23,7 @@ import (
 
 	"github.com/lockdav/lockdav/auth"
 	"github.com/lockdav/lockdav/config"
+	"github.com/lockdav/lockdav/davserver/lockapi"
 	davfs "github.com/lockdav/lockdav/fs"
 	"github.com/lockdav/lockdav/locksystem"
 	"github.com/lockdav/lockdav/locksystem/boltstore"
@@ -54,6 +55,7 @@ type Server struct {
 	log     zerolog.Logger
 	http    *http.Server
 	handler http.Handler
+	api     *lockapi.Handler // closed as shutdown begins: event streams and waiters end
 	auth    *auth.Authenticator
 	// running counts the requests the handler is serving: Shutdown waits for those it cut off.
 	running *inflight
@@ -91,6 +93,9 @@ func New(cfg config.Config, log zerolog.Logger) (*Server, error) {
 		IdleTimeout:       time.Duration(cfg.Limits.IdleTimeout),
 		ErrorLog:          httpErrorLog(log),
 	}
+	// Shutdown waits for every request to end; event streams and waiting lock requests only
+	// end when told to.
+	s.http.RegisterOnShutdown(s.api.Close)
 	return s, nil
 }
 
@@ -131,8 +136,10 @@ func (s *Server) open() error {
 	if err := makeUserRoots(fsys, s.cfg.Auth.Users); err != nil {
 		return err
 	}
-	s.handler = newHandler(s.handlerOptions(fsys, locks, reg, store.Ping))
+	s.handler, s.api = newHandlerAPI(s.handlerOptions(fsys, locks, reg, store.Ping))
 	reg.MustRegister(newLockCollector(locks))
+	// Stopped before the lock system it expires locks of.
+	s.closers = append([]io.Closer{startExpiry(locks, time.Second)}, s.closers...)
 	return nil
 }
 
@@ -152,6 +159,8 @@ func (s *Server) handlerOptions(fsys *davfs.FS, locks *locksystem.System, reg *p
 		Metrics:      reg,
 		Health:       health,
 		Running:      s.running,
+		MaxWait:      time.Duration(s.cfg.Locks.MaxWait),
+		MaxStreams:   l.MaxEventStreamsPerPrincipal,
 	}
 }
 
@@ -177,9 +186,11 @@ func (s *Server) lockOptions(store locksystem.Store) locksystem.Options {
 			Default:       time.Duration(l.DefaultTimeout),
 			AllowInfinite: l.AllowInfinite,
 		},
-		Store:           store,
-		MaxPerPrincipal: l.MaxPerPrincipal,
-		Logger:          s.log,
+		Store:                  store,
+		MaxPerPrincipal:        l.MaxPerPrincipal,
+		Logger:                 s.log,
+		EventHistory:           l.EventHistory,
+		MaxWaitersPerPrincipal: l.MaxWaitersPerPrincipal,
 	}
 }
 

@@ -28,7 +28,11 @@ var (
 	okGet     = []int{http.StatusOK}
 	okRefresh = []int{http.StatusOK}
 	okMulti   = []int{http.StatusMultiStatus}
+	okAPILock = []int{http.StatusCreated}
 )
+
+// locksAPI is lockdav's lock API, which contended-wait locks through.
+const locksAPI = "/.lockdav/locks"
 
 // lockTimeout is asked for every lock; long enough that no lock expires during a run.
 const lockTimeout = "Second-600"

@@ -65,7 +65,7 @@ func parseFlags(args []string) (options, error) {
 	fs := flag.NewFlagSet("lockdav-bench", flag.ContinueOnError)
 	fs.IntVar(&o.clients, "clients", 16, "concurrent workers")
 	fs.IntVar(&o.highClients, "contended-clients", 64,
-		"contended also runs at this many workers, for half the duration (0: not)")
+		"contended and contended-wait also run at this many workers, for half the duration (0: not)")
 	fs.DurationVar(&o.duration, "duration", 6*time.Second,
 		"time per workload per server (contended at -contended-clients: half; propfind: two rounds of half of it)")
 	fs.DurationVar(&o.round, "round", 2*time.Second, "length of one round before switching server")

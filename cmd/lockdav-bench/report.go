@@ -136,7 +136,7 @@ func (rp *report) print(out io.Writer) error {
 		"alternating rounds of %.3gs; propfind on %d members; lockdav log %s/%s to a file\n\n",
 		s.Clients, s.HighClients, s.DurationSec, s.RoundSec, s.Members, s.LogFormat, s.LogLevel)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "workload\tclients\tserver\tops/s\tp50\tp99\terrors\tretries(423)\tlost updates\t")
+	fmt.Fprintln(tw, "workload\tclients\tserver\tops/s\tp50\tp99\terrors\trefused(423)\tlost updates\t")
 	for i, c := range rp.Comparisons {
 		for _, r := range rp.Results[2*i : 2*i+2] {
 			retries, lost := "", ""
@@ -151,6 +151,7 @@ func (rp *report) print(out io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	fmt.Fprintln(out, "\n"+waitNote)
 	fmt.Fprintln(out, "\ntargets:")
 	for _, c := range rp.Comparisons {
 		if line := c.verdict(); line != "" {
@@ -192,6 +193,11 @@ func (c *comparison) verdict() string {
 	}
 }
 
+// waitNote explains the contended-wait rows, whose two servers do not do the same thing.
+const waitNote = "contended-wait: lockdav waits on the server (POST /.lockdav/locks with \"wait\"), first come\n" +
+	"first served; x/net cannot wait, so the reference row is its polling (LOCK, 423, back off, again).\n" +
+	"ops/s are grants/s; refused(423) are polls that found the lock taken, or waits that ran out."
+
 // contendedVerdicts are the lost-update targets, one line per contended run.
 func (rp *report) contendedVerdicts() []string {
 	var lines []string
@@ -203,8 +209,8 @@ func (rp *report) contendedVerdicts() []string {
 		if r.Check.LostUpdates != 0 {
 			state = "MISSED"
 		}
-		lines = append(lines, fmt.Sprintf("%-10s lost updates 0 at %d clients: %s (%d locks, counter %d)",
-			"contended", r.Clients, state, r.Check.Locks, r.Check.Counter))
+		lines = append(lines, fmt.Sprintf("%-14s lost updates 0 at %d clients: %s (%d locks, counter %d)",
+			r.Workload, r.Clients, state, r.Check.Locks, r.Check.Counter))
 	}
 	return lines
 }

@@ -64,7 +64,7 @@ func measure(ctx context.Context, w workload, targets []*target, round time.Dura
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s on %s: finish: %w", w.name, targets[i].name, err))
 		}
-		if w.name == "contended" {
+		if w.name == "contended" || w.name == "contended-wait" {
 			results[i].Check = &c
 		}
 		results[i].summarize()

@@ -62,6 +62,9 @@ func startLockdav(dir, logPath string, clients int) (*target, error) {
 	cfg := config.Default()
 	cfg.Root = filepath.Join(dir, "root")
 	cfg.StateDir = filepath.Join(dir, "state")
+	// Every worker is the one anonymous principal; contended-wait has them all wait at once, as
+	// that many separate users would, each within the default locks.max_waiters_per_principal.
+	cfg.Locks.MaxWaitersPerPrincipal = max(cfg.Locks.MaxWaitersPerPrincipal, clients)
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		return nil, fmt.Errorf("lockdav log: %w", err)

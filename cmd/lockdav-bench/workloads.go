@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -51,7 +52,7 @@ type check struct {
 var errGaveUp = errors.New("gave up waiting for the lock at the end of the round")
 
 // workloadNames lists every workload, in the order they run.
-var workloadNames = []string{"lockcycle", "contended", "get", "put", "propfind", "refresh"}
+var workloadNames = []string{"lockcycle", "contended", "contended-wait", "get", "put", "propfind", "refresh"}
 
 // plan is what the flags ask for.
 type plan struct {
@@ -82,6 +83,11 @@ func workloads(names []string, p plan) ([]workload, error) {
 			ws = append(ws, contended(p.clients, p.duration))
 			if p.highClients > 0 && p.highClients != p.clients {
 				ws = append(ws, contended(p.highClients, p.duration/2))
+			}
+		case "contended-wait":
+			ws = append(ws, contendedWait(p.clients, p.duration))
+			if p.highClients > 0 && p.highClients != p.clients {
+				ws = append(ws, contendedWait(p.highClients, p.duration/2))
 			}
 		case "get":
 			ws = append(ws, getFile(p.clients, p.duration))
@@ -184,8 +190,9 @@ type contendedRun struct {
 	t       *target
 	path    string
 	locks   atomic.Int64
-	retries atomic.Int64
+	retries atomic.Int64 // 423 answers: polling's retries, waiting's waits that ran out
 	bufs    []bytes.Buffer
+	wait    bool // acquire by waiting on the server rather than by polling
 }
 
 // Backoff after a 423, doubled on each retry up to the maximum, with jitter.
@@ -207,8 +214,35 @@ func contended(clients int, d time.Duration) workload {
 	}
 }
 
+// --- contended-wait: contended, each worker waiting in line on the server for the lock --------
+//
+// lockdav's POST /.lockdav/locks with "wait" holds the request until the lock is granted, first
+// come first served, so a worker asks once per grant instead of retrying after each 423. The
+// reference (x/net's handler) cannot wait: against it the workload is contended's polling, the
+// best it offers, so the comparison is waiting against polling on the same counter. Refused
+// requests (the retries column) are then 423s: each poll that found the lock taken on the
+// reference; on lockdav only waits that ran out at the end of a round.
+
+func contendedWait(clients int, d time.Duration) workload {
+	w := contended(clients, d)
+	w.name = "contended-wait"
+	file := fmt.Sprintf("counter-wait-%d", clients)
+	w.layout = func(root string) error {
+		return writeFiles(root, "/contended", []string{file}, []byte("0"))
+	}
+	w.start = func(t *target) (runner, error) {
+		return &contendedRun{t: t, path: "/contended/" + file, bufs: make([]bytes.Buffer, clients),
+			wait: t.name == lockdavName}, nil
+	}
+	return w
+}
+
 func (r *contendedRun) op(w int, deadline time.Time) error {
-	tok, err := r.acquire(deadline)
+	acquire := r.acquire
+	if r.wait {
+		acquire = func(deadline time.Time) (string, error) { return r.acquireWaiting(w, deadline) }
+	}
+	tok, err := acquire(deadline)
 	if err != nil {
 		return err
 	}
@@ -242,6 +276,38 @@ func (r *contendedRun) acquire(deadline time.Time) (string, error) {
 		time.Sleep(backoff/2 + rand.N(backoff/2+1)) //nolint:gosec // not a secret, above
 		backoff = min(2*backoff, maxBackoff)
 	}
+}
+
+// acquireWaiting locks the counter through the lock API, waiting on the server until the
+// round's deadline; it returns the token as a Coded-URL, as LOCK's Lock-Token header has it.
+func (r *contendedRun) acquireWaiting(w int, deadline time.Time) (string, error) {
+	for {
+		left := time.Until(deadline)
+		if left <= 0 {
+			return "", errGaveUp
+		}
+		body := fmt.Appendf(nil, `{"path": %q, "depth": "0", "timeout_seconds": 600, "wait": %q}`, r.path, left.String())
+		r.bufs[w].Reset()
+		resp, err := r.t.call("POST", locksAPI, body, &r.bufs[w], okAPILock, "Content-Type", "application/json")
+		if err == nil {
+			return tokenOf(&r.bufs[w])
+		}
+		if resp == nil || resp.StatusCode != http.StatusLocked {
+			return "", err
+		}
+		r.retries.Add(1)
+	}
+}
+
+// tokenOf reads the token of a lock document as a Coded-URL.
+func tokenOf(doc *bytes.Buffer) (string, error) {
+	var l struct {
+		Token string `json:"token"`
+	}
+	if err := json.Unmarshal(doc.Bytes(), &l); err != nil || l.Token == "" {
+		return "", fmt.Errorf("POST %s: no token in %q", locksAPI, doc.String())
+	}
+	return "<" + l.Token + ">", nil
 }
 
 // read returns the counter's value.

@@ -49,9 +49,10 @@ var (
 
 // statusError is a non-success answer of the API, with its JSON error body.
 type statusError struct {
-	Status int
-	Err    string // the body's "error"
-	Detail string // the body's "detail"
+	Status    int
+	Err       string            // the body's "error"
+	Detail    string            // the body's "detail"
+	Conflicts []locksystem.Lock // a 423's "conflicts": who holds the locks in the way
 }
 
 func (e *statusError) Error() string {
@@ -67,6 +68,10 @@ func (e *statusError) Error() string {
 		msg += " (give --user and --password, or set " + envUser + " and " + envPassword + ")"
 	case http.StatusForbidden:
 		msg += " (only the lock's principal or an admin may do this)"
+	}
+	for _, l := range e.Conflicts {
+		msg += fmt.Sprintf("\n  held by %s on %s (%s, depth %s), expires in %s", printable(l.Principal),
+			printable(l.Path), l.Scope, l.Depth, expiresIn(l, time.Now()))
 	}
 	return msg
 }
@@ -92,8 +97,8 @@ func newLocksCmd(now func() time.Time) *cobra.Command {
 	var f clientFlags
 	cmd := &cobra.Command{
 		Use:   "locks",
-		Short: "List, show and release the locks of a running lockdav server",
-		Long: "List, show and release the lock documents of a running lockdav server through its\n" +
+		Short: "List, show, acquire and release the locks of a running lockdav server",
+		Long: "List, show, acquire and release the lock documents of a running lockdav server through its\n" +
 			"JSON API (" + locksAPI + "). Credentials are sent with HTTP Basic authentication, and\n" +
 			"only when a user or password is given.\n\n" +
 			"Environment: " + envServer + " (default for --server), " + envUser + " and " + envPassword + "\n" +
@@ -106,7 +111,7 @@ func newLocksCmd(now func() time.Time) *cobra.Command {
 	pf.StringVar(&f.user, "user", "", "user name for HTTP Basic authentication (default $"+envUser+")")
 	pf.StringVar(&f.password, "password", "", "password for HTTP Basic authentication (default $"+envPassword+")")
 	pf.DurationVar(&f.timeout, "timeout", defaultTimeout, "give up on the server after this long")
-	cmd.AddCommand(locksLsCmd(&f, now), locksShowCmd(&f, now), locksReleaseCmd(&f))
+	cmd.AddCommand(locksLsCmd(&f, now), locksShowCmd(&f, now), locksAcquireCmd(&f), locksReleaseCmd(&f))
 	return cmd
 }
 
@@ -151,14 +156,22 @@ func pick(changed bool, flag, env, def string) string {
 // do sends a request to the API path (below the base URL) and returns the body of a 2xx answer.
 // A 2xx answer with a body must be JSON.
 func (c *apiClient) do(method, path string, query url.Values) ([]byte, error) {
+	return c.doBody(method, path, query, nil)
+}
+
+// doBody is do with a JSON request body, nil for none.
+func (c *apiClient) doBody(method, path string, query url.Values, body io.Reader) ([]byte, error) {
 	u := *c.base
 	u.Path += path
 	u.RawQuery = query.Encode()
-	req, err := http.NewRequest(method, u.String(), nil)
+	req, err := http.NewRequest(method, u.String(), body)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errBadArg, err)
 	}
 	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	if c.user != "" || c.password != "" {
 		req.SetBasicAuth(c.user, c.password)
 	}
@@ -167,17 +180,17 @@ func (c *apiClient) do(method, path string, query url.Values) ([]byte, error) {
 		return nil, fmt.Errorf("%w at %s: %v", errUnreachable, c.base, unwrapURLError(err))
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	answer, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
 		return nil, fmt.Errorf("%w at %s: reading the answer: %v", errUnreachable, c.base, unwrapURLError(err))
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, answerError(c.base, resp, body)
+		return nil, answerError(c.base, resp, answer)
 	}
-	if len(body) > 0 && !json.Valid(body) {
-		return nil, notJSON(c.base, resp, body)
+	if len(answer) > 0 && !json.Valid(answer) {
+		return nil, notJSON(c.base, resp, answer)
 	}
-	return body, nil
+	return answer, nil
 }
 
 // unwrapURLError drops the "Get \"url\":" prefix net/http puts on transport errors: the
@@ -196,13 +209,14 @@ func unwrapURLError(err error) error {
 // answerError turns a non-2xx answer into an error carrying the server's error and detail.
 func answerError(base *url.URL, resp *http.Response, body []byte) error {
 	var b struct {
-		Error  *string `json:"error"`
-		Detail string  `json:"detail"`
+		Error     *string           `json:"error"`
+		Detail    string            `json:"detail"`
+		Conflicts []locksystem.Lock `json:"conflicts"`
 	}
 	if json.Unmarshal(body, &b) != nil || b.Error == nil {
 		return fmt.Errorf("%s answered %d %s: %w", base, resp.StatusCode, http.StatusText(resp.StatusCode), notJSON(base, resp, body))
 	}
-	return &statusError{Status: resp.StatusCode, Err: *b.Error, Detail: b.Detail}
+	return &statusError{Status: resp.StatusCode, Err: *b.Error, Detail: b.Detail, Conflicts: b.Conflicts}
 }
 
 // notJSON describes an answer that is not the API's JSON, quoting its start.

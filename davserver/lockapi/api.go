@@ -5,7 +5,8 @@ package lockapi
 //
 //	GET    /.lockdav/locks            query: path, depth (0|1|infinity), covering, owner, principal, scope
 //	GET    /.lockdav/locks/{token}    one document
-//	POST   /.lockdav/locks            take a lock: {"path","scope","depth","timeout_seconds","owner","release_on_update","tokens"}
+//	POST   /.lockdav/locks            take a lock: {"path","scope","depth","timeout_seconds","owner","release_on_update","tokens","wait"}
+//	GET    /.lockdav/events           the lock events as Server-Sent Events (events.go)
 //	DELETE /.lockdav/locks/{token}    release (the lock's principal, or an admin)
 
 import (
@@ -194,6 +195,7 @@ type lockBody struct {
 	Owner           string   `json:"owner"`
 	ReleaseOnUpdate bool     `json:"release_on_update"`
 	Tokens          []string `json:"tokens"` // lock tokens the caller holds (a locked parent's, to add a member)
+	Wait            string   `json:"wait"`   // how long to wait for a conflicting lock to go, as "30s"
 }
 
 // apiLock answers POST /.lockdav/locks.
@@ -215,10 +217,19 @@ func (h *Handler) apiLock(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	wait, err := h.parseWait(body)
+	if err != nil {
+		return err
+	}
 	req.Principal, req.Client = request.Principal(r), request.Client(r)
 	root := apiRoot(r)
 	req.Path = request.ToReal(root, req.Path)
-	l, _, err := h.dav.Grant(r, h.now(), req, tokens)
+	var l locksystem.Lock
+	if wait > 0 {
+		l, err = h.grantWaiting(r, req, tokens, wait)
+	} else {
+		l, _, err = h.dav.Grant(r, h.now(), req, tokens)
+	}
 	var ce *locksystem.ConflictError
 	if errors.As(err, &ce) {
 		return &apiStatusError{status: http.StatusLocked, body: apiError{Error: "locked",

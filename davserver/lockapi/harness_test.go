@@ -31,10 +31,17 @@ type testServer struct {
 
 func newTestServer(t *testing.T, policy locksystem.Policy) *testServer {
 	t.Helper()
+	return newTestServerWith(t, locksystem.Options{Policy: policy}, Options{})
+}
+
+// newTestServerWith is newTestServer with lock system and API options.
+func newTestServerWith(t *testing.T, lo locksystem.Options, ao Options) *testServer {
+	t.Helper()
 	ts := &testServer{t: t, now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
 	log := zerolog.New(zerolog.NewTestWriter(t))
 	ts.fs = davfs.New(afero.NewMemMapFs(), davfs.NewMemProps(), log)
-	ls, err := locksystem.New(ts.now, locksystem.Options{Policy: policy, Logger: log})
+	lo.Logger = log
+	ls, err := locksystem.New(ts.now, lo)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +49,8 @@ func newTestServer(t *testing.T, policy locksystem.Policy) *testServer {
 	ts.locks = ls
 	clock := func() time.Time { return ts.now }
 	dav := davserver.New(davserver.Options{FS: ts.fs, Locks: ls, Logger: log, MaxXMLBody: 4096, Now: clock})
-	ts.api = New(Options{Dav: dav, Locks: ls, MaxBody: 4096, Now: clock})
+	ao.Dav, ao.Locks, ao.MaxBody, ao.Now = dav, ls, 4096, clock
+	ts.api = New(ao)
 	ts.h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if request.IsReserved(r.URL.Path) {
 			ts.api.ServeHTTP(w, r)

@@ -6,6 +6,8 @@
 package lockapi
 
 import (
+	"cmp"
+	"context"
 	"mime"
 	"net/http"
 	"path"
@@ -37,7 +39,23 @@ type Options struct {
 	Metrics prometheus.Gatherer
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// MaxWait bounds the "wait" of POST /.lockdav/locks (locks.max_wait); 0 means
+	// DefaultMaxWait.
+	MaxWait time.Duration
+	// MaxStreams bounds the event streams one principal may have open
+	// (limits.max_event_streams_per_principal); 0 means DefaultMaxStreams.
+	MaxStreams int
+	// Heartbeat is how often an idle event stream gets a comment; 0 means DefaultHeartbeat.
+	Heartbeat time.Duration
 }
+
+// Defaults of Options, the same as config.Default's.
+const (
+	DefaultMaxWait    = 5 * time.Minute
+	DefaultMaxStreams = 8
+	// DefaultHeartbeat: proxies commonly close a connection idle for 30 to 60 seconds.
+	DefaultHeartbeat = 15 * time.Second
+)
 
 // Handler serves the paths under request.Reserved.
 type Handler struct {
@@ -47,11 +65,26 @@ type Handler struct {
 	health  func() error
 	now     func() time.Time
 	mux     *http.ServeMux
+
+	maxWait   time.Duration
+	streams   *streamLimit
+	heartbeat time.Duration
+	boot      string // this process's event IDs' prefix (events.go)
+	stats     counters
+	// closing ends when Close is called: event streams end and waiting requests give up, so
+	// that the server's shutdown does not wait for them.
+	closing context.Context
+	close   context.CancelFunc
 }
 
 // New returns a Handler; requests outside request.Reserved are not its to serve.
 func New(o Options) *Handler {
-	h := &Handler{dav: o.Dav, locks: o.Locks, maxBody: o.MaxBody, health: o.Health, now: o.Now}
+	h := &Handler{dav: o.Dav, locks: o.Locks, maxBody: o.MaxBody, health: o.Health, now: o.Now,
+		maxWait: o.MaxWait, heartbeat: o.Heartbeat, boot: newBoot()}
+	h.closing, h.close = context.WithCancel(context.Background())
+	h.streams = newStreamLimit(cmp.Or(o.MaxStreams, DefaultMaxStreams))
+	h.maxWait = cmp.Or(h.maxWait, DefaultMaxWait)
+	h.heartbeat = cmp.Or(h.heartbeat, DefaultHeartbeat)
 	if h.maxBody <= 0 {
 		h.maxBody = defaultMaxBody
 	}
@@ -68,6 +101,11 @@ func New(o Options) *Handler {
 	return h
 }
 
+// Close ends the open event streams and the waiting lock requests (they answer 503), and
+// refuses new ones: the server calls it as its shutdown begins, since http.Server.Shutdown
+// waits for every request to finish and these would not on their own.
+func (h *Handler) Close() { h.close() }
+
 // routes maps the reserved paths to their handlers. A pattern without a method answers the
 // methods the others leave, with the API's own JSON 405 rather than ServeMux's text one.
 // "{token...}" rather than "{token}": everything after locks/ is the token, as it always was;
@@ -78,6 +116,8 @@ func (h *Handler) routes(metrics http.Handler) *http.ServeMux {
 	mux.Handle("GET "+request.Reserved+"metrics", metrics)
 	mux.Handle("GET "+request.Reserved+"{$}", fails(h.serveLocksPage, writeError))
 	mux.Handle("GET "+strings.TrimSuffix(request.Reserved, "/"), fails(h.serveLocksPage, writeError))
+	mux.Handle("GET "+apiEvents, fails(h.serveEvents, writeAPIError))
+	mux.Handle(apiEvents, fails(notAllowed("GET, HEAD"), writeAPIError))
 	mux.Handle("GET "+apiLocks, fails(h.apiQuery, writeAPIError))
 	mux.Handle("POST "+apiLocks, fails(h.apiLock, writeAPIError))
 	mux.Handle(apiLocks, fails(notAllowed("GET, HEAD, POST"), writeAPIError))

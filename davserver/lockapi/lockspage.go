@@ -6,8 +6,16 @@ package lockapi
 // filter, and links to the same query as JSON. It shows what the JSON API shows the same user:
 // a user confined to a subtree sees the locks in it, with paths in that user's URL space. Like the collection listing it loads no external
 // assets and html/template escapes every value.
+//
+// The page renders whole on the server and works without script. A small inline script
+// (liveScript) keeps it current: it listens to GET /.lockdav/events with the page's own filters
+// and, on each change, fetches the page again and swaps in its table and summary, so the rows
+// are always the server's rendering and the filters the server's. Its Content-Security-Policy
+// allows exactly that script, by hash, and connections to this origin only.
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"html/template"
 	"net/http"
@@ -41,7 +49,7 @@ func (h *Handler) serveLocksPage(w http.ResponseWriter, r *http.Request) error {
 	}
 	hd := w.Header()
 	hd.Set("Content-Type", "text/html; charset=utf-8")
-	hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'")
+	hd.Set("Content-Security-Policy", locksPageCSP)
 	hd.Set("Cache-Control", "no-store") // locks change by the second
 	w.WriteHeader(status)
 	if r.Method == http.MethodHead {
@@ -108,6 +116,39 @@ func clientText(c locksystem.Client) string {
 	return c.IP + " · " + c.UserAgent
 }
 
+// liveScript updates the page from the event stream. Events that arrive while a fetch is under
+// way ask for one more fetch after it, so the last change is always shown. A "missed" event
+// (the stream resumed past its history) refetches too: the page is a query, not a replay.
+const liveScript = `(function () {
+  var table = document.getElementById("locks");
+  if (!table || !window.EventSource || !window.fetch) return;
+  var busy = false, again = false;
+  function refresh() {
+    if (busy) { again = true; return; }
+    busy = true; again = false;
+    fetch(location.href, {cache: "no-store"}).then(function (r) { return r.text(); }).then(function (html) {
+      var doc = new DOMParser().parseFromString(html, "text/html");
+      ["locks", "summary"].forEach(function (id) {
+        var fresh = doc.getElementById(id), old = document.getElementById(id);
+        if (fresh && old) old.replaceWith(fresh);
+      });
+    }).catch(function () {}).finally(function () {
+      busy = false;
+      if (again) refresh();
+    });
+  }
+  var es = new EventSource("/.lockdav/events" + location.search);
+  ["acquired", "refreshed", "released", "missed"].forEach(function (k) { es.addEventListener(k, refresh); });
+})();`
+
+// locksPageCSP lets the page run liveScript alone (CSP Level 3 hash source) and connect to its
+// own origin (the event stream, the refetch); everything else stays 'none', as before.
+var locksPageCSP = func() string {
+	sum := sha256.Sum256([]byte(liveScript))
+	return "default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-" +
+		base64.StdEncoding.EncodeToString(sum[:]) + "'; connect-src 'self'; form-action 'self'"
+}()
+
 var locksTemplate = template.Must(template.New("locks").Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Active locks — lockdav</title>
 <style>
@@ -134,10 +175,11 @@ form{margin:.8em 0 1.2em}form label{margin-right:.8em}input[type=text]{width:11e
 <button type="submit">Show</button>
 </form>
 {{if .Error}}<p class="error">Invalid filter: {{.Error}}</p>{{else}}
-<p class="summary">{{len .Rows}} active lock{{if ne (len .Rows) 1}}s{{end}}{{if .Filtered}} matching the filter · <a href="/.lockdav/">show all</a>{{end}} · as of {{.Now}} · <a href="{{.JSON}}">JSON</a></p>
-<table><thead><tr><th>Path</th><th>Scope</th><th>Depth</th><th>Held by</th><th>Owner</th><th>Since</th><th>Expires</th><th>Client</th><th>Token</th></tr></thead><tbody>
+<p class="summary" id="summary">{{len .Rows}} active lock{{if ne (len .Rows) 1}}s{{end}}{{if .Filtered}} matching the filter · <a href="/.lockdav/">show all</a>{{end}} · as of {{.Now}} · <a href="{{.JSON}}">JSON</a></p>
+<table id="locks"><thead><tr><th>Path</th><th>Scope</th><th>Depth</th><th>Held by</th><th>Owner</th><th>Since</th><th>Expires</th><th>Client</th><th>Token</th></tr></thead><tbody>
 {{range .Rows}}<tr class="lock"><td><a href="{{.Href}}">{{.Path}}</a></td><td><span class="scope {{.Scope}}">{{.Scope}}</span></td><td>{{.Depth}}</td><td class="principal">{{.Principal}}</td><td>{{.Owner}}</td><td class="when">{{.Since}}</td><td class="when">{{.Expires}}{{if .Released}} or at first write{{end}}</td><td class="client">{{.Client}}</td><td class="token">{{.Token}}</td></tr>
 {{else}}<tr><td colspan="9">No active locks{{if .Filtered}} match the filter{{end}}.</td></tr>{{end}}
 </tbody></table>{{end}}
+<script>` + liveScript + `</script>
 </body></html>
 `))

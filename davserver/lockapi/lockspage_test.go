@@ -1,6 +1,8 @@
 package lockapi
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -83,13 +85,13 @@ func TestLocksPage(t *testing.T) {
 // RFC 4918 §14.17: the owner is whatever the client sent; the page must show it as text.
 func TestLocksPageEscapes(t *testing.T) {
 	ts, _ := lockedTree(t)
-	body := ts.locksPage("GET", `?owner=<i>x</i>`).Body.String()
+	body := withoutLiveScript(t, ts.locksPage("GET", `?owner=<i>x</i>`).Body.String())
 	for _, bad := range []string{"<script>", "<b>", "<i>x</i>"} {
 		if strings.Contains(body, bad) {
 			t.Errorf("page contains unescaped %q", bad)
 		}
 	}
-	body = ts.locksPage("GET", "").Body.String()
+	body = withoutLiveScript(t, ts.locksPage("GET", "").Body.String())
 	for _, s := range []string{"&lt;script&gt;alert(1)&lt;/script&gt;", "/other&lt;b&gt;.txt", `href="/other%3cb%3e.txt"`} {
 		if !strings.Contains(strings.ToLower(body), strings.ToLower(s)) {
 			t.Errorf("page lacks the escaped %q", s)
@@ -216,4 +218,39 @@ func listHas(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// withoutLiveScript returns the page without its own inline script, failing the test if the
+// page lacks it or has it other than exactly once: what remains must load nothing.
+func withoutLiveScript(t *testing.T, body string) string {
+	t.Helper()
+	own := "<script>" + liveScript + "</script>"
+	if n := strings.Count(body, own); n != 1 {
+		t.Fatalf("page has its live script %d times, want once, verbatim", n)
+	}
+	return strings.Replace(body, own, "", 1)
+}
+
+// TestLocksPageCSPAllowsItsScriptOnly: the policy names the hash of the script the page has, no
+// other script source, and connections to the page's own origin only.
+func TestLocksPageCSPAllowsItsScriptOnly(t *testing.T) {
+	ts, _ := lockedTree(t)
+	w := ts.locksPage("GET", "")
+	body := w.Body.String()
+	i, j := strings.Index(body, "<script>"), strings.Index(body, "</script>")
+	if i < 0 || j < i {
+		t.Fatal("page has no inline script")
+	}
+	sum := sha256.Sum256([]byte(body[i+len("<script>") : j]))
+	csp := w.Header().Get("Content-Security-Policy")
+	wantCSP := "default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-" +
+		base64.StdEncoding.EncodeToString(sum[:]) + "'; connect-src 'self'; form-action 'self'"
+	if csp != wantCSP {
+		t.Errorf("Content-Security-Policy\n got %q\nwant %q", csp, wantCSP)
+	}
+	for _, id := range []string{`<table id="locks">`, `id="summary"`, `"/.lockdav/events" + location.search`} {
+		if !strings.Contains(body, id) {
+			t.Errorf("page lacks %q, which its script needs", id)
+		}
+	}
 }
