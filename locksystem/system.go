@@ -318,7 +318,7 @@ func (s *System) Release(now time.Time, token, principal, path string, force boo
 	if err == nil {
 		l = e.lock()
 		s.remove(e)
-		wait = s.submit(Change{Delete: l.Token})
+		wait = s.submitRelease(Change{Delete: l.Token})
 	}
 	s.mu.Unlock()
 	s.expired(nowN, gone)
@@ -422,6 +422,16 @@ func (s *System) submit(changes ...Change) (wait func() error) {
 		return noWait
 	}
 	return s.store.Submit(changes...)
+}
+
+// submitRelease hands the store the deletions of released locks: a ReleaseStore answers for it
+// once a crash of the server cannot lose it. The caller holds s.mu and calls wait after
+// releasing it.
+func (s *System) submitRelease(changes ...Change) (wait func() error) {
+	if rs, ok := s.store.(ReleaseStore); ok {
+		return rs.SubmitRelease(changes...)
+	}
+	return s.submit(changes...)
 }
 
 // submitPut hands the store a copy of l to write: only with a store does the Lock need a home
