@@ -57,7 +57,9 @@ type Lock struct {
 	Timeout   time.Duration
 	Created   time.Time
 	Refreshed time.Time
-	// Expires is Refreshed+Timeout, or the zero time for a lock that never expires.
+	// Expires is Refreshed+Timeout, or the zero time for a lock that never expires. In a
+	// document the System hands its Store it may be later: how long a restart keeps the lock
+	// (twice the timeout after the write, durable.go), so that most refreshes need no write.
 	Expires         time.Time
 	Client          Client
 	ReleaseOnUpdate bool // released after the holder's first successful write to it
@@ -176,6 +178,6 @@ type ReleaseStore interface {
 
 // Change is one store update: Put a lock document, or Delete the one with Token.
 type Change struct {
-	Put    *Lock  // non-nil: write this document (insert or replace by token)
+	Put    *Lock  // non-nil: write this document (insert or replace by token), Expires as given
 	Delete string // with Put nil: remove the document with this token
 }

@@ -145,7 +145,8 @@ func TestStoreWriteThrough(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Refresh(t0.Add(time.Minute), a.Token, "alice", "/a", 0); err != nil {
+	// An hour from now is past the grant's stored expiry (twice its ten minutes): it is written.
+	if _, err := s.Refresh(t0.Add(time.Minute), a.Token, "alice", "/a", time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Release(t0.Add(2*time.Minute), a.Token, "alice", "/a", false); err != nil {
@@ -191,7 +192,8 @@ func TestReleasesUseSubmitRelease(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Refresh(t0.Add(time.Minute), a.Token, "alice", "/a", 0); err != nil {
+	// An hour from now is past the grant's stored expiry (twice its ten minutes): it is written.
+	if _, err := s.Refresh(t0.Add(time.Minute), a.Token, "alice", "/a", time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Release(t0.Add(2*time.Minute), a.Token, "alice", "/a", false); err != nil {
@@ -251,7 +253,7 @@ func TestStoreFailureUndoes(t *testing.T) {
 	}
 
 	f.failNext(boom)
-	if _, err := s.Refresh(t0.Add(time.Minute), a.Token, "alice", "", 0); !errors.Is(err, boom) {
+	if _, err := s.Refresh(t0.Add(time.Minute), a.Token, "alice", "", time.Hour); !errors.Is(err, boom) {
 		t.Fatalf("refresh with failing commit: got %v, want %v", err, boom)
 	}
 	if l, _ := s.Get(t0, a.Token); !l.Refreshed.Equal(t0) || !l.Expires.Equal(a.Expires) {
@@ -271,8 +273,10 @@ func TestStoreFailureUndoes(t *testing.T) {
 	if err := s.consistent(t0); err != nil {
 		t.Error(err)
 	}
-	if doc, ok := f.docs[a.Token]; !ok || doc != a {
-		t.Errorf("stored document: got %+v %v, want %+v", doc, ok, a)
+	want := a // stored with twice its timeout: a refresh within that is answered from memory
+	want.Expires = a.Refreshed.Add(2 * a.Timeout)
+	if doc, ok := f.docs[a.Token]; !ok || doc != want {
+		t.Errorf("stored document: got %+v %v, want %+v", doc, ok, want)
 	}
 }
 
@@ -307,8 +311,13 @@ func TestStoreReload(t *testing.T) {
 		t.Errorf("at load: got changes %q, want the expired lock deleted", got)
 	}
 	for _, l := range kept[:2] {
-		if got, ok := s2.Get(later, l.Token); !ok || got != l {
-			t.Errorf("reloaded %s: got %+v %v, want %+v", l.Path, got, ok, l)
+		// A restart counts as a refresh within the stored expiry (twice the timeout after the
+		// write): it cannot know which refresh answered from memory a client got last.
+		want := l
+		want.Refreshed = later
+		want.Expires = later.Add(l.Timeout)
+		if got, ok := s2.Get(later, l.Token); !ok || got != want {
+			t.Errorf("reloaded %s: got %+v %v, want %+v", l.Path, got, ok, want)
 		}
 	}
 	if _, ok := s2.Get(later, kept[2].Token); ok {
@@ -317,8 +326,12 @@ func TestStoreReload(t *testing.T) {
 	if _, err := s2.Lock(later, Request{Path: "/keep", Principal: "carol"}); !errors.Is(err, ErrLocked) {
 		t.Errorf("reloaded lock not enforced: got %v", err)
 	}
-	// Expiry resumes: the hour-long lock is gone after its hour.
-	if _, err := s2.Lock(t0.Add(time.Hour), Request{Path: "/keep", Principal: "carol"}); err != nil {
+	// Expiry resumes: the hour-long lock holds for an hour after the restart, and is gone after.
+	end := later.Add(time.Hour)
+	if _, err := s2.Lock(end.Add(-time.Second), Request{Path: "/keep", Principal: "carol"}); !errors.Is(err, ErrLocked) {
+		t.Errorf("before the reloaded lock's expiry: got %v, want it locked", err)
+	}
+	if _, err := s2.Lock(end, Request{Path: "/keep", Principal: "carol"}); err != nil {
 		t.Errorf("after the reloaded lock's expiry: got %v", err)
 	}
 	if err := s2.consistent(later); err != nil {
