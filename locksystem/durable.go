@@ -82,7 +82,7 @@ func (s *System) persistRefresh(e *entry, l Lock, now int64) (wait func() error)
 	}
 	if !e.needsWrite() {
 		if p := s.persisting[e]; p != nil {
-			return p.wait // a later write of e, if any, replaced p: this one returns first
+			return p.wait // e's latest write, the one that stores e.durable
 		}
 		return noWait
 	}
