@@ -25,8 +25,8 @@ const (
 	flagLockNull
 )
 
-// entry is one client lock. It is kept small (96 bytes, a size class of its own): times are
-// Unix nanoseconds, the path is the node's, and the principal's name is its holder's.
+// entry is one client lock. It is kept small (104 bytes, in the 112-byte size class): times
+// are Unix nanoseconds, the path is the node's, and the principal's name is its holder's.
 type entry struct {
 	token     uuid.UUID
 	owner     string
@@ -37,10 +37,13 @@ type entry struct {
 	created   int64
 	refreshed int64
 	timeout   int64 // nanoseconds; 0 = never expires (Lock.Timeout Infinite)
-	heapIdx   int32 // index in System.heap, -1 when not there
-	scope     Scope
-	depth     Depth
-	flags     uint8
+	// durable is the expiry the lock's stored document gives it (durable.go), never for a lock
+	// without timeout; at least expiry() once the document is written.
+	durable int64
+	heapIdx int32 // index in System.heap, -1 when not there
+	scope   Scope
+	depth   Depth
+	flags   uint8
 }
 
 // expiry is when e stops being live, in Unix nanoseconds, or never.

@@ -209,12 +209,12 @@ func (l *loader) fromDocument(doc *Lock) (*entry, string, error) {
 		principal: h,
 		client:    l.client(doc.Client),
 		created:   doc.Created.UnixNano(),
-		refreshed: doc.Refreshed.UnixNano(),
 		timeout:   nanos(doc.Timeout),
 		scope:     doc.Scope,
 		depth:     doc.Depth,
 		heapIdx:   -1,
 	}
+	e.refreshed, e.durable = loadedTimes(doc, l.now)
 	if doc.ReleaseOnUpdate {
 		e.flags |= flagReleaseOnUpdate
 	}

@@ -57,7 +57,9 @@ type Lock struct {
 	Timeout   time.Duration
 	Created   time.Time
 	Refreshed time.Time
-	// Expires is Refreshed+Timeout, or the zero time for a lock that never expires.
+	// Expires is Refreshed+Timeout, or the zero time for a lock that never expires. In a
+	// document the System hands its Store it may be later: how long a restart keeps the lock
+	// (twice the timeout after the write, durable.go), so that most refreshes need no write.
 	Expires         time.Time
 	Client          Client
 	ReleaseOnUpdate bool // released after the holder's first successful write to it
@@ -161,8 +163,21 @@ type Store interface {
 	Close() error
 }
 
+// ReleaseStore is a Store that answers for a release before the disk has it. SubmitRelease
+// queues changes like Submit, but its wait returns once they are where a crash of the server
+// cannot lose them (written to the operating system), before the sync that makes them survive a
+// power loss as well, which the store makes within a few milliseconds. Every change submitted
+// after them is durable only together with them, so a release that a power loss undoes brings
+// its lock back until it times out or is removed, and never leaves a later, conflicting lock
+// beside it. Grants and refreshes always wait for the sync: losing one of those could let two
+// clients hold conflicting locks.
+type ReleaseStore interface {
+	Store
+	SubmitRelease(changes ...Change) (wait func() error)
+}
+
 // Change is one store update: Put a lock document, or Delete the one with Token.
 type Change struct {
-	Put    *Lock  // non-nil: write this document (insert or replace by token)
+	Put    *Lock  // non-nil: write this document (insert or replace by token), Expires as given
 	Delete string // with Put nil: remove the document with this token
 }

@@ -334,7 +334,7 @@ func (s *System) RemoveTree(now time.Time, path string) []Lock {
 	}
 	wait := noWait
 	if len(changes) > 0 {
-		wait = s.submit(changes...)
+		wait = s.submitRelease(changes...)
 	}
 	s.mu.Unlock()
 	s.count.expired.Add(uint64(len(expired)))
@@ -385,7 +385,7 @@ func (s *System) ReleaseOnUpdate(now time.Time, principal string, tokens []strin
 	}
 	wait := noWait
 	if len(changes) > 0 {
-		wait = s.submit(changes...)
+		wait = s.submitRelease(changes...)
 	}
 	s.mu.Unlock()
 	s.count.released.Add(uint64(len(done)))

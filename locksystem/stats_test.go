@@ -48,7 +48,7 @@ func TestStats(t *testing.T) {
 		}, Stats{Exclusive: 1, Shared: 2, Acquired: 3, Refreshed: 1, Expired: 1, Conflicts: 1}},
 		{"refresh not stored", func() error {
 			f.failNext(errStore)
-			_, err := s.Refresh(now, tok["B"], "bob", "", 0)
+			_, err := s.Refresh(now, tok["B"], "bob", "", time.Hour) // past the stored expiry: written
 			return err
 		}, Stats{Exclusive: 1, Shared: 2, Acquired: 3, Refreshed: 1, Expired: 1, Conflicts: 1}},
 		{"release on update", func() error {

@@ -43,6 +43,10 @@ type System struct {
 	count counters // atomics; updated after the store confirms a change
 	ev    *eventHub
 
+	// persisting: the document writes of grants and refreshes in flight, by entry, for the
+	// refreshes answered from memory to wait for (durable.go).
+	persisting map[*entry]*persisting
+
 	// waitMu guards queues and waiting, the lines of LockWait.
 	waitMu     sync.Mutex
 	queues     map[string]*waitQueue // by path
@@ -84,6 +88,7 @@ func New(now time.Time, o Options) (*System, error) {
 		policy:       pol,
 		maxPer:       o.MaxPerPrincipal,
 		ev:           newEventHub(o.EventHistory),
+		persisting:   make(map[*entry]*persisting),
 		queues:       make(map[string]*waitQueue),
 		waiting:      make(map[string]int),
 		maxWaiters:   o.MaxWaitersPerPrincipal,
@@ -135,7 +140,7 @@ func (s *System) Lock(now time.Time, r Request) (Lock, error) {
 	wait := noWait
 	if e != nil {
 		l = e.lock()
-		wait = s.submitPut(l)
+		wait = s.persist(e, l)
 	}
 	s.mu.Unlock()
 	s.expired(nowN, gone)
@@ -181,6 +186,7 @@ func (s *System) grant(now int64, p string, r *Request, tok uuid.UUID) (*entry, 
 		scope:     r.Scope,
 		depth:     r.Depth,
 	}
+	e.durable = slackExpiry(now, e.timeout)
 	if r.Client != (Client{}) {
 		c := r.Client
 		e.client = &c
@@ -258,12 +264,12 @@ func (s *System) Refresh(now time.Time, token, principal, path string, timeout t
 	e, err := s.lookup(nowN, token, principal, p, false)
 	var l Lock
 	wait := noWait
-	oldRefreshed, oldTimeout := int64(0), int64(0)
+	var old entry
 	if err == nil {
-		oldRefreshed, oldTimeout = e.refreshed, e.timeout
+		old = *e
 		s.setTimeout(e, nowN, granted)
 		l = e.lock()
-		wait = s.submitPut(l)
+		wait = s.persistRefresh(e, l, nowN)
 	}
 	s.mu.Unlock()
 	s.expired(nowN, gone)
@@ -271,17 +277,28 @@ func (s *System) Refresh(now time.Time, token, principal, path string, timeout t
 		return Lock{}, err
 	}
 	if err := wait(); err != nil {
-		s.mu.Lock()
-		if s.byToken[e.token] == e && e.refreshed == nowN && e.timeout == granted {
-			s.setTimeout(e, oldRefreshed, oldTimeout)
-		}
-		s.mu.Unlock()
+		s.undoRefresh(e, &old, nowN, granted)
 		return Lock{}, fmt.Errorf("locksystem: refresh of %s not stored: %w", token, err)
 	}
 	s.count.refreshed.Add(1)
 	s.ev.publish(Event{Kind: Refreshed, Time: now, Lock: l})
 	event(s.log.Info(), &l).Int64("timeout_seconds", int64(l.Timeout/time.Second)).Msg("lock refreshed")
 	return l, nil
+}
+
+// undoRefresh puts back e's timeout and stored expiry as they were before the refresh at now
+// to granted (old), whose write failed, unless something changed them since. Of two stored
+// expiries the earlier is the one to assume: the failed write may not have reached the disk.
+func (s *System) undoRefresh(e, old *entry, now, granted int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.byToken[e.token] != e {
+		return
+	}
+	if e.refreshed == now && e.timeout == granted {
+		s.setTimeout(e, old.refreshed, old.timeout)
+	}
+	e.durable = min(e.durable, old.durable)
 }
 
 // setTimeout restarts e's timeout at refreshed. The caller holds s.mu.
@@ -318,7 +335,7 @@ func (s *System) Release(now time.Time, token, principal, path string, force boo
 	if err == nil {
 		l = e.lock()
 		s.remove(e)
-		wait = s.submit(Change{Delete: l.Token})
+		wait = s.submitRelease(Change{Delete: l.Token})
 	}
 	s.mu.Unlock()
 	s.expired(nowN, gone)
@@ -424,14 +441,14 @@ func (s *System) submit(changes ...Change) (wait func() error) {
 	return s.store.Submit(changes...)
 }
 
-// submitPut hands the store a copy of l to write: only with a store does the Lock need a home
-// on the heap. The caller holds s.mu and calls wait after releasing it.
-func (s *System) submitPut(l Lock) (wait func() error) {
-	if s.store == nil {
-		return noWait
+// submitRelease hands the store the deletions of released locks: a ReleaseStore answers for it
+// once a crash of the server cannot lose it. The caller holds s.mu and calls wait after
+// releasing it.
+func (s *System) submitRelease(changes ...Change) (wait func() error) {
+	if rs, ok := s.store.(ReleaseStore); ok {
+		return rs.SubmitRelease(changes...)
 	}
-	c := l
-	return s.store.Submit(Change{Put: &c})
+	return s.submit(changes...)
 }
 
 // cleanPath accepts an absolute slash path and cleans it: "/a/b/" and "/a/./b" are "/a/b".

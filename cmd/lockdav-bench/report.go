@@ -56,8 +56,11 @@ type comparison struct {
 	Met      *bool    `json:"met,omitempty"`
 }
 
-// targets is the least ratio lockdav/reference each workload must reach (issue: make bench).
-var targets = map[string]float64{"lockcycle": 1.0, "get": 0.9, "put": 0.9, "propfind": 0.9}
+// targets is the least ratio lockdav/reference each workload must reach (issue: make bench;
+// contended's 0.7 is the floor one sync per hand-over leaves on the benchmark's disk, at 16
+// and at 64 clients).
+var targets = map[string]float64{"lockcycle": 1.0, "get": 0.9, "put": 0.9, "propfind": 0.9,
+	"contended": 0.7, "refresh": 0.9}
 
 // thisMachine describes the machine the run is on.
 func thisMachine() machine {
@@ -185,11 +188,11 @@ func (c *comparison) verdict() string {
 	case c.Target == 0:
 		return ""
 	case c.Met == nil:
-		return fmt.Sprintf("%-10s ≥ %.2fx: no reference figure", c.Workload, c.Target)
+		return fmt.Sprintf("%-10s ≥ %.2fx: no reference figure", c.label(), c.Target)
 	case *c.Met:
-		return fmt.Sprintf("%-10s ≥ %.2fx: met (%s)", c.Workload, c.Target, c.ratioText())
+		return fmt.Sprintf("%-10s ≥ %.2fx: met (%s)", c.label(), c.Target, c.ratioText())
 	default:
-		return fmt.Sprintf("%-10s ≥ %.2fx: MISSED (%s)", c.Workload, c.Target, c.ratioText())
+		return fmt.Sprintf("%-10s ≥ %.2fx: MISSED (%s)", c.label(), c.Target, c.ratioText())
 	}
 }
 
@@ -197,6 +200,14 @@ func (c *comparison) verdict() string {
 const waitNote = "contended-wait: lockdav waits on the server (POST /.lockdav/locks with \"wait\"), first come\n" +
 	"first served; x/net cannot wait, so the reference row is its polling (LOCK, 423, back off, again).\n" +
 	"ops/s are grants/s; refused(423) are polls that found the lock taken, or waits that ran out."
+
+// label names c's workload in a verdict, with its clients where a workload runs at two counts.
+func (c *comparison) label() string {
+	if c.Workload == "contended" {
+		return fmt.Sprintf("%s/%d", c.Workload, c.Clients)
+	}
+	return c.Workload
+}
 
 // contendedVerdicts are the lost-update targets, one line per contended run.
 func (rp *report) contendedVerdicts() []string {

@@ -17,7 +17,10 @@ func TestCompareVerdicts(t *testing.T) {
 		{"lockcycle", 3600, 3700, ptr(false), 3600.0 / 3700},
 		{"get", 900, 1000, ptr(true), 0.9},
 		{"put", 899, 1000, ptr(false), 0.899},
-		{"refresh", 10, 1000, nil, 0.01}, // no target
+		{"refresh", 900, 1000, ptr(true), 0.9},
+		{"contended", 690, 1000, ptr(false), 0.69},
+		{"propfind", 10, 1000, ptr(false), 0.01},
+		{"other", 10, 1000, nil, 0.01}, // no target
 	}
 	for _, tt := range tests {
 		rp := &report{}

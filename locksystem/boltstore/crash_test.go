@@ -193,6 +193,6 @@ func crashCycle(s *Store, n int) {
 	}
 	ack("put", s.Submit(locksystem.Change{Put: &l})())
 	if deletedByChild(n) {
-		ack("del", s.Submit(locksystem.Change{Delete: l.Token})())
+		ack("del", s.SubmitRelease(locksystem.Change{Delete: l.Token})()) // answered before its sync
 	}
 }

@@ -16,9 +16,10 @@ var (
 	ErrBadDocument = errors.New("boltstore: bad lock document")
 )
 
-// encode turns l into the bytes stored under its token: exactly the lock document the JSON API
-// shows (locksystem.Lock's MarshalJSON). The layout of the file is versioned in the meta bucket,
-// not in each document.
+// encode turns l into the bytes stored under its token: the lock document the JSON API shows
+// (locksystem.Lock's MarshalJSON), in the same shape, its expires being the one the System
+// stores (which may be later than the lock's own). The layout of the file is versioned in the
+// meta bucket, not in each document.
 func encode(l *locksystem.Lock) ([]byte, error) {
 	if l.Token == "" {
 		return nil, fmt.Errorf("%w: empty token", ErrBadChange)

@@ -5,9 +5,11 @@
 // Store writes everything queued while its previous commit ran as one record of a write-ahead
 // log beside the bbolt file (one pwrite, one fdatasync: see wal.go), then wakes every waiter of
 // that batch with the commit's error. There is no timer before a commit: a lone writer pays one
-// fsync, many writers share one. The committer checkpoints the log into bbolt (one transaction,
-// fsync'd) when it is half full, a second after the last change, before Load and on Close; a
-// lock taken and released between two checkpoints never reaches bbolt. Open replays the log.
+// fsync, many writers share one. Releases (SubmitRelease) are answered once written, before the
+// sync; a batch of releases alone is synced by the next batch or after syncDelay. The committer
+// checkpoints the log into bbolt (one transaction, fsync'd) when it is half full, a second after
+// the last change, before Load and on Close; a lock taken and released between two checkpoints
+// never reaches bbolt. Open replays the log.
 package boltstore
 
 import (
@@ -98,6 +100,8 @@ type Store struct {
 	dirty    map[string][]byte // the log's changes since the last checkpoint; nil value: deleted
 	idle     *time.Timer       // armed while dirty is non-empty: the checkpoint after a burst
 	retrying bool              // a checkpoint failed; idle retries it
+	unsynced bool              // the log ends with answered releases not yet synced
+	syncT    *time.Timer       // armed while unsynced: their sync when no batch comes first
 	// stuck: an append or reset failed, and batches go to bbolt until a reset works. Only the
 	// committer sets it; Ping reads it from other goroutines.
 	stuck atomic.Bool
@@ -118,20 +122,35 @@ type Store struct {
 	ckptFailed  atomic.Uint64
 }
 
-var _ locksystem.Store = (*Store)(nil)
+var _ locksystem.ReleaseStore = (*Store)(nil)
 
-// batch is what one commit writes and whom it wakes.
+// batch is what one commit writes and whom it wakes: releases once it is written, every other
+// waiter once it is durable.
 type batch struct {
-	ops  []op
-	done chan struct{} // closed after the commit, when err is set
-	err  error
+	ops      []op
+	sync     bool          // some change is not a release: the commit waits for the sync
+	written  chan struct{} // closed once ops are written (or failed to be), when writeErr is set
+	writeErr error
+	wroteSet bool          // written is closed
+	done     chan struct{} // closed after the commit, when err is set
+	err      error
+}
+
+// wrote records the outcome of writing b and wakes its releases; it returns err.
+func (b *batch) wrote(err error) error {
+	if !b.wroteSet {
+		b.writeErr, b.wroteSet = err, true
+		close(b.written)
+	}
+	return err
 }
 
 // op is one encoded change: put val under key, or delete key when val is nil.
 type op struct {
-	key []byte
-	val []byte
-	at  int64 // replayed ones: the offset of their record in the log
+	key     []byte
+	val     []byte
+	at      int64 // replayed ones: the offset of their record in the log
+	release bool  // submitted by SubmitRelease: answered before the sync
 }
 
 // Open opens (or creates) the bbolt file at path and its write-ahead log at path+".wal",
@@ -178,10 +197,12 @@ func open(path string, o Options, bo *bolt.Options) (*Store, error) {
 		wal:     w,
 		dirty:   map[string][]byte{},
 		idle:    time.NewTimer(time.Hour),
+		syncT:   time.NewTimer(time.Hour),
 		stopC:   make(chan struct{}),
 		doneC:   make(chan struct{}),
 	}
 	s.idle.Stop()
+	s.syncT.Stop()
 	go s.run()
 	return s, nil
 }
@@ -302,27 +323,52 @@ func (s *Store) Submit(changes ...locksystem.Change) (wait func() error) {
 	if err != nil {
 		return func() error { return err }
 	}
-	return s.enqueue(ops)
+	return s.enqueue(ops, false)
 }
 
-// enqueue adds ops to the pending batch (an empty one too: the committer then writes an empty
-// record) and kicks the committer.
-func (s *Store) enqueue(ops []op) (wait func() error) {
+// SubmitRelease is Submit for changes that release locks (locksystem.ReleaseStore): its wait
+// returns once they are written to the log, where a crash of the server cannot lose them,
+// without waiting for the log's sync. The next batch's sync covers them, or the committer's own
+// after syncDelay; a power loss before that may undo them, and then nothing after them.
+func (s *Store) SubmitRelease(changes ...locksystem.Change) (wait func() error) {
+	if len(changes) == 0 {
+		return func() error { return nil }
+	}
+	ops, err := encodeChanges(changes)
+	if err != nil {
+		return func() error { return err }
+	}
+	for i := range ops {
+		ops[i].release = true
+	}
+	return s.enqueue(ops, true)
+}
+
+// enqueue adds ops to the pending batch (an empty one too: the committer then writes and syncs
+// an empty record) and kicks the committer. Releases are answered once the batch is written.
+func (s *Store) enqueue(ops []op, release bool) (wait func() error) {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
 		return func() error { return ErrClosed }
 	}
 	if s.pending == nil {
-		s.pending = &batch{done: make(chan struct{})}
+		s.pending = &batch{written: make(chan struct{}), done: make(chan struct{})}
 	}
 	b := s.pending
 	b.ops = append(b.ops, ops...)
+	b.sync = b.sync || !release
 	s.mu.Unlock()
 
 	select {
 	case s.kick <- struct{}{}:
 	default: // the committer has been kicked already and has not taken the batch yet
+	}
+	if release {
+		return func() error {
+			<-b.written
+			return b.writeErr
+		}
 	}
 	return func() error {
 		<-b.done
@@ -519,7 +565,7 @@ func (s *Store) Ping() error {
 	if closed {
 		return ErrClosed
 	}
-	if err := s.enqueue(nil)(); err != nil {
+	if err := s.enqueue(nil, false)(); err != nil {
 		return fmt.Errorf("boltstore: ping: %w", err)
 	}
 	if s.stuck.Load() { // the empty batch retried the reset, and it failed

@@ -1,8 +1,9 @@
 package boltstore
 
 // The write-ahead log: the committer makes a batch durable with one pwrite and one fdatasync
-// here, where a bbolt commit costs two fdatasyncs and rewrites every page on the path to the
-// changed keys. The log is a file of fixed size beside the bbolt file:
+// here (a batch of releases alone: one pwrite, synced with the next batch), where a bbolt
+// commit costs two fdatasyncs and rewrites every page on the path to the changed keys. The log
+// is a file of fixed size beside the bbolt file:
 //
 //	offset 0, 512   two header slots: magic, epoch, CRC-32C of both
 //	offset 4096     records: length, CRC-32C, epoch, then the batch's changes
@@ -259,24 +260,38 @@ func lengthPrefixed(p []byte) (field, rest []byte, ok bool) {
 	return p[k : k+int(n)], p[k+int(n):], true //nolint:gosec // n <= len(p)-k, checked above
 }
 
-// append writes ops as one record and syncs it. A record that does not fit returns errWALFull
-// and writes nothing. After a failed write the record's header is cleared (best effort) and
-// the next record goes to the same place, so an unacknowledged batch is not replayed.
-func (w *wal) append(ops []op) error {
+// write puts ops in the log as one record, not yet synced, and returns the record's offset. A
+// record that does not fit returns errWALFull and writes nothing. After a failed write the
+// record's header is cleared (best effort) and the next record goes to the same place.
+func (w *wal) write(ops []op) (int64, error) {
 	rec := w.encode(ops)
 	if w.off+int64(len(rec)) > w.size || len(rec)-walRecordHead > math.MaxUint32 {
-		return errWALFull
+		return 0, errWALFull
 	}
-	_, err := w.f.WriteAt(rec, w.off)
-	if err == nil {
-		err = w.fdatasync(int(w.f.Fd()))
-	}
-	if err != nil {
-		_, _ = w.f.WriteAt(make([]byte, walRecordHead), w.off)
-		return fmt.Errorf("boltstore: write-ahead log: %w", err)
+	at := w.off
+	if _, err := w.f.WriteAt(rec, at); err != nil {
+		w.unwrite(at)
+		return 0, fmt.Errorf("boltstore: write-ahead log: %w", err)
 	}
 	w.off += int64(len(rec))
+	return at, nil
+}
+
+// sync makes every record written so far durable.
+func (w *wal) sync() error {
+	if err := w.fdatasync(int(w.f.Fd())); err != nil {
+		return fmt.Errorf("boltstore: write-ahead log: %w", err)
+	}
 	return nil
+}
+
+// unwrite clears (best effort) the header of the record at at, the last one written, and
+// makes the next record go there: a record that failed to be written or synced must not be
+// replayed. (Releases in it were answered before the sync: the committer checkpoints them
+// into bbolt.)
+func (w *wal) unwrite(at int64) {
+	_, _ = w.f.WriteAt(make([]byte, walRecordHead), at)
+	w.off = at
 }
 
 // encode lays out the record of ops in w.buf.

@@ -52,7 +52,10 @@ func newLog(t *testing.T) (string, *wal) {
 func appendAll(t *testing.T, w *wal, records ...[]op) {
 	t.Helper()
 	for _, r := range records {
-		if err := w.append(r); err != nil {
+		if _, err := w.write(r); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.sync(); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -27,6 +27,7 @@ func Run(t *testing.T, open func(t *testing.T, dir string) locksystem.Store) {
 		{"delete unknown token", testDeleteUnknown},
 		{"order within a submit", testOrderWithin},
 		{"order across submits", testOrderAcross},
+		{"releases in order with other submits", testReleaseOrder},
 		{"concurrent submitters", testConcurrent},
 		{"bad changes", testBadChanges},
 		{"wait twice", testWaitTwice},
@@ -228,6 +229,39 @@ func testOrderWithin(t *testing.T, h *harness) {
 	h.want(lock(1, 2))
 	h.submit(put(lock(1, 3)), put(lock(1, 4)), del(token(1)))
 	h.want()
+}
+
+// testReleaseOrder: a locksystem.ReleaseStore keeps deletions submitted with SubmitRelease in
+// order with everything submitted with Submit, tokens put again after their release included.
+func testReleaseOrder(t *testing.T, h *harness) {
+	rs, ok := h.s.(locksystem.ReleaseStore)
+	if !ok {
+		t.Skipf("%T is not a locksystem.ReleaseStore", h.s)
+	}
+	r := rand.New(rand.NewPCG(7, 42)) //nolint:gosec // a seeded run, the same every time
+	model := map[string]locksystem.Lock{}
+	var waits []func() error
+	for i := 0; i < 300; i++ {
+		n := r.IntN(12)
+		if r.IntN(2) == 0 {
+			waits = append(waits, rs.SubmitRelease(del(token(n))))
+			delete(model, token(n))
+			continue
+		}
+		l := lock(n, i)
+		waits = append(waits, rs.Submit(put(l)))
+		model[l.Token] = normalize(l)
+	}
+	for i, w := range waits {
+		if err := w(); err != nil {
+			t.Fatalf("submit %d: wait = %v, want nil", i, err)
+		}
+	}
+	want := make([]locksystem.Lock, 0, len(model))
+	for _, l := range model {
+		want = append(want, l)
+	}
+	h.want(want...)
 }
 
 // testOrderAcross submits a seeded random run of changes without waiting in between, then
