@@ -32,6 +32,44 @@ type PropStore interface {
 	Close() error
 }
 
+// batchGetter is a PropStore that reads the properties of many names in one go, as a listing
+// wants them (one transaction per chunk of members instead of one per member).
+type batchGetter interface {
+	// GetMany returns the properties of each of names that has some, keyed by name.
+	GetMany(names []string) (map[string]map[xml.Name]webdav.Property, error)
+}
+
+// DeadProps returns the dead properties of name (RFC 4918 §4), nil when it has none.
+func (f *FS) DeadProps(name string) (map[xml.Name]webdav.Property, error) {
+	n, err := cleanName(name)
+	if err != nil {
+		return nil, err
+	}
+	return f.props.Get(n)
+}
+
+// DeadPropsOf returns the dead properties of each of names (clean paths, as a listing builds
+// them from a clean directory and the names Readdir returned) that has some, keyed by name.
+func (f *FS) DeadPropsOf(names []string) (map[string]map[xml.Name]webdav.Property, error) {
+	if bg, ok := f.props.(batchGetter); ok {
+		return bg.GetMany(names)
+	}
+	var out map[string]map[xml.Name]webdav.Property
+	for _, n := range names {
+		p, err := f.props.Get(n)
+		if err != nil {
+			return nil, err
+		}
+		if p != nil {
+			if out == nil {
+				out = map[string]map[xml.Name]webdav.Property{}
+			}
+			out[n] = p
+		}
+	}
+	return out, nil
+}
+
 // propName cleans a PropStore key. NUL separates the fields of BoltProps keys,
 // so it may appear in no part of one.
 func propName(name string) (string, error) {
