@@ -107,13 +107,14 @@ func (h *Handler) readPropfind(r *http.Request) (rfc4918.Propfind, error) {
 
 // lister writes one PROPFIND's responses.
 type lister struct {
-	h    *Handler
-	ctx  context.Context
-	now  time.Time
-	root string // the request's root: hrefs and lock roots are in its URL space
-	pf   rfc4918.Propfind
-	pw   *rfc4918.PropWriter
-	val  []byte // scratch for one property value
+	h     *Handler
+	ctx   context.Context
+	now   time.Time
+	root  string // the request's root: hrefs and lock roots are in its URL space
+	pf    rfc4918.Propfind
+	pw    *rfc4918.PropWriter
+	val   []byte // scratch for one property value
+	types typeCache
 }
 
 // resource is what one response describes.

@@ -154,7 +154,7 @@ func (l *lister) writeLive(res *resource, local string) {
 	case "getlastmodified":
 		v = res.fi.ModTime().UTC().AppendFormat(v, http.TimeFormat)
 	case "getcontenttype":
-		v = rfc4918.AppendText(v, listedType(res.fi.Name()))
+		v = rfc4918.AppendText(v, l.types.of(res.fi.Name()))
 	case "getetag":
 		v = davfs.AppendETag(v, res.fi) // the ETag GET and PUT send
 	case "lockdiscovery":
@@ -168,6 +168,16 @@ func (l *lister) writeLive(res *resource, local string) {
 	if local != "supportedlock" {
 		l.val = v
 	}
+}
+
+// typeCache remembers the last extension's type: a listing's members mostly share a few.
+type typeCache struct{ ext, typ string }
+
+func (c *typeCache) of(name string) string {
+	if ext := path.Ext(name); ext != c.ext || c.typ == "" {
+		c.ext, c.typ = ext, listedType(name)
+	}
+	return c.typ
 }
 
 // listedType is DAV:getcontenttype (§15.5) from the name's extension alone, and

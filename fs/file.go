@@ -111,7 +111,7 @@ func (f *file) Readdirnames(count int) ([]string, error) {
 func (f *file) visible(infos []os.FileInfo) []os.FileInfo {
 	out := make([]os.FileInfo, 0, len(infos))
 	for _, fi := range infos {
-		switch _, err := cleanName(path.Join(f.name, fi.Name())); {
+		switch err := checkMember(f.name, fi.Name()); {
 		case isHidden(fi.Name()):
 		case errors.Is(err, ErrInvalidName):
 			f.fs.log.Warn().Err(err).Str("dir", f.name).Msg("listing skips a member no request can name")
