@@ -155,8 +155,12 @@ func (l *lister) members(dir string, href []byte, depth int) error {
 	}
 	defer f.Close()
 	c := chunk{dir: dir, prefix: href, locks: l.dirLocks(dir), depth: depth}
+	read := f.Readdir
+	if ds, ok := f.(dirStatReader); ok {
+		read = ds.ReadDirStat
+	}
 	for {
-		fis, err := f.Readdir(listChunk)
+		fis, err := read(listChunk)
 		if werr := l.chunk(&c, fis); werr != nil {
 			return werr
 		}
@@ -170,6 +174,12 @@ func (l *lister) members(dir string, href []byte, depth int) error {
 			return err
 		}
 	}
+}
+
+// dirStatReader is a collection that reads its members without os.File.Readdir's allocations
+// (fs.file on Linux): what it returns is valid until its next call, which chunk allows for.
+type dirStatReader interface {
+	ReadDirStat(count int) ([]fs.FileInfo, error)
 }
 
 // skippable is nil for an error that leaves a resource out of a listing rather than end it:

@@ -20,8 +20,9 @@ import (
 // its ETag, and a listing that hides uploads in progress.
 type file struct {
 	afero.File
-	fs   *FS
-	name string // clean slash path, the PropStore key
+	fs    *FS
+	name  string    // clean slash path, the PropStore key
+	batch *dirBatch //nolint:unused // ReadDirStat's buffers, read on Linux only
 }
 
 var (
