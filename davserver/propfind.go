@@ -115,6 +115,7 @@ type lister struct {
 	pw    *rfc4918.PropWriter
 	val   []byte // scratch for one property value
 	types typeCache
+	dates dateCache
 }
 
 // resource is what one response describes.
@@ -198,20 +199,20 @@ type chunk struct {
 	prefix []byte // the collection's href, ending in "/"
 	locks  dirLocks
 	depth  int
-	paths  []string
+	names  []string
 	fis    []fs.FileInfo
 	href   []byte // scratch for a member's href
 }
 
 // chunk writes the responses of one batch of members.
 func (l *lister) chunk(c *chunk, fis []fs.FileInfo) error {
-	c.paths, c.fis = c.paths[:0], c.fis[:0]
+	c.names, c.fis = c.names[:0], c.fis[:0]
 	for _, fi := range fis {
-		if p, fi, ok := l.member(c.dir, fi); ok {
-			c.paths, c.fis = append(c.paths, p), append(c.fis, fi)
+		if fi, ok := l.member(c.dir, fi); ok {
+			c.names, c.fis = append(c.names, fi.Name()), append(c.fis, fi)
 		}
 	}
-	dead, err := l.h.fs.DeadPropsOf(c.paths)
+	dead, err := l.h.fs.DeadPropsOf(c.dir, c.names)
 	if err != nil {
 		return err
 	}
@@ -220,9 +221,9 @@ func (l *lister) chunk(c *chunk, fis []fs.FileInfo) error {
 		if fi.IsDir() {
 			c.href = append(c.href, '/')
 		}
-		l.write(&resource{href: c.href, fi: fi, dead: dead[c.paths[i]], locks: c.locks.of(fi.Name())})
+		l.write(&resource{href: c.href, fi: fi, dead: dead[c.names[i]], locks: c.locks.of(c.names[i])})
 		if fi.IsDir() && c.depth < 0 {
-			if err := l.members(c.paths[i], slices.Clone(c.href), c.depth); err != nil {
+			if err := l.members(memberPath(c.dir, c.names[i]), slices.Clone(c.href), c.depth); err != nil {
 				return err
 			}
 		}
@@ -230,28 +231,33 @@ func (l *lister) chunk(c *chunk, fis []fs.FileInfo) error {
 	return nil
 }
 
-// member returns the path and attributes of a member Readdir listed, following a symbolic
-// link (through the jail: one out of the root is left out, as is one that leads nowhere).
-// ok is false for a member left out: also the server's own namespace in the root's listing,
-// whose URL leads to the server's endpoints rather than to it.
-func (l *lister) member(dir string, fi fs.FileInfo) (string, fs.FileInfo, bool) {
+// member returns the attributes of a member Readdir listed, following a symbolic link
+// (through the jail: one out of the root is left out, as is one that leads nowhere). ok is
+// false for a member left out: also the server's own namespace in the root's listing, whose
+// URL leads to the server's endpoints rather than to it.
+func (l *lister) member(dir string, fi fs.FileInfo) (fs.FileInfo, bool) {
 	name := fi.Name()
 	if (dir == "/" || dir == l.root) && name == strings.Trim(request.Reserved, "/") {
-		return "", nil, false
-	}
-	p := dir + "/" + name
-	if dir == "/" {
-		p = "/" + name
+		return nil, false
 	}
 	if fi.Mode()&fs.ModeSymlink == 0 {
-		return p, fi, true
+		return fi, true
 	}
+	p := memberPath(dir, name)
 	st, err := l.h.fs.Stat(l.ctx, p)
 	if err != nil {
 		l.h.log.Debug().Err(err).Str("path", p).Msg("listing skips a symbolic link it cannot follow")
-		return "", nil, false
+		return nil, false
 	}
-	return p, st, true
+	return st, true
+}
+
+// memberPath is the path of the member name of the clean collection dir.
+func memberPath(dir, name string) string {
+	if dir == "/" {
+		return "/" + name
+	}
+	return dir + "/" + name
 }
 
 // dirLocks are the locks of a collection's members, from one query (§15.8: lockdiscovery).

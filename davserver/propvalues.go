@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"path"
 	"strconv"
+	"time"
 
 	"github.com/lockdav/lockdav/davserver/rfc4918"
 	davfs "github.com/lockdav/lockdav/fs"
@@ -152,7 +153,7 @@ func (l *lister) writeLive(res *resource, local string) {
 	case "getcontentlength":
 		v = strconv.AppendInt(v, res.fi.Size(), 10)
 	case "getlastmodified":
-		v = res.fi.ModTime().UTC().AppendFormat(v, http.TimeFormat)
+		v = l.dates.append(v, res.fi.ModTime())
 	case "getcontenttype":
 		v = rfc4918.AppendText(v, l.types.of(res.fi.Name()))
 	case "getetag":
@@ -168,6 +169,20 @@ func (l *lister) writeLive(res *resource, local string) {
 	if local != "supportedlock" {
 		l.val = v
 	}
+}
+
+// dateCache remembers the last second's HTTP-date (RFC 9110 §5.6.7): the members of a listing
+// were often written within the same second.
+type dateCache struct {
+	sec  int64
+	text []byte
+}
+
+func (c *dateCache) append(b []byte, t time.Time) []byte {
+	if s := t.Unix(); s != c.sec || c.text == nil {
+		c.sec, c.text = s, t.UTC().AppendFormat(c.text[:0], http.TimeFormat)
+	}
+	return append(b, c.text...)
 }
 
 // typeCache remembers the last extension's type: a listing's members mostly share a few.

@@ -201,17 +201,10 @@ func (p *BoltProps) Get(name string) (map[xml.Name]webdav.Property, error) {
 	return out, err
 }
 
-// GetMany implements batchGetter: the names that may hold properties are read in one
-// transaction, the others (nearly all, in most trees) not at all.
-func (p *BoltProps) GetMany(names []string) (map[string]map[xml.Name]webdav.Property, error) {
-	var held []string
-	p.mu.RLock()
-	for _, n := range names {
-		if _, ok := p.held[n]; ok {
-			held = append(held, n)
-		}
-	}
-	p.mu.RUnlock()
+// GetMany implements batchGetter: the members that may hold properties are read in one
+// transaction, the others (nearly all, in most trees) not at all, nor is their path built.
+func (p *BoltProps) GetMany(dir string, names []string) (map[string]map[xml.Name]webdav.Property, error) {
+	held := p.heldMembers(dir, names)
 	if len(held) == 0 {
 		return nil, nil
 	}
@@ -219,7 +212,7 @@ func (p *BoltProps) GetMany(names []string) (map[string]map[xml.Name]webdav.Prop
 	err := p.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(propsBucket)
 		for _, n := range held {
-			props, err := decodeSelf(b, n)
+			props, err := decodeSelf(b, memberPath(dir, n))
 			if err != nil {
 				return err
 			}
@@ -230,6 +223,28 @@ func (p *BoltProps) GetMany(names []string) (map[string]map[xml.Name]webdav.Prop
 		return nil
 	})
 	return out, err
+}
+
+// heldMembers returns those of names whose path under dir may have properties.
+func (p *BoltProps) heldMembers(dir string, names []string) []string {
+	var held []string
+	key := make([]byte, 0, 256)
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if len(p.held) == 0 {
+		return nil
+	}
+	for _, n := range names {
+		key = append(key[:0], dir...)
+		if dir != "/" {
+			key = append(key, '/')
+		}
+		key = append(key, n...)
+		if _, ok := p.held[string(key)]; ok { // no allocation: the compiler looks the bytes up
+			held = append(held, n)
+		}
+	}
+	return held
 }
 
 // decodeSelf reads the properties of name alone; nil when it has none.
