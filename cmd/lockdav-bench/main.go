@@ -234,10 +234,8 @@ func stopTargets(ts []*target) error {
 
 // measureAll runs every workload against both targets, under the profiles asked for.
 func measureAll(ctx context.Context, o options, ws []workload, ts []*target) (rp *report, err error) {
-	def := config.Default().Log
 	rp = &report{Command: strings.Join(os.Args, " "), Machine: thisMachine(), Failures: []string{},
-		Settings: settings{Clients: o.clients, HighClients: o.highClients, DurationSec: o.duration.Seconds(),
-			RoundSec: o.round.Seconds(), Members: o.members, ListClients: o.listClients, LogFormat: def.Format, LogLevel: def.Level}}
+		Settings: o.settings()}
 	if o.cpuProfile != "" {
 		f, err := os.Create(o.cpuProfile)
 		if err != nil {
@@ -273,6 +271,14 @@ func measureAll(ctx context.Context, o options, ws []workload, ts []*target) (rp
 		rp.fail("interrupted: %v", err)
 	}
 	return rp, nil
+}
+
+// settings are the report's record of o.
+func (o options) settings() settings {
+	def := config.Default().Log
+	return settings{Clients: o.clients, HighClients: o.highClients, DurationSec: o.duration.Seconds(),
+		RoundSec: o.round.Seconds(), Members: o.members, ListClients: o.listClients,
+		LogFormat: def.Format, LogLevel: def.Level}
 }
 
 // writeProfile writes the named runtime profile to path.
