@@ -22,16 +22,22 @@ build:
 test: deps
 	$(GO) test -race ./...
 
-## deps: install the programs the tests drive, when missing (as root, with apt-get), and
-## golangci-lint for `make lint`
-DEB_PKGS = litmus cadaver rclone davfs2 chromium curl
-DEB_CMDS = litmus cadaver rclone mount.davfs chromium curl
+## deps: install the programs the tests and `make bench` drive, when missing (as root, with
+## apt-get), and golangci-lint for `make lint`. nginx-extras is the benchmark's nginx reference
+## (nginx with dav_ext); the benchmark starts its own nginx on a loopback port, so the package's
+## service is kept from starting at install (policy-rc.d answering 101, the Debian way, unless
+## the machine has a policy of its own) rather than left holding port 80.
+DEB_PKGS = litmus cadaver rclone davfs2 chromium curl nginx-extras
+DEB_CMDS = litmus cadaver rclone mount.davfs chromium curl nginx
 deps: golangci-lint
-	@missing=0; for c in $(DEB_CMDS); do command -v $$c >/dev/null || missing=1; done; \
+	@missing=0; for c in $(DEB_CMDS); do PATH="$$PATH:/usr/sbin" command -v $$c >/dev/null || missing=1; done; \
 	if [ $$missing = 0 ]; then \
 		exit 0; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $(DEB_PKGS); \
+		policy=; if [ ! -e /usr/sbin/policy-rc.d ]; then \
+			printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d && policy=1; fi; \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $(DEB_PKGS); rc=$$?; \
+		if [ -n "$$policy" ]; then rm -f /usr/sbin/policy-rc.d; fi; exit $$rc; \
 	else \
 		echo "some of $(DEB_CMDS) are missing and this is not root with apt-get:"; \
 		echo "    sudo apt-get install -y $(DEB_PKGS)"; \

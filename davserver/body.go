@@ -13,12 +13,11 @@ import (
 	"github.com/lockdav/lockdav/davserver/rfc4918"
 )
 
-// Request bodies that x/net parses (PROPFIND, PROPPATCH) are read into memory and checked here
-// first, then handed to x/net to parse again: its Handler reads the request's Body itself and
-// takes no parsed document, and encoding/xml, which it parses with, accepts namespace errors
-// that must be refused before any property is stored or echoed (rfc4918.CheckXML). So each such
-// body is parsed twice — once by rfc4918's decoder, once by x/net — and no more: what lockdav
-// needs to know of a PROPFIND body is learnt in the same walk that checks it.
+// A PROPPATCH body, which x/net parses, is read into memory and checked here first, then handed
+// to x/net to parse again: its Handler reads the request's Body itself and takes no parsed
+// document, and encoding/xml, which it parses with, accepts namespace errors that must be refused
+// before any property is stored (rfc4918.CheckXML). PROPFIND bodies are davserver's own, parsed
+// once by rfc4918.ParsePropfind.
 
 // bufferXML reads a PROPPATCH body into memory (readXML), checks its namespaces
 // (rfc4918.CheckXML), and leaves it for x/net to read again.
@@ -32,24 +31,6 @@ func (h *Handler) bufferXML(r *http.Request) error {
 	}
 	replay(r, b)
 	return nil
-}
-
-// bufferPropfind is bufferXML for a PROPFIND body. all reports whether it asks for every
-// property (allprop, propname, or an empty body), which lockFile must know.
-func (h *Handler) bufferPropfind(r *http.Request) (all bool, err error) {
-	b, err := h.readXML(r)
-	if err != nil {
-		return false, err
-	}
-	all, err = rfc4918.CheckPropfind(b)
-	switch {
-	case errors.Is(err, rfc4918.ErrNoRoot):
-		return false, failWith(http.StatusBadRequest, "malformed propfind body", err)
-	case err != nil:
-		return false, failWith(http.StatusBadRequest, "malformed XML body", err)
-	}
-	replay(r, b)
-	return all, nil
 }
 
 // replay makes r's Body read the buffered body b again, for x/net.

@@ -1,7 +1,8 @@
 // Package davserver serves the WebDAV tree (RFC 4918 classes 1 and 2): the methods whose lock
 // rules x/net's webdav.Handler cannot keep — LOCK, UNLOCK, PUT, and the If header of RFC 4918
-// §10.4 — the lock checks in front of every write (§7), GET with the HTML listing, and per-user
-// roots. PROPFIND, PROPPATCH, MKCOL, COPY, MOVE, DELETE and POST are delegated to
+// §10.4 — the lock checks in front of every write (§7), GET with the HTML listing, PROPFIND
+// (listings that stream, with the lock properties), and per-user roots. PROPPATCH, MKCOL,
+// COPY, MOVE, DELETE and POST are delegated to
 // golang.org/x/net/webdav.Handler once their locks have been checked; every adapter that
 // delegation needs is in a file named xnet*.go. Parsing and writing RFC 4918's headers and XML
 // is davserver/rfc4918's; middleware and the server's own paths (request.Reserved) are not
@@ -42,7 +43,7 @@ type Handler struct {
 	maxXML int64
 	maxPut int64
 	now    func() time.Time
-	dav    *webdav.Handler // the delegate for PROPFIND, PROPPATCH, MKCOL, COPY, MOVE, DELETE, POST
+	dav    *webdav.Handler // the delegate for PROPPATCH, MKCOL, COPY, MOVE, DELETE, POST
 }
 
 // New returns a Handler over o.FS whose locks live in o.Locks.
@@ -55,7 +56,7 @@ func New(o Options) *Handler {
 		h.now = time.Now
 	}
 	h.dav = &webdav.Handler{
-		FileSystem: copyFS{rootFS{&lockFS{FileSystem: o.FS, locks: o.Locks}}}, // x/net works in URL paths
+		FileSystem: copyFS{rootFS{o.FS}}, // x/net works in URL paths
 		LockSystem: newRequestLocks(),
 		Logger:     h.logDelegate,
 	}

@@ -1,11 +1,10 @@
 package davserver
 
 // Adapts to x/net: concessions to golang.org/x/net/webdav's Handler, which davserver delegates
-// PROPFIND, PROPPATCH, MKCOL, COPY, MOVE, DELETE and POST to. Here: the webdav.LockSystem it is
-// given (the lock core, locksystem, knows no HTTP and no x/net; these adapters translate between
-// the two) and the FileSystem it sees, which works in URL paths (rootFS). The other file systems
-// it sees are xnet_props.go's (lock properties for PROPFIND) and xnet_copy.go's (COPY of a
-// collection with members it cannot open).
+// PROPPATCH, MKCOL, COPY, MOVE, DELETE and POST to. Here: the webdav.LockSystem it is given (the
+// lock core, locksystem, knows no HTTP and no x/net; these adapters translate between the two)
+// and the FileSystem it sees, which works in URL paths (rootFS). The other file system it sees
+// is xnet_copy.go's (COPY of a collection with members it cannot open).
 
 import (
 	"context"

@@ -194,21 +194,74 @@ func (p *BoltProps) Get(name string) (map[xml.Name]webdav.Property, error) {
 		return nil, nil
 	}
 	var out map[xml.Name]webdav.Property
-	err = p.db.View(func(tx *bolt.Tx) error {
-		for _, e := range self(tx.Bucket(propsBucket), name) {
-			_, n := splitKey(e.k)
-			var sp storedProp
-			if err := json.Unmarshal(e.v, &sp); err != nil {
-				return fmt.Errorf("decode property %q of %s: %w", n, name, err)
+	err = p.db.View(func(tx *bolt.Tx) (err error) {
+		out, err = decodeSelf(tx.Bucket(propsBucket), name)
+		return err
+	})
+	return out, err
+}
+
+// GetMany implements batchGetter: the members that may hold properties are read in one
+// transaction, the others (nearly all, in most trees) not at all, nor is their path built.
+func (p *BoltProps) GetMany(dir string, names []string) (map[string]map[xml.Name]webdav.Property, error) {
+	held := p.heldMembers(dir, names)
+	if len(held) == 0 {
+		return nil, nil
+	}
+	out := make(map[string]map[xml.Name]webdav.Property, len(held))
+	err := p.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(propsBucket)
+		for _, n := range held {
+			props, err := decodeSelf(b, memberPath(dir, n))
+			if err != nil {
+				return err
 			}
-			if out == nil {
-				out = map[xml.Name]webdav.Property{}
+			if props != nil {
+				out[n] = props
 			}
-			out[n] = webdav.Property{XMLName: n, Lang: sp.Lang, InnerXML: sp.InnerXML}
 		}
 		return nil
 	})
 	return out, err
+}
+
+// heldMembers returns those of names whose path under dir may have properties.
+func (p *BoltProps) heldMembers(dir string, names []string) []string {
+	var held []string
+	key := make([]byte, 0, 256)
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if len(p.held) == 0 {
+		return nil
+	}
+	for _, n := range names {
+		key = append(key[:0], dir...)
+		if dir != "/" {
+			key = append(key, '/')
+		}
+		key = append(key, n...)
+		if _, ok := p.held[string(key)]; ok { // no allocation: the compiler looks the bytes up
+			held = append(held, n)
+		}
+	}
+	return held
+}
+
+// decodeSelf reads the properties of name alone; nil when it has none.
+func decodeSelf(b *bolt.Bucket, name string) (map[xml.Name]webdav.Property, error) {
+	var out map[xml.Name]webdav.Property
+	for _, e := range self(b, name) {
+		_, n := splitKey(e.k)
+		var sp storedProp
+		if err := json.Unmarshal(e.v, &sp); err != nil {
+			return nil, fmt.Errorf("decode property %q of %s: %w", n, name, err)
+		}
+		if out == nil {
+			out = map[xml.Name]webdav.Property{}
+		}
+		out[n] = webdav.Property{XMLName: n, Lang: sp.Lang, InnerXML: sp.InnerXML}
+	}
+	return out, nil
 }
 
 func (p *BoltProps) Patch(name string, patches []webdav.Proppatch) ([]webdav.Propstat, error) {

@@ -4,12 +4,12 @@ import (
 	"context"
 	"encoding/xml"
 	"errors"
-	"fmt"
 	"io"
 	"mime"
 	"os"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/afero"
@@ -20,8 +20,9 @@ import (
 // its ETag, and a listing that hides uploads in progress.
 type file struct {
 	afero.File
-	fs   *FS
-	name string // clean slash path, the PropStore key
+	fs    *FS
+	name  string    // clean slash path, the PropStore key
+	batch *dirBatch //nolint:unused // ReadDirStat's buffers, read on Linux only
 }
 
 var (
@@ -111,7 +112,7 @@ func (f *file) Readdirnames(count int) ([]string, error) {
 func (f *file) visible(infos []os.FileInfo) []os.FileInfo {
 	out := make([]os.FileInfo, 0, len(infos))
 	for _, fi := range infos {
-		switch _, err := cleanName(path.Join(f.name, fi.Name())); {
+		switch err := checkMember(f.name, fi.Name()); {
 		case isHidden(fi.Name()):
 		case errors.Is(err, ErrInvalidName):
 			f.fs.log.Warn().Err(err).Str("dir", f.name).Msg("listing skips a member no request can name")
@@ -144,8 +145,25 @@ func (fi fileInfo) ContentType(ctx context.Context) (string, error) {
 // size and modification time in nanoseconds. Upload makes sure the time
 // moves forward on every overwrite, so equal ETags mean equal content.
 func ETag(fi os.FileInfo) string {
+	return string(AppendETag(make([]byte, 0, 32), fi))
+}
+
+// AppendETag appends ETag(fi) to b, for a listing that writes one per member.
+func AppendETag(b []byte, fi os.FileInfo) []byte {
 	if fi == nil {
-		return `""`
+		return append(b, `""`...)
 	}
-	return fmt.Sprintf(`"%x-%x"`, fi.ModTime().UnixNano(), fi.Size())
+	b = append(b, '"')
+	b = appendHex(b, fi.ModTime().UnixNano())
+	b = append(b, '-')
+	b = appendHex(b, fi.Size())
+	return append(b, '"')
+}
+
+// appendHex appends n as fmt's %x does, a minus sign before the digits of a negative number.
+func appendHex(b []byte, n int64) []byte {
+	if n < 0 {
+		return strconv.AppendUint(append(b, '-'), uint64(-n), 16) //nolint:gosec // -n ≥ 1 here; MinInt64 wraps to its own magnitude
+	}
+	return strconv.AppendInt(b, n, 16)
 }

@@ -61,6 +61,28 @@ func CheckName(name string) error {
 	return err
 }
 
+// checkMember is cleanName's verdict on dir/name for a name a directory read returned (one
+// segment, never "" or "." or ".."), without building the path: a listing checks every member.
+func checkMember(dir, name string) error {
+	full := len(dir) + 1 + len(name)
+	if dir == "/" {
+		full--
+	}
+	switch {
+	case full > maxPath:
+		return invalid(name, "path too long")
+	case len(name) > maxSegment:
+		return invalid(name, "segment too long")
+	}
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c < ' ' || c == 0x7f || c == '\\' || c >= utf8.RuneSelf {
+			_, err := cleanName(dir + "/" + name)
+			return err
+		}
+	}
+	return nil
+}
+
 func invalid(name, why string) error {
 	return fmt.Errorf("%w %q: %s", ErrInvalidName, truncate(name), why)
 }

@@ -32,6 +32,53 @@ type PropStore interface {
 	Close() error
 }
 
+// batchGetter is a PropStore that reads the properties of many members of a directory in one
+// go, as a listing wants them (one transaction per chunk of members instead of one per member).
+type batchGetter interface {
+	// GetMany returns the properties of each member of dir named in names that has some,
+	// keyed by name.
+	GetMany(dir string, names []string) (map[string]map[xml.Name]webdav.Property, error)
+}
+
+// DeadProps returns the dead properties of name (RFC 4918 §4), nil when it has none.
+func (f *FS) DeadProps(name string) (map[xml.Name]webdav.Property, error) {
+	n, err := cleanName(name)
+	if err != nil {
+		return nil, err
+	}
+	return f.props.Get(n)
+}
+
+// DeadPropsOf returns the dead properties of each member of dir (a clean path) named in names
+// (as a directory read returned them) that has some, keyed by name.
+func (f *FS) DeadPropsOf(dir string, names []string) (map[string]map[xml.Name]webdav.Property, error) {
+	if bg, ok := f.props.(batchGetter); ok {
+		return bg.GetMany(dir, names)
+	}
+	var out map[string]map[xml.Name]webdav.Property
+	for _, n := range names {
+		p, err := f.props.Get(memberPath(dir, n))
+		if err != nil {
+			return nil, err
+		}
+		if p != nil {
+			if out == nil {
+				out = map[string]map[xml.Name]webdav.Property{}
+			}
+			out[n] = p
+		}
+	}
+	return out, nil
+}
+
+// memberPath is the path of the member name of the clean directory dir.
+func memberPath(dir, name string) string {
+	if dir == "/" {
+		return "/" + name
+	}
+	return dir + "/" + name
+}
+
 // propName cleans a PropStore key. NUL separates the fields of BoltProps keys,
 // so it may appear in no part of one.
 func propName(name string) (string, error) {

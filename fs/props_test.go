@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/rs/zerolog"
+	"github.com/spf13/afero"
 	"golang.org/x/net/webdav"
 )
 
@@ -257,4 +258,35 @@ func b2i(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// DeadPropsOf reads the properties of a chunk of members at once (a PROPFIND listing, RFC 4918
+// §9.1): those that have some, keyed by name, whatever the store, at the root and below it.
+func TestDeadPropsOf(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s PropStore) {
+		f := New(afero.NewMemMapFs(), s, zerolog.Nop())
+		colour := webdav.Property{XMLName: xml.Name{Space: "urn:x", Local: "colour"}, InnerXML: []byte("red")}
+		for _, p := range []string{"/a", "/d/b", "/d/c/e"} {
+			if _, err := s.Patch(p, []webdav.Proppatch{set(colour)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for dir, want := range map[string][]string{"/": {"a"}, "/d": {"b"}, "/e": nil} {
+			got, err := f.DeadPropsOf(dir, []string{"a", "b", "c", "z"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var names []string
+			for n, props := range got {
+				names = append(names, n)
+				if string(props[colour.XMLName].InnerXML) != "red" {
+					t.Errorf("%s/%s: %v, want colour red", dir, n, props)
+				}
+			}
+			slices.Sort(names)
+			if !slices.Equal(names, want) {
+				t.Errorf("DeadPropsOf(%s) holds %q, want %q", dir, names, want)
+			}
+		}
+	})
 }

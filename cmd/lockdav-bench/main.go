@@ -1,9 +1,11 @@
-// Command lockdav-bench drives lockdav and a bare x/net/webdav reference side by side on
-// loopback and prints throughput and latency per workload (make bench).
+// Command lockdav-bench drives lockdav, a bare x/net/webdav reference and, where it is installed,
+// nginx with dav_ext side by side on loopback and prints throughput and latency per workload
+// (make bench).
 //
-// Both servers run in this process, each on its own 127.0.0.1 port over its own temporary
+// lockdav and x/net run in this process, each on its own 127.0.0.1 port over its own temporary
 // root: lockdav as users run it (default configuration, durable lock documents, logging to a
 // file in the temporary directory), and webdav.Handler with webdav.Dir and webdav.NewMemLS.
+// nginx runs as its own process over its own root (nginx.go), for the listings, GET and PUT.
 // Every workload runs against them in alternating rounds with the same client settings.
 //
 // With -cpuprofile the whole process is profiled; server and client goroutines carry pprof
@@ -21,6 +23,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -69,7 +73,8 @@ func parseFlags(args []string) (options, error) {
 	fs.DurationVar(&o.duration, "duration", 6*time.Second,
 		"time per workload per server (contended at -contended-clients: half; propfind: two rounds of half of it)")
 	fs.DurationVar(&o.round, "round", 2*time.Second, "length of one round before switching server")
-	fs.IntVar(&o.members, "members", 10000, "members of the propfind collection")
+	members := fs.String("members", "2000,10000", "comma-separated member counts of the listed collections")
+	fs.IntVar(&o.listClients, "list-clients", 4, "workers of propfind and propnamed")
 	list := fs.String("workloads", strings.Join(workloadNames, ","), "comma-separated workloads to run")
 	fs.StringVar(&o.jsonPath, "json", "bench-results.json", "write the results as JSON to this file")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
@@ -82,13 +87,20 @@ func parseFlags(args []string) (options, error) {
 		return options{}, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	o.workloads = strings.Split(*list, ",")
+	for _, m := range strings.Split(*members, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(m))
+		if err != nil {
+			return options{}, fmt.Errorf("-members %q: %w", *members, err)
+		}
+		o.members = append(o.members, n)
+	}
 	return o, o.validate()
 }
 
 func (o options) validate() error {
 	var errs []error
-	if o.clients < 1 {
-		errs = append(errs, fmt.Errorf("-clients %d: want at least 1", o.clients))
+	if o.clients < 1 || o.listClients < 1 {
+		errs = append(errs, fmt.Errorf("-clients %d, -list-clients %d: want at least 1", o.clients, o.listClients))
 	}
 	if o.highClients < 0 {
 		errs = append(errs, fmt.Errorf("-contended-clients %d: want 0 or more", o.highClients))
@@ -96,8 +108,10 @@ func (o options) validate() error {
 	if o.duration <= 0 || o.round <= 0 {
 		errs = append(errs, fmt.Errorf("-duration %v, -round %v: want both positive", o.duration, o.round))
 	}
-	if o.members < 0 {
-		errs = append(errs, fmt.Errorf("-members %d: want 0 or more", o.members))
+	for _, m := range o.members {
+		if m < 0 {
+			errs = append(errs, fmt.Errorf("-members %d: want 0 or more", m))
+		}
 	}
 	if o.jsonPath == "" {
 		errs = append(errs, errors.New("-json: want a file name"))
@@ -127,12 +141,15 @@ func run(ctx context.Context, o options, out io.Writer) (rp *report, err error) 
 		}
 		err = errors.Join(err, os.RemoveAll(dir))
 	}()
-	ts, err := startTargets(dir, ws, o.clients)
+	ts, note, err := startTargets(dir, ws, o.clients)
 	if err != nil {
 		return nil, err
 	}
 	defer func() { err = errors.Join(err, stopTargets(ts)) }()
 	rp, err = measureAll(ctx, o, ws, ts)
+	if rp != nil {
+		rp.Note = note
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -146,13 +163,22 @@ func run(ctx context.Context, o options, out io.Writer) (rp *report, err error) 
 	return rp, nil
 }
 
-// startTargets lays the workloads' files out under dir/lockdav/root and dir/reference/root,
-// then starts lockdav and the reference over them.
-func startTargets(dir string, ws []workload, clients int) ([]*target, error) {
-	for _, name := range []string{lockdavName, referenceName} {
+// startTargets lays the workloads' files out under dir/<server>/root, then starts lockdav, the
+// x/net reference and, if it is installed and some workload runs on it, nginx. note says why
+// nginx is not among them.
+func startTargets(dir string, ws []workload, clients int) (ts []*target, note string, err error) {
+	names := []string{lockdavName, referenceName}
+	ng, note := findNginx()
+	if ng != nil && slices.ContainsFunc(ws, func(w workload) bool { return w.nginx }) {
+		names = append(names, nginxName)
+	}
+	for _, name := range names {
 		for _, w := range ws {
+			if name == nginxName && !w.nginx {
+				continue
+			}
 			if err := w.layout(filepath.Join(dir, name, "root")); err != nil {
-				return nil, fmt.Errorf("%s on %s: %w", w.name, name, err)
+				return nil, "", fmt.Errorf("%s on %s: %w", w.name, name, err)
 			}
 		}
 	}
@@ -160,15 +186,37 @@ func startTargets(dir string, ws []workload, clients int) ([]*target, error) {
 	for _, w := range ws {
 		most = max(most, w.clients)
 	}
-	ld, err := startLockdav(filepath.Join(dir, lockdavName), filepath.Join(dir, "lockdav.log"), most)
-	if err != nil {
-		return nil, err
+	for _, name := range names {
+		t, err := startTarget(name, dir, most, ng)
+		if err != nil {
+			return nil, "", errors.Join(err, stopTargets(ts))
+		}
+		ts = append(ts, t)
 	}
-	ref, err := startReference(filepath.Join(dir, referenceName), most)
-	if err != nil {
-		return nil, errors.Join(err, stopTargets([]*target{ld}))
+	return ts, note, nil
+}
+
+// startTarget starts the server called name over dir/name.
+func startTarget(name, dir string, clients int, ng *nginxSetup) (*target, error) {
+	switch name {
+	case lockdavName:
+		return startLockdav(filepath.Join(dir, lockdavName), filepath.Join(dir, "lockdav.log"), clients)
+	case referenceName:
+		return startReference(filepath.Join(dir, referenceName), clients)
+	default:
+		return startNginx(ng, dir, filepath.Join(dir, nginxName), clients)
 	}
-	return []*target{ld, ref}, nil
+}
+
+// targetsOf returns the targets w runs on: lockdav first, then its references.
+func targetsOf(w workload, ts []*target) []*target {
+	var out []*target
+	for _, t := range ts {
+		if t.name != nginxName || w.nginx {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 func stopTargets(ts []*target) error {
@@ -186,10 +234,8 @@ func stopTargets(ts []*target) error {
 
 // measureAll runs every workload against both targets, under the profiles asked for.
 func measureAll(ctx context.Context, o options, ws []workload, ts []*target) (rp *report, err error) {
-	def := config.Default().Log
 	rp = &report{Command: strings.Join(os.Args, " "), Machine: thisMachine(), Failures: []string{},
-		Settings: settings{Clients: o.clients, HighClients: o.highClients, DurationSec: o.duration.Seconds(),
-			RoundSec: o.round.Seconds(), Members: o.members, LogFormat: def.Format, LogLevel: def.Level}}
+		Settings: o.settings()}
 	if o.cpuProfile != "" {
 		f, err := os.Create(o.cpuProfile)
 		if err != nil {
@@ -212,11 +258,11 @@ func measureAll(ctx context.Context, o options, ws []workload, ts []*target) (rp
 		if o.progress != nil {
 			fmt.Fprintf(o.progress, "%s at %d clients, %v per server\n", w.name, w.clients, w.duration)
 		}
-		results, err := measure(ctx, w, ts, o.round)
+		results, err := measure(ctx, w, targetsOf(w, ts), o.round)
 		if results == nil {
 			return nil, err
 		}
-		rp.compare(results[0], results[1])
+		rp.compare(w.kind, results)
 		if err != nil {
 			rp.fail("%v", err)
 		}
@@ -225,6 +271,14 @@ func measureAll(ctx context.Context, o options, ws []workload, ts []*target) (rp
 		rp.fail("interrupted: %v", err)
 	}
 	return rp, nil
+}
+
+// settings are the report's record of o.
+func (o options) settings() settings {
+	def := config.Default().Log
+	return settings{Clients: o.clients, HighClients: o.highClients, DurationSec: o.duration.Seconds(),
+		RoundSec: o.round.Seconds(), Members: o.members, ListClients: o.listClients,
+		LogFormat: def.Format, LogLevel: def.Level}
 }
 
 // writeProfile writes the named runtime profile to path.

@@ -15,17 +15,17 @@ func TestCompareVerdicts(t *testing.T) {
 	}{
 		{"lockcycle", 3700, 3700, ptr(true), 1},
 		{"lockcycle", 3600, 3700, ptr(false), 3600.0 / 3700},
-		{"get", 900, 1000, ptr(true), 0.9},
+		{"get", 1000, 1000, ptr(true), 1},
 		{"put", 899, 1000, ptr(false), 0.899},
 		{"refresh", 900, 1000, ptr(true), 0.9},
 		{"contended", 690, 1000, ptr(false), 0.69},
-		{"propfind", 10, 1000, ptr(false), 0.01},
+		{"propfind", 10, 1000, nil, 0.01}, // held to nginx, not to x/net
 		{"other", 10, 1000, nil, 0.01}, // no target
 	}
 	for _, tt := range tests {
 		rp := &report{}
-		rp.compare(&result{Workload: tt.workload, Server: lockdavName, OpsPerSec: tt.lockdav, Ops: 1},
-			&result{Workload: tt.workload, Server: referenceName, OpsPerSec: tt.ref, Ops: 1})
+		rp.compare(tt.workload, []*result{{Workload: tt.workload, Server: lockdavName, OpsPerSec: tt.lockdav, Ops: 1},
+			{Workload: tt.workload, Server: referenceName, OpsPerSec: tt.ref, Ops: 1}})
 		c := rp.Comparisons[0]
 		if c.Ratio == nil || math.Abs(*c.Ratio-tt.wantRatio) > 1e-9 {
 			t.Errorf("%s %v/%v: ratio %v, want %v", tt.workload, tt.lockdav, tt.ref, c.Ratio, tt.wantRatio)
@@ -39,11 +39,26 @@ func TestCompareVerdicts(t *testing.T) {
 	}
 }
 
+// TestCompareNginx: a listing is held to nginx, with x/net's ratio reported beside it.
+func TestCompareNginx(t *testing.T) {
+	rp := &report{}
+	rp.compare("propfind", []*result{{Workload: "propfind-2000", Server: lockdavName, OpsPerSec: 140, Ops: 1},
+		{Workload: "propfind-2000", Server: referenceName, OpsPerSec: 30, Ops: 1},
+		{Workload: "propfind-2000", Server: nginxName, OpsPerSec: 135, Ops: 1}})
+	if len(rp.Comparisons) != 2 {
+		t.Fatalf("%d comparisons, want 2", len(rp.Comparisons))
+	}
+	x, n := rp.Comparisons[0], rp.Comparisons[1]
+	if x.Versus != referenceName || x.Met != nil || n.Versus != nginxName || n.Met == nil || !*n.Met {
+		t.Errorf("comparisons %+v, %+v: want x-net without a target, nginx with one met", x, n)
+	}
+}
+
 func TestCompareFailsOnErrorsAndLostUpdates(t *testing.T) {
 	rp := &report{}
-	rp.compare(
-		&result{Workload: "contended", Server: lockdavName, Ops: 10, Check: &check{Locks: 10, Counter: 9, LostUpdates: 1}},
-		&result{Workload: "contended", Server: referenceName, Ops: 10, Errors: 2, FirstError: "boom", Check: &check{}})
+	rp.compare("contended", []*result{
+		{Workload: "contended", Server: lockdavName, Ops: 10, Check: &check{Locks: 10, Counter: 9, LostUpdates: 1}},
+		{Workload: "contended", Server: referenceName, Ops: 10, Errors: 2, FirstError: "boom", Check: &check{}}})
 	if len(rp.Failures) != 2 {
 		t.Errorf("failures %q, want one for the lost update and one for the errors", rp.Failures)
 	}

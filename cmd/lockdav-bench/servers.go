@@ -20,7 +20,7 @@ import (
 // Server names, as printed and written to JSON.
 const (
 	lockdavName   = "lockdav"
-	referenceName = "reference"
+	referenceName = "x-net"
 )
 
 // target is one server under test, listening on loopback, with the client that drives it.

@@ -197,7 +197,7 @@ func (n *nsDecoder) root() (xml.StartElement, error) {
 	for {
 		t, err := n.next()
 		if errors.Is(err, io.EOF) {
-			return xml.StartElement{}, errors.New("no root element")
+			return xml.StartElement{}, ErrNoRoot
 		}
 		if err != nil {
 			return xml.StartElement{}, err

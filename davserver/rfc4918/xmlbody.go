@@ -1,8 +1,8 @@
 // RFC 4918 §14 (XML elements) and §16 (precondition codes): the XML bodies of LOCK responses,
 // lockdiscovery and supportedlock property values, DAV:error bodies and 207 Multi-Status.
 //
-// Property values carry xmlns:D="DAV:" on each top element because x/net's PROPFIND writes a
-// webdav.Property's InnerXML verbatim and asks that it not rely on any enclosing declaration.
+// An activelock declares the namespaces it uses, so that it stands alone wherever it is put;
+// supportedlock's value is only ever written inside PropWriter's multistatus, which binds D.
 // Hrefs given to these writers are already URL-escaped (see Href); the writers escape them for XML.
 
 package rfc4918
@@ -153,9 +153,10 @@ func WriteLockResponse(w io.Writer, l locksystem.Lock, now time.Time) error {
 }
 
 // SupportedLock is the content of DAV:supportedlock (§15.10): exclusive and shared write
-// locks, both of which LOCK grants.
+// locks, both of which LOCK grants. It uses prefix D for DAV: without declaring it: it is
+// written into every response of a listing, inside a multistatus that declares it.
 func SupportedLock() string {
-	const entry = `<D:lockentry xmlns:D="DAV:"><D:lockscope>%s</D:lockscope><D:locktype><D:write/></D:locktype></D:lockentry>`
+	const entry = `<D:lockentry><D:lockscope>%s</D:lockscope><D:locktype><D:write/></D:locktype></D:lockentry>`
 	return fmt.Sprintf(entry, `<D:exclusive/>`) + fmt.Sprintf(entry, `<D:shared/>`)
 }
 
