@@ -20,7 +20,7 @@ func TestCompareVerdicts(t *testing.T) {
 		{"refresh", 900, 1000, ptr(true), 0.9},
 		{"contended", 690, 1000, ptr(false), 0.69},
 		{"propfind", 10, 1000, nil, 0.01}, // held to nginx, not to x/net
-		{"other", 10, 1000, nil, 0.01}, // no target
+		{"other", 10, 1000, nil, 0.01},    // no target
 	}
 	for _, tt := range tests {
 		rp := &report{}
