@@ -6,13 +6,13 @@ package davserver
 
 import (
 	"errors"
-	"io/fs"
+	iofs "io/fs"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/lockdav/lockdav/davserver/rfc4918"
-	davfs "github.com/lockdav/lockdav/fs"
+	"github.com/lockdav/lockdav/fs"
 	"github.com/lockdav/lockdav/locksystem"
 	"github.com/lockdav/lockdav/server/request"
 )
@@ -127,7 +127,7 @@ func asMultiStatus(err error) (*multiStatusError, bool) {
 }
 
 // etagOf is the entity tag of a resource, the same one GET and PROPFIND report.
-func etagOf(fi fs.FileInfo) string { return davfs.ETag(fi) }
+func etagOf(fi iofs.FileInfo) string { return fs.ETag(fi) }
 
 // msResponse is a DAV:response for status, with the §16 condition it failed and the locks
 // behind it, if any.

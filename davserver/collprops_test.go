@@ -15,7 +15,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/spf13/afero"
 
-	davfs "github.com/lockdav/lockdav/fs"
+	"github.com/lockdav/lockdav/fs"
 	"github.com/lockdav/lockdav/locksystem"
 )
 
@@ -28,19 +28,19 @@ const (
 
 // newPropsTestServer is newTestServer over MemMapFs with in-memory properties, or over the OS
 // with bbolt properties, returned with its property store.
-func newPropsTestServer(t *testing.T, osTree bool) (*testServer, davfs.PropStore) {
+func newPropsTestServer(t *testing.T, osTree bool) (*testServer, fs.PropStore) {
 	t.Helper()
 	ts := &testServer{t: t, now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
 	log := zerolog.New(zerolog.NewTestWriter(t))
-	props := davfs.PropStore(davfs.NewMemProps())
-	ts.fs = davfs.New(afero.NewMemMapFs(), props, log)
+	props := fs.PropStore(fs.NewMemProps())
+	ts.fs = fs.New(afero.NewMemMapFs(), props, log)
 	if osTree {
-		bp, err := davfs.OpenProps(filepath.Join(t.TempDir(), "props.db"), log)
+		bp, err := fs.OpenProps(filepath.Join(t.TempDir(), "props.db"), log)
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = bp.Close() })
-		if ts.fs, err = davfs.NewOS(t.TempDir(), bp, log); err != nil {
+		if ts.fs, err = fs.NewOS(t.TempDir(), bp, log); err != nil {
 			t.Fatal(err)
 		}
 		props = bp

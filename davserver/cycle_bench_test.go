@@ -13,7 +13,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	davfs "github.com/lockdav/lockdav/fs"
+	"github.com/lockdav/lockdav/fs"
 	"github.com/lockdav/lockdav/locksystem"
 	"github.com/lockdav/lockdav/locksystem/boltstore"
 )
@@ -62,13 +62,13 @@ func benchHandler(b *testing.B) *Handler {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = store.Close() })
-	props, err := davfs.OpenProps(filepath.Join(dir, "props.db"), log)
+	props, err := fs.OpenProps(filepath.Join(dir, "props.db"), log)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = props.Close() })
 	root := filepath.Join(dir, "root")
-	fsys, err := davfs.NewOS(root, props, log)
+	fsys, err := fs.NewOS(root, props, log)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -8,7 +8,7 @@ import (
 	"context"
 	"errors"
 	"io"
-	"io/fs"
+	iofs "io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -16,7 +16,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/lockdav/lockdav/davserver/rfc4918"
-	davfs "github.com/lockdav/lockdav/fs"
+	"github.com/lockdav/lockdav/fs"
 	"github.com/lockdav/lockdav/locksystem"
 	"github.com/lockdav/lockdav/server/request"
 )
@@ -98,20 +98,20 @@ func lowerStatus(err error) (int, string) {
 		return http.StatusForbidden, "invalid path"
 	case errors.Is(err, request.ErrBadPath):
 		return http.StatusBadRequest, "invalid path"
-	case errors.Is(err, fs.ErrNotExist):
+	case errors.Is(err, iofs.ErrNotExist):
 		return http.StatusNotFound, "not found"
-	case errors.Is(err, fs.ErrExist):
+	case errors.Is(err, iofs.ErrExist):
 		return http.StatusMethodNotAllowed, "already exists"
-	case errors.Is(err, davfs.ErrHiddenName):
+	case errors.Is(err, fs.ErrHiddenName):
 		// Uploads in progress are the server's, like the reserved namespace (request.Reserved).
 		return http.StatusForbidden, "reserved for the server"
-	case errors.Is(err, fs.ErrPermission), errors.Is(err, davfs.ErrOutsideRoot):
+	case errors.Is(err, iofs.ErrPermission), errors.Is(err, fs.ErrOutsideRoot):
 		return http.StatusForbidden, "forbidden"
-	case errors.Is(err, davfs.ErrInvalidName):
+	case errors.Is(err, fs.ErrInvalidName):
 		return http.StatusBadRequest, "invalid name"
-	case errors.Is(err, davfs.ErrTooLarge):
+	case errors.Is(err, fs.ErrTooLarge):
 		return http.StatusRequestEntityTooLarge, "body too large"
-	case errors.Is(err, davfs.ErrIsDir):
+	case errors.Is(err, fs.ErrIsDir):
 		return http.StatusMethodNotAllowed, "is a collection"
 	case errors.Is(err, locksystem.ErrOwnerTooLarge):
 		return http.StatusRequestEntityTooLarge, "owner too large"

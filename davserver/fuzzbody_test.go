@@ -20,7 +20,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/spf13/afero"
 
-	davfs "github.com/lockdav/lockdav/fs"
+	"github.com/lockdav/lockdav/fs"
 	"github.com/lockdav/lockdav/locksystem"
 )
 
@@ -28,7 +28,7 @@ import (
 func fuzzHandler(f *testing.F) *Handler {
 	f.Helper()
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	fsys := davfs.New(afero.NewMemMapFs(), davfs.NewMemProps(), zerolog.Nop())
+	fsys := fs.New(afero.NewMemMapFs(), fs.NewMemProps(), zerolog.Nop())
 	ls, err := locksystem.New(now, locksystem.Options{Logger: zerolog.Nop()})
 	if err != nil {
 		f.Fatal(err)

@@ -185,7 +185,7 @@ func serveWhole(w http.ResponseWriter, r *http.Request, name string, fi fs.FileI
 	return nil
 }
 
-// content is what to send f's content from: davfs files offer their *os.File, which net/http
+// content is what to send f's content from: fs files offer their *os.File, which net/http
 // sends with sendfile(2).
 func content(f webdav.File) io.ReadSeeker {
 	if c, ok := f.(interface{ Content() io.ReadSeeker }); ok {

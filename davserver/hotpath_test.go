@@ -13,7 +13,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	davfs "github.com/lockdav/lockdav/fs"
+	"github.com/lockdav/lockdav/fs"
 	"github.com/lockdav/lockdav/locksystem"
 )
 
@@ -23,7 +23,7 @@ func newOSTestServer(t *testing.T) (*testServer, string) {
 	root := t.TempDir()
 	ts := &testServer{t: t, now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
 	log := zerolog.New(zerolog.NewTestWriter(t))
-	fsys, err := davfs.NewOS(root, davfs.NewMemProps(), log)
+	fsys, err := fs.NewOS(root, fs.NewMemProps(), log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,7 +20,7 @@ import (
 	"unicode/utf8"
 )
 
-// oddNames cannot be named by a request: the tree refuses them (davfs.ErrInvalidName).
+// oddNames cannot be named by a request: the tree refuses them (fs.ErrInvalidName).
 var oddNames = []string{"bad\xff.txt", "ctl\x01.txt", "new\nline.txt", "del\x7f.txt", "nel\u0085.txt", `back\slash.txt`}
 
 // oddTree makes, directly on disk, good members beside odd ones at the root and in /sub, and an

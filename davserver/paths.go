@@ -7,12 +7,12 @@ package davserver
 import (
 	"context"
 	"errors"
-	"io/fs"
+	iofs "io/fs"
 	"net/http"
 	"path"
 	"syscall"
 
-	davfs "github.com/lockdav/lockdav/fs"
+	"github.com/lockdav/lockdav/fs"
 	"github.com/lockdav/lockdav/server/request"
 )
 
@@ -27,7 +27,7 @@ func requestPath(r *http.Request) (string, error) {
 		return "", err
 	}
 	p = request.ToReal(request.Root(r.Context()), p)
-	if err := davfs.CheckName(p); err != nil {
+	if err := fs.CheckName(p); err != nil {
 		return "", err
 	}
 	return p, nil
@@ -40,7 +40,7 @@ func requestPath(r *http.Request) (string, error) {
 func (h *Handler) checkParent(ctx context.Context, p string) error {
 	pfi, err := h.fs.Stat(ctx, parent(p))
 	switch {
-	case err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR):
+	case err != nil && !errors.Is(err, iofs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR):
 		return err
 	case err != nil || !pfi.IsDir():
 		return fail(http.StatusConflict, "parent collection does not exist")

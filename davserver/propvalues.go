@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/lockdav/lockdav/davserver/rfc4918"
-	davfs "github.com/lockdav/lockdav/fs"
+	"github.com/lockdav/lockdav/fs"
 )
 
 // liveProp is a DAV: property computed by the server (§15).
@@ -157,7 +157,7 @@ func (l *lister) writeLive(res *resource, local string) {
 	case "getcontenttype":
 		v = rfc4918.AppendText(v, l.types.of(res.fi.Name()))
 	case "getetag":
-		v = davfs.AppendETag(v, res.fi) // the ETag GET and PUT send
+		v = fs.AppendETag(v, res.fi) // the ETag GET and PUT send
 	case "lockdiscovery":
 		if len(res.locks) > 0 {
 			v = append(v, rfc4918.LockDiscovery(res.locks, l.now)...)

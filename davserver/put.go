@@ -2,7 +2,7 @@ package davserver
 
 // PUT (RFC 4918 §9.7, RFC 9110 §9.3.4). lockdav serves PUT itself rather than through x/net,
 // whose PUT truncates the target in place: here the body goes to a temporary file that replaces
-// the target only once fully received (davfs.FS.Upload), so a failed upload loses nothing.
+// the target only once fully received (fs.FS.Upload), so a failed upload loses nothing.
 
 import (
 	"errors"

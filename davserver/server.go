@@ -16,7 +16,7 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/net/webdav"
 
-	davfs "github.com/lockdav/lockdav/fs"
+	"github.com/lockdav/lockdav/fs"
 	"github.com/lockdav/lockdav/locksystem"
 	"github.com/lockdav/lockdav/server/request"
 )
@@ -25,7 +25,7 @@ const defaultMaxXMLBody = 1 << 20
 
 // Options configure a Handler.
 type Options struct {
-	FS         *davfs.FS
+	FS         *fs.FS
 	Locks      *locksystem.System
 	Logger     zerolog.Logger
 	MaxXMLBody int64 // request XML bodies above this get 413; 0 means 1 MiB
@@ -37,7 +37,7 @@ type Options struct {
 // Handler serves the WebDAV tree. Each request's identity (principal, admin flag, root) is the
 // one its context carries (package request); without one it is anonymous and unconfined.
 type Handler struct {
-	fs     *davfs.FS
+	fs     *fs.FS
 	locks  *locksystem.System
 	log    zerolog.Logger
 	maxXML int64

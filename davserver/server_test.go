@@ -13,7 +13,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/spf13/afero"
 
-	davfs "github.com/lockdav/lockdav/fs"
+	"github.com/lockdav/lockdav/fs"
 	"github.com/lockdav/lockdav/locksystem"
 	"github.com/lockdav/lockdav/server/request"
 )
@@ -22,7 +22,7 @@ import (
 type testServer struct {
 	t     *testing.T
 	h     *Handler
-	fs    *davfs.FS
+	fs    *fs.FS
 	locks *locksystem.System
 	now   time.Time
 }
@@ -31,7 +31,7 @@ func newTestServer(t *testing.T, policy locksystem.Policy) *testServer {
 	t.Helper()
 	ts := &testServer{t: t, now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
 	log := zerolog.New(zerolog.NewTestWriter(t))
-	ts.fs = davfs.New(afero.NewMemMapFs(), davfs.NewMemProps(), log)
+	ts.fs = fs.New(afero.NewMemMapFs(), fs.NewMemProps(), log)
 	ls, err := locksystem.New(ts.now, locksystem.Options{Policy: policy, Logger: log})
 	if err != nil {
 		t.Fatal(err)

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/lockdav/lockdav/davserver/rfc4918"
-	davfs "github.com/lockdav/lockdav/fs"
+	"github.com/lockdav/lockdav/fs"
 	"github.com/lockdav/lockdav/locksystem"
 	"github.com/lockdav/lockdav/server/request"
 )
@@ -45,7 +45,7 @@ func (h *Handler) handleWrite(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	if r.Method == "COPY" {
-		r = r.WithContext(davfs.WithCopy(r.Context(), src, dst)) // collections keep their dead props
+		r = r.WithContext(fs.WithCopy(r.Context(), src, dst)) // collections keep their dead props
 	}
 	r.Header.Del("If")                     // evaluated in full above; x/net's own If handling is token-only
 	sw := &statusWriter{ResponseWriter: w} // to learn the status the delegate answered
@@ -96,7 +96,7 @@ func destination(r *http.Request) (string, error) {
 	p = request.ToReal(request.Root(r.Context()), p)
 	// A name the tree refuses by itself (a hidden upload's: 403) is refused here, before x/net
 	// answers it with statuses of its own (409 for MKCOL, 500 for a COPY).
-	if err := davfs.CheckName(p); err != nil {
+	if err := fs.CheckName(p); err != nil {
 		return "", err
 	}
 	return p, nil

@@ -39,7 +39,7 @@ func TestDavfs2(t *testing.T) {
 	mnt := t.TempDir()
 	out, err := run(t, 30*time.Second, "", nil, "", mountBin, "-o", "conf="+conf, url, mnt)
 	if err != nil {
-		t.Fatalf("mount.davfs: %v\n%s", err, out)
+		t.Fatalf("mount.fs: %v\n%s", err, out)
 	}
 	unmounted := false
 	unmount := func() {

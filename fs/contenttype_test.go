@@ -1,4 +1,4 @@
-package davfs
+package fs
 
 // DAV:getcontenttype (RFC 4918 §15.5) in PROPFIND (§9.1).
 

@@ -1,4 +1,4 @@
-package davfs
+package fs
 
 // LOCK on an unmapped URL: RFC 4918 Section 7.3 and 9.10.4 (an empty resource is created).
 

@@ -1,4 +1,4 @@
-package davfs
+package fs
 
 // The FS under x/net's webdav.Handler: PUT (RFC 4918 §9.7), PROPPATCH
 // (§9.2), PROPFIND (§9.1), COPY (§9.8), MOVE (§9.9), DELETE (§9.6).

@@ -1,4 +1,4 @@
-package davfs
+package fs
 
 // The root jail: no name, and no symlink inside the root, may lead a request
 // to read or write outside the root.
@@ -7,7 +7,7 @@ import (
 	"context"
 	"errors"
 	"io"
-	"io/fs"
+	iofs "io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -72,7 +72,7 @@ func hostileTree(t *testing.T, dirs []string, extraLinks map[string]string) (roo
 func snapshot(t *testing.T, dir string) string {
 	t.Helper()
 	var b strings.Builder
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(dir, func(p string, d iofs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}

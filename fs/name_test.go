@@ -1,4 +1,4 @@
-package davfs
+package fs
 
 import (
 	"errors"

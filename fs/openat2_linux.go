@@ -1,4 +1,4 @@
-package davfs
+package fs
 
 // The kernel side of the root jail: openat2(2) with RESOLVE_BENEATH (Linux
 // 5.6+) resolves a whole name in one call and refuses, symbolic links
@@ -20,7 +20,7 @@ package davfs
 
 import (
 	"errors"
-	"io/fs"
+	iofs "io/fs"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -169,30 +169,30 @@ func (fi *statInfo) Sys() any           { return &fi.sys }
 func (fi *statInfo) ModTime() time.Time { return time.Unix(fi.sys.Mtim.Unix()) }
 
 // Mode converts the kernel's mode as os does.
-func (fi *statInfo) Mode() fs.FileMode {
-	m := fs.FileMode(fi.sys.Mode & 0o777)
+func (fi *statInfo) Mode() iofs.FileMode {
+	m := iofs.FileMode(fi.sys.Mode & 0o777)
 	switch fi.sys.Mode & syscall.S_IFMT {
 	case syscall.S_IFBLK:
-		m |= fs.ModeDevice
+		m |= iofs.ModeDevice
 	case syscall.S_IFCHR:
-		m |= fs.ModeDevice | fs.ModeCharDevice
+		m |= iofs.ModeDevice | iofs.ModeCharDevice
 	case syscall.S_IFDIR:
-		m |= fs.ModeDir
+		m |= iofs.ModeDir
 	case syscall.S_IFIFO:
-		m |= fs.ModeNamedPipe
+		m |= iofs.ModeNamedPipe
 	case syscall.S_IFLNK:
-		m |= fs.ModeSymlink
+		m |= iofs.ModeSymlink
 	case syscall.S_IFSOCK:
-		m |= fs.ModeSocket
+		m |= iofs.ModeSocket
 	}
 	if fi.sys.Mode&syscall.S_ISGID != 0 {
-		m |= fs.ModeSetgid
+		m |= iofs.ModeSetgid
 	}
 	if fi.sys.Mode&syscall.S_ISUID != 0 {
-		m |= fs.ModeSetuid
+		m |= iofs.ModeSetuid
 	}
 	if fi.sys.Mode&syscall.S_ISVTX != 0 {
-		m |= fs.ModeSticky
+		m |= iofs.ModeSticky
 	}
 	return m
 }
@@ -214,7 +214,7 @@ func (r *rootFs) parent(n string) (fd int, base string, err error, ok bool) {
 // fastMkdir is os.Root.Mkdir: mkdirat in the parent, not following a final
 // symlink.
 func (r *rootFs) fastMkdir(n string, perm os.FileMode) error {
-	if perm&^(fs.ModePerm|os.ModeSetuid|os.ModeSetgid|os.ModeSticky) != 0 {
+	if perm&^(iofs.ModePerm|os.ModeSetuid|os.ModeSetgid|os.ModeSticky) != 0 {
 		return unix.ENOSYS // let os.Root refuse the mode
 	}
 	fd, base, err, ok := r.parent(n)

@@ -1,6 +1,6 @@
 //go:build !linux
 
-package davfs
+package fs
 
 import (
 	"errors"

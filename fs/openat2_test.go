@@ -1,4 +1,4 @@
-package davfs
+package fs
 
 // The openat2 fast path and the os.Root walk must give the same answers:
 // the same data, and errors of the same kind, on every kind of name.
@@ -6,7 +6,7 @@ package davfs
 import (
 	"errors"
 	"io"
-	"io/fs"
+	iofs "io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -161,14 +161,14 @@ func treeOf(t *testing.T, r *rootFs) string {
 	t.Helper()
 	base := filepath.Dir(r.real)
 	var b strings.Builder
-	err := filepath.WalkDir(base, func(p string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(base, func(p string, d iofs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		rel, _ := filepath.Rel(base, p)
 		b.WriteString(rel + " " + d.Type().String())
 		switch {
-		case d.Type()&fs.ModeSymlink != 0:
+		case d.Type()&iofs.ModeSymlink != 0:
 			target, err := os.Readlink(p)
 			if err != nil {
 				return err

@@ -1,4 +1,4 @@
-package davfs
+package fs
 
 // Dead properties are covered by RFC 4918 Section 4 (the property model)
 // and Section 9.2 (PROPPATCH: "either all or none" of the instructions).

@@ -1,4 +1,4 @@
-package davfs
+package fs
 
 // Dead properties: RFC 4918 Section 4 (model) and Section 9.2 (PROPPATCH).
 

@@ -1,4 +1,4 @@
-package davfs
+package fs
 
 // A listing's directory read without os.File.Readdir's costs per member: os allocates a
 // FileInfo (with a whole Stat_t) for each and wraps every fstatat in the poller's reference
@@ -8,7 +8,7 @@ package davfs
 import (
 	"errors"
 	"io"
-	"io/fs"
+	iofs "io/fs"
 	"os"
 	"syscall"
 	"time"
@@ -21,16 +21,16 @@ import (
 type dirStat struct {
 	name  string
 	size  int64
-	mode  fs.FileMode
+	mode  iofs.FileMode
 	mtime time.Time
 }
 
-func (d *dirStat) Name() string       { return d.name }
-func (d *dirStat) Size() int64        { return d.size }
-func (d *dirStat) Mode() fs.FileMode  { return d.mode }
-func (d *dirStat) ModTime() time.Time { return d.mtime }
-func (d *dirStat) IsDir() bool        { return d.mode.IsDir() }
-func (d *dirStat) Sys() any           { return nil }
+func (d *dirStat) Name() string        { return d.name }
+func (d *dirStat) Size() int64         { return d.size }
+func (d *dirStat) Mode() iofs.FileMode { return d.mode }
+func (d *dirStat) ModTime() time.Time  { return d.mtime }
+func (d *dirStat) IsDir() bool         { return d.mode.IsDir() }
+func (d *dirStat) Sys() any            { return nil }
 
 // dirBatch is a file's reusable buffers for ReadDirStat.
 type dirBatch struct {
@@ -122,30 +122,30 @@ func (f *file) statMember(fd int, name string) error {
 }
 
 // fileMode converts st_mode as os does.
-func fileMode(m uint32) fs.FileMode {
-	mode := fs.FileMode(m & 0o777)
+func fileMode(m uint32) iofs.FileMode {
+	mode := iofs.FileMode(m & 0o777)
 	switch m & syscall.S_IFMT {
 	case syscall.S_IFDIR:
-		mode |= fs.ModeDir
+		mode |= iofs.ModeDir
 	case syscall.S_IFLNK:
-		mode |= fs.ModeSymlink
+		mode |= iofs.ModeSymlink
 	case syscall.S_IFIFO:
-		mode |= fs.ModeNamedPipe
+		mode |= iofs.ModeNamedPipe
 	case syscall.S_IFSOCK:
-		mode |= fs.ModeSocket
+		mode |= iofs.ModeSocket
 	case syscall.S_IFCHR:
-		mode |= fs.ModeDevice | fs.ModeCharDevice
+		mode |= iofs.ModeDevice | iofs.ModeCharDevice
 	case syscall.S_IFBLK:
-		mode |= fs.ModeDevice
+		mode |= iofs.ModeDevice
 	}
 	if m&syscall.S_ISUID != 0 {
-		mode |= fs.ModeSetuid
+		mode |= iofs.ModeSetuid
 	}
 	if m&syscall.S_ISGID != 0 {
-		mode |= fs.ModeSetgid
+		mode |= iofs.ModeSetgid
 	}
 	if m&syscall.S_ISVTX != 0 {
-		mode |= fs.ModeSticky
+		mode |= iofs.ModeSticky
 	}
 	return mode
 }

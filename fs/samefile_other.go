@@ -1,6 +1,6 @@
 //go:build !unix
 
-package davfs
+package fs
 
 import "os"
 

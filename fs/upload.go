@@ -1,4 +1,4 @@
-package davfs
+package fs
 
 // PUT is covered by RFC 4918 Section 9.7 (and RFC 9110 Section 9.3.4):
 // a PUT to an existing resource replaces its content, dead properties stay.

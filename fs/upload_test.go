@@ -1,4 +1,4 @@
-package davfs
+package fs
 
 // PUT: RFC 4918 Section 9.7; the upload must be atomic (no partial content).
 

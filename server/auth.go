@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
+	iofs "io/fs"
 	"path"
 	"strings"
 
 	"github.com/lockdav/lockdav/auth"
 	"github.com/lockdav/lockdav/config"
-	davfs "github.com/lockdav/lockdav/fs"
+	"github.com/lockdav/lockdav/fs"
 )
 
 // newAuth builds the Authenticator of cfg.Auth. It refuses, saying why, a server with no users
@@ -42,7 +42,7 @@ func newAuth(cfg config.Config) (*auth.Authenticator, error) {
 // makeUserRoots creates each user's root collection in the served tree, so a confined user
 // starts with an empty tree rather than 404s. It goes through the jailed file system: a symlink
 // in the way cannot make it create directories outside the root.
-func makeUserRoots(fsys *davfs.FS, users []config.User) error {
+func makeUserRoots(fsys *fs.FS, users []config.User) error {
 	ctx := context.Background()
 	for _, u := range users {
 		dir := ""
@@ -52,7 +52,7 @@ func makeUserRoots(fsys *davfs.FS, users []config.User) error {
 			}
 			dir = path.Join("/", dir, seg)
 			err := fsys.Mkdir(ctx, dir, 0o700)
-			if err != nil && !errors.Is(err, fs.ErrExist) {
+			if err != nil && !errors.Is(err, iofs.ErrExist) {
 				return fmt.Errorf("server: auth.users %s: root %s: %w", u.Name, u.Root, err)
 			}
 		}

@@ -21,7 +21,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/lockdav/lockdav/auth"
-	davfs "github.com/lockdav/lockdav/fs"
+	"github.com/lockdav/lockdav/fs"
 	"github.com/lockdav/lockdav/locksystem"
 	"github.com/lockdav/lockdav/server/request"
 )
@@ -49,7 +49,7 @@ type authServer struct {
 	t     *testing.T
 	url   string
 	host  string
-	fs    *davfs.FS
+	fs    *fs.FS
 	locks *locksystem.System
 	log   *syncBuffer
 	// mu guards now.
@@ -69,7 +69,7 @@ func newAuthServer(t *testing.T, anonymous auth.Access, users ...auth.User) *aut
 	t.Helper()
 	s := &authServer{t: t, log: &syncBuffer{}, now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
 	log := zerolog.New(zerolog.MultiLevelWriter(s.log, zerolog.NewTestWriter(t)))
-	s.fs = davfs.New(afero.NewMemMapFs(), davfs.NewMemProps(), log)
+	s.fs = fs.New(afero.NewMemMapFs(), fs.NewMemProps(), log)
 	ls, err := locksystem.New(s.now, locksystem.Options{Logger: log, MaxPerPrincipal: 3})
 	if err != nil {
 		t.Fatal(err)
@@ -92,7 +92,7 @@ func newAuthServer(t *testing.T, anonymous auth.Access, users ...auth.User) *aut
 	return s
 }
 
-func mkdirAll(t *testing.T, fsys *davfs.FS, p string) {
+func mkdirAll(t *testing.T, fsys *fs.FS, p string) {
 	t.Helper()
 	dir := ""
 	for _, seg := range strings.Split(strings.Trim(p, "/"), "/") {
@@ -246,7 +246,7 @@ func TestAnonymousRead(t *testing.T) {
 	}
 }
 
-func readFile(fsys *davfs.FS, p string) (string, bool) {
+func readFile(fsys *fs.FS, p string) (string, bool) {
 	f, err := fsys.OpenFile(context0(), p, 0, 0)
 	if err != nil {
 		return "", false

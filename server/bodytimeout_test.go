@@ -14,15 +14,15 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/spf13/afero"
 
-	davfs "github.com/lockdav/lockdav/fs"
+	"github.com/lockdav/lockdav/fs"
 	"github.com/lockdav/lockdav/locksystem"
 )
 
 // bodyServer is a live server whose bodies must arrive within timeout, extended by a second for
 // every minRate bytes.
-func bodyServer(t *testing.T, timeout time.Duration, minRate int64, log zerolog.Logger) (*httptest.Server, *davfs.FS) {
+func bodyServer(t *testing.T, timeout time.Duration, minRate int64, log zerolog.Logger) (*httptest.Server, *fs.FS) {
 	t.Helper()
-	fsys := davfs.New(afero.NewMemMapFs(), davfs.NewMemProps(), log)
+	fsys := fs.New(afero.NewMemMapFs(), fs.NewMemProps(), log)
 	ls, err := locksystem.New(time.Now(), locksystem.Options{Policy: locksystem.DefaultPolicy, Logger: log})
 	if err != nil {
 		t.Fatal(err)

@@ -11,7 +11,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/spf13/afero"
 
-	davfs "github.com/lockdav/lockdav/fs"
+	"github.com/lockdav/lockdav/fs"
 	"github.com/lockdav/lockdav/locksystem"
 )
 
@@ -41,7 +41,7 @@ func TestServerErrorLogsCause(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = ls.Close() })
-	ts := &testServer{t: t, h: newHandler(handlerOptions{FS: davfs.New(failingFs{mem}, davfs.NewMemProps(), log), Locks: ls, Logger: log})}
+	ts := &testServer{t: t, h: newHandler(handlerOptions{FS: fs.New(failingFs{mem}, fs.NewMemProps(), log), Locks: ls, Logger: log})}
 	body := `<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><x xmlns="urn:t">1</x></D:prop></D:set></D:propertyupdate>`
 	want(t, ts.do("PROPPATCH", "/boom", body), http.StatusInternalServerError, "PROPPATCH of a file that cannot be opened")
 	for line := range strings.SplitSeq(logs.String(), "\n") {

@@ -10,14 +10,14 @@ import (
 	"github.com/lockdav/lockdav/auth"
 	"github.com/lockdav/lockdav/davserver"
 	"github.com/lockdav/lockdav/davserver/lockapi"
-	davfs "github.com/lockdav/lockdav/fs"
+	"github.com/lockdav/lockdav/fs"
 	"github.com/lockdav/lockdav/locksystem"
 	"github.com/lockdav/lockdav/server/request"
 )
 
 // handlerOptions configure the http.Handler of a server.
 type handlerOptions struct {
-	FS         *davfs.FS
+	FS         *fs.FS
 	Locks      *locksystem.System
 	Logger     zerolog.Logger
 	MaxXMLBody int64 // request XML and JSON bodies above this get 413; 0 means 1 MiB

@@ -12,7 +12,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/spf13/afero"
 
-	davfs "github.com/lockdav/lockdav/fs"
+	"github.com/lockdav/lockdav/fs"
 	"github.com/lockdav/lockdav/locksystem"
 	"github.com/lockdav/lockdav/server/request"
 )
@@ -25,7 +25,7 @@ const apiLocks = request.Reserved + "locks"
 type testServer struct {
 	t      *testing.T
 	h      http.Handler
-	fs     *davfs.FS
+	fs     *fs.FS
 	locks  *locksystem.System
 	now    time.Time
 	health error // what the health check reports
@@ -35,7 +35,7 @@ func newTestServer(t *testing.T, policy locksystem.Policy) *testServer {
 	t.Helper()
 	ts := &testServer{t: t, now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
 	log := zerolog.New(zerolog.NewTestWriter(t))
-	ts.fs = davfs.New(afero.NewMemMapFs(), davfs.NewMemProps(), log)
+	ts.fs = fs.New(afero.NewMemMapFs(), fs.NewMemProps(), log)
 	ls, err := locksystem.New(ts.now, locksystem.Options{Policy: policy, Logger: log})
 	if err != nil {
 		t.Fatal(err)

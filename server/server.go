@@ -24,7 +24,7 @@ import (
 	"github.com/lockdav/lockdav/auth"
 	"github.com/lockdav/lockdav/config"
 	"github.com/lockdav/lockdav/davserver/lockapi"
-	davfs "github.com/lockdav/lockdav/fs"
+	"github.com/lockdav/lockdav/fs"
 	"github.com/lockdav/lockdav/locksystem"
 	"github.com/lockdav/lockdav/locksystem/boltstore"
 )
@@ -121,12 +121,12 @@ func (s *Server) open() error {
 	}
 	// Closed before the store it writes to.
 	s.closers = append([]io.Closer{locks}, s.closers...)
-	props, err := davfs.OpenProps(filepath.Join(s.cfg.StateDir, propsFile), s.log)
+	props, err := fs.OpenProps(filepath.Join(s.cfg.StateDir, propsFile), s.log)
 	if err != nil {
 		return fmt.Errorf("server: property store: %w", err)
 	}
 	s.closers = append(s.closers, props)
-	fsys, err := davfs.NewOS(s.cfg.Root, props, s.log)
+	fsys, err := fs.NewOS(s.cfg.Root, props, s.log)
 	if err != nil {
 		return fmt.Errorf("server: root %s: %w", s.cfg.Root, err)
 	}
@@ -144,7 +144,7 @@ func (s *Server) open() error {
 }
 
 // handlerOptions are the handler's options from the configuration.
-func (s *Server) handlerOptions(fsys *davfs.FS, locks *locksystem.System, reg *prometheus.Registry, health func() error) handlerOptions {
+func (s *Server) handlerOptions(fsys *fs.FS, locks *locksystem.System, reg *prometheus.Registry, health func() error) handlerOptions {
 	l := s.cfg.Limits
 	return handlerOptions{
 		FS:           fsys,

@@ -12,7 +12,7 @@ import (
 	"github.com/spf13/afero"
 
 	"github.com/lockdav/lockdav/davserver"
-	davfs "github.com/lockdav/lockdav/fs"
+	"github.com/lockdav/lockdav/fs"
 	"github.com/lockdav/lockdav/locksystem"
 	"github.com/lockdav/lockdav/server/request"
 )
@@ -24,7 +24,7 @@ type testServer struct {
 	t     *testing.T
 	api   *Handler
 	h     http.Handler
-	fs    *davfs.FS
+	fs    *fs.FS
 	locks *locksystem.System
 	now   time.Time
 }
@@ -39,7 +39,7 @@ func newTestServerWith(t *testing.T, lo locksystem.Options, ao Options) *testSer
 	t.Helper()
 	ts := &testServer{t: t, now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
 	log := zerolog.New(zerolog.NewTestWriter(t))
-	ts.fs = davfs.New(afero.NewMemMapFs(), davfs.NewMemProps(), log)
+	ts.fs = fs.New(afero.NewMemMapFs(), fs.NewMemProps(), log)
 	lo.Logger = log
 	ls, err := locksystem.New(ts.now, lo)
 	if err != nil {
