@@ -56,7 +56,7 @@ func New(o Options) *Handler {
 		h.now = time.Now
 	}
 	h.dav = &webdav.Handler{
-		FileSystem: copyFS{rootFS{o.FS}}, // x/net works in URL paths
+		FileSystem: copyFS{userRootFS{o.FS}}, // x/net works in URL paths
 		LockSystem: newRequestLocks(),
 		Logger:     h.logDelegate,
 	}

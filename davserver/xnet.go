@@ -3,7 +3,7 @@ package davserver
 // Adapts to x/net: concessions to golang.org/x/net/webdav's Handler, which davserver delegates
 // PROPPATCH, MKCOL, COPY, MOVE, DELETE and POST to. Here: the webdav.LockSystem it is given (the
 // lock core, locksystem, knows no HTTP and no x/net; these adapters translate between the two)
-// and the FileSystem it sees, which works in URL paths (rootFS). The other file system it sees
+// and the FileSystem it sees, which works in URL paths (userRootFS). The other file system it sees
 // is xnet_copy.go's (COPY of a collection with members it cannot open).
 
 import (
@@ -177,22 +177,22 @@ func (q *requestLocks) held() int {
 	return len(q.live)
 }
 
-// rootFS is the webdav.FileSystem x/net's Handler sees: it works in URL paths, and rootFS
+// userRootFS is the webdav.FileSystem x/net's Handler sees: it works in URL paths, and userRootFS
 // prefixes each with the request's root. The user's root itself may not be removed or renamed,
 // as the served tree's root may not.
-type rootFS struct {
+type userRootFS struct {
 	webdav.FileSystem
 }
 
-func (f rootFS) Mkdir(ctx context.Context, name string, perm os.FileMode) error {
+func (f userRootFS) Mkdir(ctx context.Context, name string, perm os.FileMode) error {
 	return f.FileSystem.Mkdir(ctx, request.ToReal(request.Root(ctx), name), perm)
 }
 
-func (f rootFS) OpenFile(ctx context.Context, name string, flag int, perm os.FileMode) (webdav.File, error) {
+func (f userRootFS) OpenFile(ctx context.Context, name string, flag int, perm os.FileMode) (webdav.File, error) {
 	return f.FileSystem.OpenFile(ctx, request.ToReal(request.Root(ctx), name), flag, perm)
 }
 
-func (f rootFS) RemoveAll(ctx context.Context, name string) error {
+func (f userRootFS) RemoveAll(ctx context.Context, name string) error {
 	root := request.Root(ctx)
 	if root != "/" && path.Clean("/"+name) == "/" {
 		return &os.PathError{Op: "remove", Path: name, Err: os.ErrPermission}
@@ -200,7 +200,7 @@ func (f rootFS) RemoveAll(ctx context.Context, name string) error {
 	return f.FileSystem.RemoveAll(ctx, request.ToReal(root, name))
 }
 
-func (f rootFS) Rename(ctx context.Context, oldName, newName string) error {
+func (f userRootFS) Rename(ctx context.Context, oldName, newName string) error {
 	root := request.Root(ctx)
 	if root != "/" && (path.Clean("/"+oldName) == "/" || path.Clean("/"+newName) == "/") {
 		return &os.LinkError{Op: "rename", Old: oldName, New: newName, Err: os.ErrPermission}
@@ -208,6 +208,6 @@ func (f rootFS) Rename(ctx context.Context, oldName, newName string) error {
 	return f.FileSystem.Rename(ctx, request.ToReal(root, oldName), request.ToReal(root, newName))
 }
 
-func (f rootFS) Stat(ctx context.Context, name string) (os.FileInfo, error) {
+func (f userRootFS) Stat(ctx context.Context, name string) (os.FileInfo, error) {
 	return f.FileSystem.Stat(ctx, request.ToReal(request.Root(ctx), name))
 }

@@ -31,7 +31,7 @@ type FS struct {
 	base  afero.Fs
 	// parentChecked says that base itself answers os.ErrNotExist for a name
 	// whose parent is missing or not a directory, so that creating a file
-	// needs no Stat of the parent first. rootFs does: its openat walk fails
+	// needs no Stat of the parent first. jailFs does: its openat walk fails
 	// there. MemMapFs does not: it makes the missing parents.
 	parentChecked bool
 	props         PropStore
@@ -179,7 +179,7 @@ func (f *FS) Create(ctx context.Context, name string) (created bool, err error) 
 }
 
 // emptyCreator is a base that creates an empty file without opening an afero.File for it
-// (rootFs on Linux): making an *os.File costs an fcntl, and closing it a finalizer's removal.
+// (jailFs on Linux): making an *os.File costs an fcntl, and closing it a finalizer's removal.
 // ok is false where it cannot, and the caller opens the file instead.
 type emptyCreator interface {
 	createEmpty(name string, perm os.FileMode) (err error, ok bool)

@@ -9,7 +9,7 @@ package fs
 // Every fast call falls back to the os.Root walk when the kernel cannot
 // answer alone: no openat2 (ENOSYS, or EPERM from a seccomp filter, found by
 // a probe when the root is opened), EXDEV (the name leaves the root, or
-// goes through an absolute symlink, which os.Root and rootFs.do handle
+// goes through an absolute symlink, which os.Root and jailFs.do handle
 // inside the root and refuse outside), EAGAIN (a concurrent rename raced
 // the resolution) and ELOOP (a link loop or a magic link). So behaviour
 // never depends on the kernel; only the number of system calls does.
@@ -92,7 +92,7 @@ func fallBack(err error) bool {
 }
 
 // beneath opens n below the root with openat2.
-func (r *rootFs) beneath(n string, flags int, perm os.FileMode) (int, error) {
+func (r *jailFs) beneath(n string, flags int, perm os.FileMode) (int, error) {
 	var mode uint64
 	if flags&(os.O_CREATE|unix.O_TMPFILE) != 0 {
 		mode = uint64(unixMode(perm))
@@ -119,7 +119,7 @@ func unixMode(perm os.FileMode) uint32 {
 }
 
 // fastOpen opens n like os.Root.OpenFile, naming the file the same way.
-func (r *rootFs) fastOpen(n string, flag int, perm os.FileMode) (*os.File, error) {
+func (r *jailFs) fastOpen(n string, flag int, perm os.FileMode) (*os.File, error) {
 	fd, err := r.beneath(n, flag, perm)
 	if err != nil {
 		return nil, err
@@ -127,10 +127,10 @@ func (r *rootFs) fastOpen(n string, flag int, perm os.FileMode) (*os.File, error
 	return os.NewFile(uintptr(fd), r.real+string(filepath.Separator)+n), nil
 }
 
-var _ emptyCreator = (*rootFs)(nil)
+var _ emptyCreator = (*jailFs)(nil)
 
 // createEmpty makes the empty file name below the root, failing if anything is there.
-func (r *rootFs) createEmpty(name string, perm os.FileMode) (error, bool) {
+func (r *jailFs) createEmpty(name string, perm os.FileMode) (error, bool) {
 	return r.fast("open", name, func(n string) error {
 		fd, err := r.beneath(n, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL, perm)
 		if err != nil {
@@ -141,7 +141,7 @@ func (r *rootFs) createEmpty(name string, perm os.FileMode) (error, bool) {
 }
 
 // fastStat stats n, following a final symlink, with an O_PATH descriptor.
-func (r *rootFs) fastStat(n string) (os.FileInfo, error) {
+func (r *jailFs) fastStat(n string) (os.FileInfo, error) {
 	fd, err := r.beneath(n, unix.O_PATH, 0)
 	if err != nil {
 		return nil, err
@@ -199,7 +199,7 @@ func (fi *statInfo) Mode() iofs.FileMode {
 
 // parent opens the directory holding n and returns it with n's last element.
 // ok is false for names whose last element is not a plain name.
-func (r *rootFs) parent(n string) (fd int, base string, err error, ok bool) {
+func (r *jailFs) parent(n string) (fd int, base string, err error, ok bool) {
 	dir, base := filepath.Split(n)
 	if base == "" || base == "." || base == ".." {
 		return -1, "", nil, false
@@ -213,7 +213,7 @@ func (r *rootFs) parent(n string) (fd int, base string, err error, ok bool) {
 
 // fastMkdir is os.Root.Mkdir: mkdirat in the parent, not following a final
 // symlink.
-func (r *rootFs) fastMkdir(n string, perm os.FileMode) error {
+func (r *jailFs) fastMkdir(n string, perm os.FileMode) error {
 	if perm&^(iofs.ModePerm|os.ModeSetuid|os.ModeSetgid|os.ModeSticky) != 0 {
 		return unix.ENOSYS // let os.Root refuse the mode
 	}
@@ -232,7 +232,7 @@ func (r *rootFs) fastMkdir(n string, perm os.FileMode) error {
 }
 
 // fastRemove is os.Root.Remove: unlink, else rmdir, in the parent.
-func (r *rootFs) fastRemove(n string) error {
+func (r *jailFs) fastRemove(n string) error {
 	fd, base, err, ok := r.parent(n)
 	if !ok {
 		return unix.ENOSYS
@@ -257,7 +257,7 @@ func (r *rootFs) fastRemove(n string) error {
 
 // fastRename is os.Root.Rename: renameat between the two parents, refusing
 // to replace a directory by anything but itself.
-func (r *rootFs) fastRename(o, n string) error {
+func (r *jailFs) fastRename(o, n string) error {
 	op, np, done, err, ok := r.parents(o, n)
 	if !ok {
 		return unix.ENOSYS
@@ -281,7 +281,7 @@ type dirEntry struct {
 // parents opens the directories holding a and b for a call that names both,
 // once when they are the same directory (an upload's temporary file and its
 // target are). done closes what it opened; ok is as for parent.
-func (r *rootFs) parents(a, b string) (pa, pb dirEntry, done func(), err error, ok bool) {
+func (r *jailFs) parents(a, b string) (pa, pb dirEntry, done func(), err error, ok bool) {
 	adir, bdir := filepath.Dir(a), filepath.Dir(b)
 	pa.fd, pa.base, err, ok = r.parent(a)
 	if !ok || err != nil {

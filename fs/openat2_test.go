@@ -16,11 +16,11 @@ import (
 )
 
 // twinRoots builds two identical trees with the links of jail and opens one
-// rootFs on each: fast (openat2 where the kernel has it) and slow (os.Root
+// jailFs on each: fast (openat2 where the kernel has it) and slow (os.Root
 // only).
-func twinRoots(t *testing.T) (fast, slow *rootFs) {
+func twinRoots(t *testing.T) (fast, slow *jailFs) {
 	t.Helper()
-	open := func() *rootFs {
+	open := func() *jailFs {
 		root, _ := hostileTree(t, []string{"sub/d", "empty"},
 			map[string]string{"ainx": "$ROOT/sub/x", "loop": "loop"})
 		r, err := openRootFs(root)
@@ -83,7 +83,7 @@ func TestOpenat2SameAsRootRead(t *testing.T) {
 	}
 }
 
-func readRoot(r *rootFs, name string) (string, error) {
+func readRoot(r *jailFs, name string) (string, error) {
 	f, err := r.Open(name)
 	if err != nil {
 		return "", err
@@ -100,10 +100,10 @@ func readRoot(r *rootFs, name string) (string, error) {
 func TestOpenat2SameAsRootWrite(t *testing.T) {
 	type op struct {
 		name string
-		do   func(r *rootFs) error
+		do   func(r *jailFs) error
 	}
-	create := func(name string) func(*rootFs) error {
-		return func(r *rootFs) error {
+	create := func(name string) func(*jailFs) error {
+		return func(r *jailFs) error {
 			f, err := r.Create(name)
 			if err != nil {
 				return err
@@ -119,27 +119,27 @@ func TestOpenat2SameAsRootWrite(t *testing.T) {
 		{"create /ad/new", create("/ad/new")},
 		{"create /dang", create("/dang")},
 		{"create /sub/x/new", create("/sub/x/new")},
-		{"mkdir /m", func(r *rootFs) error { return r.Mkdir("/m", 0o755) }},
-		{"mkdir /sub", func(r *rootFs) error { return r.Mkdir("/sub", 0o755) }},
-		{"mkdir /in/m", func(r *rootFs) error { return r.Mkdir("/in/m", 0o755) }},
-		{"mkdir /ain/m", func(r *rootFs) error { return r.Mkdir("/ain/m", 0o755) }},
-		{"mkdir /ld/m", func(r *rootFs) error { return r.Mkdir("/ld/m", 0o755) }},
-		{"mkdir /", func(r *rootFs) error { return r.Mkdir("/", 0o755) }},
-		{"remove /sub/x", func(r *rootFs) error { return r.Remove("/sub/x") }},
-		{"remove /ain/x", func(r *rootFs) error { return r.Remove("/ain/x") }},
-		{"remove /lf", func(r *rootFs) error { return r.Remove("/lf") }},
-		{"remove /ld/secret", func(r *rootFs) error { return r.Remove("/ld/secret") }},
-		{"remove /ad/secret", func(r *rootFs) error { return r.Remove("/ad/secret") }},
-		{"remove /sub", func(r *rootFs) error { return r.Remove("/sub") }},
-		{"remove /empty", func(r *rootFs) error { return r.Remove("/empty") }},
-		{"remove /none", func(r *rootFs) error { return r.Remove("/none") }},
-		{"rename /sub/x /y", func(r *rootFs) error { return r.Rename("/sub/x", "/y") }},
-		{"rename /ain/x /in/y", func(r *rootFs) error { return r.Rename("/ain/x", "/in/y") }},
-		{"rename /sub/x /ld/y", func(r *rootFs) error { return r.Rename("/sub/x", "/ld/y") }},
-		{"rename /ad/secret /y", func(r *rootFs) error { return r.Rename("/ad/secret", "/y") }},
-		{"rename /sub/x /empty", func(r *rootFs) error { return r.Rename("/sub/x", "/empty") }},
-		{"rename /sub /empty", func(r *rootFs) error { return r.Rename("/sub", "/empty") }},
-		{"rename /none /y", func(r *rootFs) error { return r.Rename("/none", "/y") }},
+		{"mkdir /m", func(r *jailFs) error { return r.Mkdir("/m", 0o755) }},
+		{"mkdir /sub", func(r *jailFs) error { return r.Mkdir("/sub", 0o755) }},
+		{"mkdir /in/m", func(r *jailFs) error { return r.Mkdir("/in/m", 0o755) }},
+		{"mkdir /ain/m", func(r *jailFs) error { return r.Mkdir("/ain/m", 0o755) }},
+		{"mkdir /ld/m", func(r *jailFs) error { return r.Mkdir("/ld/m", 0o755) }},
+		{"mkdir /", func(r *jailFs) error { return r.Mkdir("/", 0o755) }},
+		{"remove /sub/x", func(r *jailFs) error { return r.Remove("/sub/x") }},
+		{"remove /ain/x", func(r *jailFs) error { return r.Remove("/ain/x") }},
+		{"remove /lf", func(r *jailFs) error { return r.Remove("/lf") }},
+		{"remove /ld/secret", func(r *jailFs) error { return r.Remove("/ld/secret") }},
+		{"remove /ad/secret", func(r *jailFs) error { return r.Remove("/ad/secret") }},
+		{"remove /sub", func(r *jailFs) error { return r.Remove("/sub") }},
+		{"remove /empty", func(r *jailFs) error { return r.Remove("/empty") }},
+		{"remove /none", func(r *jailFs) error { return r.Remove("/none") }},
+		{"rename /sub/x /y", func(r *jailFs) error { return r.Rename("/sub/x", "/y") }},
+		{"rename /ain/x /in/y", func(r *jailFs) error { return r.Rename("/ain/x", "/in/y") }},
+		{"rename /sub/x /ld/y", func(r *jailFs) error { return r.Rename("/sub/x", "/ld/y") }},
+		{"rename /ad/secret /y", func(r *jailFs) error { return r.Rename("/ad/secret", "/y") }},
+		{"rename /sub/x /empty", func(r *jailFs) error { return r.Rename("/sub/x", "/empty") }},
+		{"rename /sub /empty", func(r *jailFs) error { return r.Rename("/sub", "/empty") }},
+		{"rename /none /y", func(r *jailFs) error { return r.Rename("/none", "/y") }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -157,7 +157,7 @@ func TestOpenat2SameAsRootWrite(t *testing.T) {
 
 // treeOf describes the root and the tree beside it, relative to their base:
 // each entry's name, type and, for files and links, content.
-func treeOf(t *testing.T, r *rootFs) string {
+func treeOf(t *testing.T, r *jailFs) string {
 	t.Helper()
 	base := filepath.Dir(r.real)
 	var b strings.Builder

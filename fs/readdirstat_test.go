@@ -25,7 +25,7 @@ func TestReadDirStatAsReaddir(t *testing.T) {
 		mustOK(t, f.base.Mkdir("/d/sub", 0o700))
 		mustOK(t, afero.WriteFile(f.base, "/d/"+tempPrefix+"1", nil, 0o600))
 		mustOK(t, afero.WriteFile(f.base, "/d/bad\xff", nil, 0o600))
-		if rfs, ok := f.base.(*rootFs); ok {
+		if rfs, ok := f.base.(*jailFs); ok {
 			mustOK(t, os.Symlink("sub", filepath.Join(rfs.real, "d", "link")))
 		}
 		want := listed(t, f, func(d *file, n int) ([]os.FileInfo, error) { return d.Readdir(n) }, 1000)

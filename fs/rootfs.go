@@ -12,19 +12,19 @@ import (
 	"github.com/spf13/afero"
 )
 
-// rootFs is an afero.Fs over an os.Root: every call resolves symbolic links
+// jailFs is an afero.Fs over an os.Root: every call resolves symbolic links
 // with openat-style walks that refuse to leave the root, so a link swapped in
 // between a check and a use cannot lead outside either.
 //
 // os.Root refuses absolute symlinks even when they point inside the root. For
-// those, rootFs resolves the name itself and, if the result lies inside the
+// those, jailFs resolves the name itself and, if the result lies inside the
 // root, retries with the resolved name — through os.Root again, so the retry
 // is as safe as the first attempt.
 //
 // Where the kernel has openat2(2), the common operations resolve the whole
 // name in one call below dirfd instead (see openat2_linux.go), and take the
 // os.Root path only when that call cannot decide alone.
-type rootFs struct {
+type jailFs struct {
 	root  *os.Root
 	dirfd int    // an O_PATH descriptor of the root for openat2, or -1
 	real  string // the root directory with its own symlinks resolved
@@ -33,9 +33,9 @@ type rootFs struct {
 	escapes error
 }
 
-var _ afero.Fs = (*rootFs)(nil)
+var _ afero.Fs = (*jailFs)(nil)
 
-func openRootFs(dir string) (*rootFs, error) {
+func openRootFs(dir string) (*jailFs, error) {
 	real, err := filepath.EvalSymlinks(dir)
 	if err != nil {
 		return nil, err
@@ -49,7 +49,7 @@ func openRootFs(dir string) (*rootFs, error) {
 	if !errors.As(err, &pe) {
 		return nil, errors.Join(fmt.Errorf("os.Root let %q through: %v", "..", err), root.Close())
 	}
-	return &rootFs{root: root, dirfd: openDirFd(real, root), real: real, escapes: pe.Err}, nil
+	return &jailFs{root: root, dirfd: openDirFd(real, root), real: real, escapes: pe.Err}, nil
 }
 
 // rel turns an afero name ("/a/b") into a name relative to the root.
@@ -63,7 +63,7 @@ func rel(name string) string {
 
 // do runs fn on name and, if os.Root saw an escape, once more on the name
 // resolved by hand. follow says whether fn follows a final symlink.
-func (r *rootFs) do(op, name string, follow bool, fn func(string) error) error {
+func (r *jailFs) do(op, name string, follow bool, fn func(string) error) error {
 	n := rel(name)
 	err := fn(n)
 	if !errors.Is(err, r.escapes) {
@@ -79,7 +79,7 @@ func (r *rootFs) do(op, name string, follow bool, fn func(string) error) error {
 
 // fast runs fn on the relative name with the kernel's resolution; ok is false
 // when the caller must take the os.Root path instead.
-func (r *rootFs) fast(op, name string, fn func(n string) error) (err error, ok bool) {
+func (r *jailFs) fast(op, name string, fn func(n string) error) (err error, ok bool) {
 	if r.dirfd < 0 {
 		return nil, false
 	}
@@ -101,7 +101,7 @@ func notDir(op, name string, err error) error {
 
 // inside resolves the symlinks of name (and of its last element when follow)
 // and returns the result relative to the root, if it lies inside.
-func (r *rootFs) inside(name string, follow bool) (string, bool) {
+func (r *jailFs) inside(name string, follow bool) (string, bool) {
 	full := filepath.Join(r.real, name)
 	if follow {
 		if p, err := filepath.EvalSymlinks(full); err == nil {
@@ -116,7 +116,7 @@ func (r *rootFs) inside(name string, follow bool) (string, bool) {
 	return r.relTo(filepath.Join(p, base))
 }
 
-func (r *rootFs) relTo(p string) (string, bool) {
+func (r *jailFs) relTo(p string) (string, bool) {
 	n, err := filepath.Rel(r.real, p)
 	if err != nil || n == ".." || strings.HasPrefix(n, ".."+string(filepath.Separator)) {
 		return "", false
@@ -124,15 +124,15 @@ func (r *rootFs) relTo(p string) (string, bool) {
 	return n, true
 }
 
-func (r *rootFs) Name() string { return "rootfs" }
+func (r *jailFs) Name() string { return "rootfs" }
 
-func (r *rootFs) Close() error { return errors.Join(closeDirFd(r.dirfd), r.root.Close()) }
+func (r *jailFs) Close() error { return errors.Join(closeDirFd(r.dirfd), r.root.Close()) }
 
-func (r *rootFs) Create(name string) (afero.File, error) {
+func (r *jailFs) Create(name string) (afero.File, error) {
 	return r.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o666)
 }
 
-func (r *rootFs) Open(name string) (afero.File, error) {
+func (r *jailFs) Open(name string) (afero.File, error) {
 	return r.OpenFile(name, os.O_RDONLY, 0)
 }
 
@@ -142,7 +142,7 @@ func (r *rootFs) Open(name string) (afero.File, error) {
 // open, fstat and close (what PROPFIND does twice per member) takes 6
 // system calls instead of 10. For a FIFO in the tree it makes the open
 // return at once rather than wait, perhaps forever, for the other end.
-func (r *rootFs) OpenFile(name string, flag int, perm os.FileMode) (afero.File, error) {
+func (r *jailFs) OpenFile(name string, flag int, perm os.FileMode) (afero.File, error) {
 	var f *os.File
 	if err, ok := r.fast("open", name, func(n string) (err error) {
 		f, err = r.fastOpen(n, flag|syscall.O_NONBLOCK, perm)
@@ -163,29 +163,29 @@ func (r *rootFs) OpenFile(name string, flag int, perm os.FileMode) (afero.File, 
 	return f, nil
 }
 
-func (r *rootFs) Mkdir(name string, perm os.FileMode) error {
+func (r *jailFs) Mkdir(name string, perm os.FileMode) error {
 	if err, ok := r.fast("mkdir", name, func(n string) error { return r.fastMkdir(n, perm) }); ok {
 		return err
 	}
 	return r.do("mkdir", name, false, func(n string) error { return r.root.Mkdir(n, perm) })
 }
 
-func (r *rootFs) MkdirAll(name string, perm os.FileMode) error {
+func (r *jailFs) MkdirAll(name string, perm os.FileMode) error {
 	return r.do("mkdir", name, false, func(n string) error { return r.root.MkdirAll(n, perm) })
 }
 
-func (r *rootFs) Remove(name string) error {
+func (r *jailFs) Remove(name string) error {
 	if err, ok := r.fast("remove", name, r.fastRemove); ok {
 		return err
 	}
 	return r.do("remove", name, false, r.root.Remove)
 }
 
-func (r *rootFs) RemoveAll(name string) error {
+func (r *jailFs) RemoveAll(name string) error {
 	return r.do("remove", name, false, r.root.RemoveAll)
 }
 
-func (r *rootFs) Rename(oldName, newName string) error {
+func (r *jailFs) Rename(oldName, newName string) error {
 	o, n := rel(oldName), rel(newName)
 	if r.dirfd >= 0 {
 		if err := r.fastRename(o, n); !fallBack(err) {
@@ -206,7 +206,7 @@ func (r *rootFs) Rename(oldName, newName string) error {
 	return &os.LinkError{Op: "rename", Old: oldName, New: newName, Err: ErrOutsideRoot}
 }
 
-func (r *rootFs) Stat(name string) (os.FileInfo, error) {
+func (r *jailFs) Stat(name string) (os.FileInfo, error) {
 	var fi os.FileInfo
 	if err, ok := r.fast("stat", name, func(n string) (err error) {
 		fi, err = r.fastStat(n)
@@ -221,14 +221,14 @@ func (r *rootFs) Stat(name string) (os.FileInfo, error) {
 	return fi, err
 }
 
-func (r *rootFs) Chmod(name string, mode os.FileMode) error {
+func (r *jailFs) Chmod(name string, mode os.FileMode) error {
 	return r.do("chmod", name, true, func(n string) error { return r.root.Chmod(n, mode) })
 }
 
-func (r *rootFs) Chown(name string, uid, gid int) error {
+func (r *jailFs) Chown(name string, uid, gid int) error {
 	return r.do("chown", name, true, func(n string) error { return r.root.Chown(n, uid, gid) })
 }
 
-func (r *rootFs) Chtimes(name string, atime, mtime time.Time) error {
+func (r *jailFs) Chtimes(name string, atime, mtime time.Time) error {
 	return r.do("chtimes", name, true, func(n string) error { return r.root.Chtimes(n, atime, mtime) })
 }

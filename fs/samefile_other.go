@@ -4,5 +4,5 @@ package fs
 
 import "os"
 
-// sameFile is os.SameFile: without openat2, every FileInfo of rootFs is the os package's.
+// sameFile is os.SameFile: without openat2, every FileInfo of jailFs is the os package's.
 func sameFile(a, b os.FileInfo) bool { return os.SameFile(a, b) }

@@ -7,7 +7,7 @@ import (
 	"syscall"
 )
 
-// sameFile is os.SameFile for the FileInfos of rootFs too: its fast Stat (openat2_linux.go)
+// sameFile is os.SameFile for the FileInfos of jailFs too: its fast Stat (openat2_linux.go)
 // returns a FileInfo of its own, which os.SameFile does not know, with the same
 // *syscall.Stat_t behind Sys.
 func sameFile(a, b os.FileInfo) bool {

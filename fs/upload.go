@@ -122,7 +122,7 @@ func (f *FS) receive(ctx context.Context, dir uploadDir, body io.Reader, limit i
 
 // createTemp creates a new hidden file in dir and returns it with its name
 // there. It names the file itself: the Name of an afero.File is
-// backend-specific (an OS path for rootFs).
+// backend-specific (an OS path for jailFs).
 func createTemp(dir uploadDir, perm os.FileMode) (afero.File, string, error) {
 	for range 8 {
 		name := tempPrefix + rand.Text()

@@ -36,7 +36,7 @@ type uploadDir interface {
 	Close() error
 }
 
-// dirOpener is a base that can hold a directory open as an uploadDir (rootFs).
+// dirOpener is a base that can hold a directory open as an uploadDir (jailFs).
 type dirOpener interface {
 	openDir(name string) (uploadDir, error)
 }
@@ -50,19 +50,19 @@ func (f *FS) openUploadDir(dir string) (uploadDir, error) {
 	return pathDir{fs: f.base, dir: dir}, nil
 }
 
-// rootDir is an uploadDir of rootFs: an os.Root of the directory. Its calls name one entry of
-// the directory and cost a system call each, like rootFs's fast path, with no walk from the
+// rootDir is an uploadDir of jailFs: an os.Root of the directory. Its calls name one entry of
+// the directory and cost a system call each, like jailFs's fast path, with no walk from the
 // tree's root.
 type rootDir struct {
 	*os.Root
-	fs  *rootFs
+	fs  *jailFs
 	dir string // the name the directory was opened by
 	own bool   // false for the tree's own root, which Close must leave open
 }
 
-var _ dirOpener = (*rootFs)(nil)
+var _ dirOpener = (*jailFs)(nil)
 
-func (r *rootFs) openDir(name string) (uploadDir, error) {
+func (r *jailFs) openDir(name string) (uploadDir, error) {
 	if name == "/" {
 		// The root of the tree cannot be moved or deleted through the server: no handle to
 		// open, no identity to check.
@@ -80,9 +80,9 @@ func (r *rootFs) openDir(name string) (uploadDir, error) {
 }
 
 // notDirRoot turns os.Root.OpenRoot's refusal of a name that is not a directory (an error of
-// its own, with no errno to match) into a missing directory, as rootFs.notDir does ENOTDIR: for
+// its own, with no errno to match) into a missing directory, as jailFs.notDir does ENOTDIR: for
 // an upload it is a missing parent (409). It looks only on that failure path.
-func (r *rootFs) notDirRoot(name string, err error) error {
+func (r *jailFs) notDirRoot(name string, err error) error {
 	if errors.Is(err, os.ErrNotExist) {
 		return err
 	}
@@ -93,7 +93,7 @@ func (r *rootFs) notDirRoot(name string, err error) error {
 }
 
 func (d *rootDir) OpenFile(name string, flag int, perm os.FileMode) (afero.File, error) {
-	// O_NONBLOCK for the same reason as rootFs.OpenFile: fewer system calls per open.
+	// O_NONBLOCK for the same reason as jailFs.OpenFile: fewer system calls per open.
 	f, err := d.Root.OpenFile(name, flag|syscall.O_NONBLOCK, perm)
 	if err != nil {
 		return nil, err
@@ -131,7 +131,7 @@ func (d *rootDir) Close() error {
 // pathDir is the uploadDir of a base without directory handles (MemMapFs): names are joined to
 // the directory's path, as they always were. It cannot follow a moved directory: the rename
 // then fails (409) and the temporary file may stay where the directory went. The OS tree
-// (rootFs) does not use it.
+// (jailFs) does not use it.
 type pathDir struct {
 	fs  afero.Fs
 	dir string
