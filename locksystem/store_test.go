@@ -141,36 +141,7 @@ func openWith(t *testing.T, store Store, f *fakeStore, now time.Time) *System {
 func TestStoreWriteThrough(t *testing.T) {
 	f := newFakeStore()
 	s := openWithStore(t, f, t0)
-	a, err := s.Lock(t0, Request{Path: "/a", Principal: "alice"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// An hour from now is past the grant's stored expiry (twice its ten minutes): it is written.
-	if _, err := s.Refresh(t0.Add(time.Minute), a.Token, "alice", "/a", time.Hour); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Release(t0.Add(2*time.Minute), a.Token, "alice", "/a", false); err != nil {
-		t.Fatal(err)
-	}
-	b, err := s.Lock(t0, Request{Path: "/b", Principal: "alice", ReleaseOnUpdate: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.ReleaseOnUpdate(t0, "alice", []string{b.Token}, "/b")
-	c, err := s.Lock(t0, Request{Path: "/c/d", Principal: "alice"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.RemoveTree(t0, "/c")
-	want := []string{
-		"put " + a.Token + " /a 0s",
-		"put " + a.Token + " /a 1m0s",
-		"del " + a.Token,
-		"put " + b.Token + " /b 0s",
-		"del " + b.Token,
-		"put " + c.Token + " /c/d 0s",
-		"del " + c.Token,
-	}
+	want := writeScript(t, s, "del")
 	if got := f.take(); !slices.Equal(got, want) {
 		t.Errorf("store changes:\ngot  %q\nwant %q", got, want)
 	}
@@ -182,12 +153,10 @@ func TestStoreWriteThrough(t *testing.T) {
 	}
 }
 
-// TestReleasesUseSubmitRelease: with a ReleaseStore, UNLOCK, a release on update and the
-// removal of a resource submit their deletions through SubmitRelease, and nothing else does; a
-// release whose SubmitRelease fails is undone.
-func TestReleasesUseSubmitRelease(t *testing.T) {
-	f := newFakeStore()
-	s := openWith(t, releaseStore{f}, f, t0)
+// writeScript grants, refreshes past the stored slack, releases, releases on update and
+// removes a tree, and returns the store changes that must follow, deletions named verb.
+func writeScript(t *testing.T, s *System, verb string) []string {
+	t.Helper()
 	a, err := s.Lock(t0, Request{Path: "/a", Principal: "alice"})
 	if err != nil {
 		t.Fatal(err)
@@ -209,15 +178,24 @@ func TestReleasesUseSubmitRelease(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.RemoveTree(t0, "/c")
-	want := []string{
+	return []string{
 		"put " + a.Token + " /a 0s",
 		"put " + a.Token + " /a 1m0s",
-		"rel " + a.Token,
+		verb + " " + a.Token,
 		"put " + b.Token + " /b 0s",
-		"rel " + b.Token,
+		verb + " " + b.Token,
 		"put " + c.Token + " /c/d 0s",
-		"rel " + c.Token,
+		verb + " " + c.Token,
 	}
+}
+
+// TestReleasesUseSubmitRelease: with a ReleaseStore, UNLOCK, a release on update and the
+// removal of a resource submit their deletions through SubmitRelease, and nothing else does; a
+// release whose SubmitRelease fails is undone.
+func TestReleasesUseSubmitRelease(t *testing.T) {
+	f := newFakeStore()
+	s := openWith(t, releaseStore{f}, f, t0)
+	want := writeScript(t, s, "rel")
 	if got := f.take(); !slices.Equal(got, want) {
 		t.Errorf("store changes:\ngot  %q\nwant %q", got, want)
 	}
