@@ -1,7 +1,7 @@
 package locksystem
 
 // The in-memory index: a tree of path nodes holding the locks rooted at them, a token map, and
-// an expiry heap. Conflict rules are RFC 4918 §6.1 and §7 as DESIGN.md "Locks" states them.
+// an expiry heap. Conflict rules are RFC 4918 §6.1 and §7 as docs/ARCHITECTURE.md "The lock model" states them.
 //
 // The tree only holds nodes on the way to a lock root, so "is any lock below X" is "has X any
 // children", and every check walks only the ancestors of a path. Each node keeps an upper bound

@@ -1,6 +1,6 @@
 package locksystem
 
-// Start-up: the lock documents are the durable mirror of the index (DESIGN.md "Locks"), so New
+// Start-up: the lock documents are the durable mirror of the index (docs/ARCHITECTURE.md "The lock model"), so New
 // rebuilds the index from them. Locks survive restarts as RFC 4918 §6.6 lets them; a lock whose
 // timeout passed while the server was down is gone.
 

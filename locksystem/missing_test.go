@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// TestMissing checks the write rule of DESIGN.md "Locks" (RFC 4918 §7.4, §7.5, §9.6.1): which
+// TestMissing checks the write rule of docs/ARCHITECTURE.md "The lock model" (RFC 4918 §7.4, §7.5, §9.6.1): which
 // lock tokens a write must submit.
 func TestMissing(t *testing.T) {
 	type held struct {

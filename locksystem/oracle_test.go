@@ -31,7 +31,7 @@ func refCovers(l refLock, p string) bool {
 	return l.path == p || (l.depth == DepthInfinity && isAncestor(l.path, p))
 }
 
-// refConflict is DESIGN.md "Locks" read literally (RFC 4918 §6.1, §7): two locks conflict when
+// refConflict is docs/ARCHITECTURE.md "The lock model" read literally (RFC 4918 §6.1, §7): two locks conflict when
 // one of them is exclusive and they share a resource: the same root, an ancestor's
 // depth-infinity lock, or a descendant of the new lock when it is depth infinity.
 func refConflict(old refLock, p string, sc Scope, d Depth) bool {

@@ -148,7 +148,7 @@ func (q *Query) match(e *entry) bool {
 // Missing returns the live locks that the needs touch and that tokens, submitted by principal,
 // do not satisfy, sorted by path, without duplicates. A token counts only for a lock of
 // principal. For each locked resource a write touches, every exclusive lock covering it needs
-// its token; of the shared locks covering it, one token suffices (DESIGN.md "Locks").
+// its token; of the shared locks covering it, one token suffices (docs/ARCHITECTURE.md "The lock model").
 // Need{P, DepthZero} touches P; Need{P, DepthInfinity} touches P and every lock root below it.
 // A need with a malformed path touches nothing.
 func (s *System) Missing(now time.Time, principal string, tokens []string, needs ...Need) []Lock {

@@ -296,7 +296,7 @@ func checkMissing(t *testing.T, where string, s *System, ref []refLock, now time
 	}
 }
 
-// refMissing applies the DESIGN.md rule resource by resource: the resources a need touches are
+// refMissing applies the rule of docs/ARCHITECTURE.md "The lock model" resource by resource: the resources a need touches are
 // its path and, for depth infinity, every lock root below it.
 func refMissing(ref []refLock, now time.Time, who string, tokens []string, need Need) []string {
 	resources := []string{need.Path}
