@@ -24,11 +24,11 @@ test: deps
 
 ## deps: install the programs the tests and `make bench` drive, when missing (as root, with
 ## apt-get), and golangci-lint for `make lint`. nginx-extras is the benchmark's nginx reference
-## (nginx with dav_ext); the benchmark starts its own nginx on a loopback port, so the package's
+## (nginx with dav_ext), etcd-server the etcd the etcd-mode tests run; the benchmark starts its own nginx on a loopback port, so the package's
 ## service is kept from starting at install (policy-rc.d answering 101, the Debian way, unless
 ## the machine has a policy of its own) rather than left holding port 80.
-DEB_PKGS = litmus cadaver rclone davfs2 chromium curl nginx-extras
-DEB_CMDS = litmus cadaver rclone mount.davfs chromium curl nginx
+DEB_PKGS = litmus cadaver rclone davfs2 chromium curl nginx-extras etcd-server
+DEB_CMDS = litmus cadaver rclone mount.davfs chromium curl nginx etcd
 deps: golangci-lint
 	@missing=0; for c in $(DEB_CMDS); do PATH="$$PATH:/usr/sbin" command -v $$c >/dev/null || missing=1; done; \
 	if [ $$missing = 0 ]; then \
