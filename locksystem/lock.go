@@ -136,6 +136,10 @@ var (
 	// ErrInvalid: a request or a stored document is malformed (relative path, unknown scope or
 	// depth, negative timeout, empty principal); the wrapping error says which field.
 	ErrInvalid = errors.New("locksystem: invalid")
+	// ErrUnavailable: the shared store (etcd) cannot be reached or did not answer in time, so
+	// nothing can be decided about locks; the request may be retried. Stores of shared state
+	// (locks, dead properties) wrap it.
+	ErrUnavailable = errors.New("locksystem: store unavailable")
 )
 
 // ConflictError says which locks a refused request conflicts with: at most 64 of them, sorted by
