@@ -23,6 +23,8 @@ const never int64 = math.MaxInt64
 const (
 	flagReleaseOnUpdate uint8 = 1 << iota
 	flagLockNull
+	// flagLeased: a SharedStore's lock, which its store expires (shared.go); the index never does.
+	flagLeased
 )
 
 // entry is one client lock. It is kept small (104 bytes, in the 112-byte size class): times
@@ -48,13 +50,18 @@ type entry struct {
 
 // expiry is when e stops being live, in Unix nanoseconds, or never.
 func (e *entry) expiry() int64 {
+	if e.flags&flagLeased != 0 {
+		return never
+	}
+	return e.expires()
+}
+
+// expires is the expiry e's clients are told: refreshed plus timeout, or never.
+func (e *entry) expires() int64 {
 	if e.timeout == 0 {
 		return never
 	}
-	if e.timeout > never-1-e.refreshed {
-		return never - 1
-	}
-	return e.refreshed + e.timeout
+	return slackSum(e.refreshed, e.timeout)
 }
 
 // live reports whether e has not expired at now (Unix nanoseconds). An expired lock is absent
@@ -77,7 +84,7 @@ func (e *entry) lock() Lock {
 	}
 	if e.timeout != 0 {
 		l.Timeout = time.Duration(e.timeout)
-		l.Expires = time.Unix(0, e.expiry()).UTC()
+		l.Expires = time.Unix(0, e.expires()).UTC()
 	}
 	if e.client != nil {
 		l.Client = *e.client
@@ -209,7 +216,7 @@ func (s *System) insert(e *entry, n *node) {
 	h.n++
 	s.active[e.scope]++
 	e.heapIdx = -1
-	if e.timeout != 0 {
+	if e.expiry() != never {
 		s.heapPush(e)
 	}
 	raiseMaxExp(n, e.expiry())

@@ -184,4 +184,11 @@ type ReleaseStore interface {
 type Change struct {
 	Put    *Lock  // non-nil: write this document (insert or replace by token), Expires as given
 	Delete string // with Put nil: remove the document with this token
+	// For a SharedStore (shared.go): Grant marks a Put as a new lock, committed only if no
+	// conflicting lock was stored after revision Since; Reason and By say why a Delete
+	// released its lock, for the other replicas' events. Other stores ignore them.
+	Grant  bool
+	Since  int64
+	Reason Reason
+	By     string
 }

@@ -321,6 +321,11 @@ func (s *System) RemoveTree(now time.Time, path string) []Lock {
 	if n := s.find(p); n != nil {
 		victims = subtree(n, victims)
 	}
+	if s.shared != nil {
+		ls := locksOf(victims)
+		s.mu.Unlock()
+		return s.releaseAllShared(ls, Removed, "resource removed")
+	}
 	changes := make([]Change, 0, len(victims))
 	for _, e := range victims {
 		l := e.lock()
@@ -344,6 +349,15 @@ func (s *System) RemoveTree(now time.Time, path string) []Lock {
 	s.ev.publish(released(now, Removed, dropped)...)
 	sortLocks(dropped)
 	return dropped
+}
+
+// locksOf returns the locks of entries.
+func locksOf(entries []*entry) []Lock {
+	ls := make([]Lock, len(entries))
+	for i, e := range entries {
+		ls[i] = e.lock()
+	}
+	return ls
 }
 
 // subtree appends every lock rooted at or below n, expired or not.
@@ -380,8 +394,14 @@ func (s *System) ReleaseOnUpdate(now time.Time, principal string, tokens []strin
 			l := e.lock()
 			done = append(done, l)
 			changes = append(changes, Change{Delete: l.Token})
-			s.remove(e)
+			if s.shared == nil {
+				s.remove(e)
+			}
 		}
+	}
+	if s.shared != nil {
+		s.mu.Unlock()
+		return s.releaseAllShared(done, Updated, "updated")
 	}
 	wait := noWait
 	if len(changes) > 0 {

@@ -53,7 +53,11 @@ type System struct {
 	waiting    map[string]int        // waiters by principal
 	maxWaiters int
 
+	// rev is the revision of the shared store the index reflects (shared.go).
+	rev int64
+
 	store  Store
+	shared SharedStore // store, when it is shared; nil otherwise
 	log    zerolog.Logger
 	policy Policy
 	maxPer int
@@ -93,10 +97,16 @@ func New(now time.Time, o Options) (*System, error) {
 		waiting:      make(map[string]int),
 		maxWaiters:   o.MaxWaitersPerPrincipal,
 	}
-	if s.store != nil {
-		if err := s.load(now); err != nil {
-			return nil, err
-		}
+	s.shared, _ = o.Store.(SharedStore)
+	var err error
+	switch {
+	case s.shared != nil:
+		err = s.loadShared()
+	case s.store != nil:
+		err = s.load(now)
+	}
+	if err != nil {
+		return nil, err
 	}
 	return s, nil
 }
@@ -124,6 +134,9 @@ func (s *System) Lock(now time.Time, r Request) (Lock, error) {
 	if err := r.validate(); err != nil {
 		return Lock{}, err
 	}
+	if s.shared != nil {
+		return s.lockShared(now, p, &r)
+	}
 	tok, err := uuid.NewRandom()
 	if err != nil {
 		return Lock{}, fmt.Errorf("locksystem: new token: %w", err)
@@ -146,12 +159,7 @@ func (s *System) Lock(now time.Time, r Request) (Lock, error) {
 	s.expired(nowN, gone)
 	switch {
 	case len(conflicts) > 0:
-		sortLocks(conflicts)
-		s.count.conflicts.Add(1)
-		s.logConflict(p, &r, conflicts)
-		s.ev.publish(Event{Kind: Conflict, Time: now, Conflicts: conflicts, Lock: Lock{Path: p, Scope: r.Scope,
-			Depth: r.Depth, Owner: r.Owner, Principal: r.Principal, Client: r.Client, ReleaseOnUpdate: r.ReleaseOnUpdate}})
-		return Lock{}, &ConflictError{Conflicts: conflicts}
+		return Lock{}, s.refuse(now, p, &r, conflicts)
 	case err != nil:
 		return Lock{}, err
 	}
@@ -163,6 +171,16 @@ func (s *System) Lock(now time.Time, r Request) (Lock, error) {
 	s.ev.publish(Event{Kind: Acquired, Time: now, Lock: l})
 	event(s.log.Info(), &l).Msg("lock acquired")
 	return l, nil
+}
+
+// refuse counts, logs and publishes the refusal of r for conflicts and returns its error.
+func (s *System) refuse(now time.Time, p string, r *Request, conflicts []Lock) error {
+	sortLocks(conflicts)
+	s.count.conflicts.Add(1)
+	s.logConflict(p, r, conflicts)
+	s.ev.publish(Event{Kind: Conflict, Time: now, Conflicts: conflicts, Lock: Lock{Path: p, Scope: r.Scope,
+		Depth: r.Depth, Owner: r.Owner, Principal: r.Principal, Client: r.Client, ReleaseOnUpdate: r.ReleaseOnUpdate}})
+	return &ConflictError{Conflicts: conflicts}
 }
 
 // grant checks r against the index and inserts its entry. The caller holds s.mu.
@@ -253,6 +271,9 @@ func (s *System) Refresh(now time.Time, token, principal, path string, timeout t
 	if timeout < 0 && timeout != Infinite {
 		return Lock{}, fmt.Errorf("%w: timeout %v", ErrInvalid, timeout)
 	}
+	if s.shared != nil {
+		return s.refreshShared(now, token, principal, p, s.policy.Grant(timeout))
+	}
 	granted := nanos(s.policy.Grant(timeout))
 	s.mu.Lock()
 	if s.closed {
@@ -321,6 +342,9 @@ func (s *System) Release(now time.Time, token, principal, path string, force boo
 	p, err := optionalPath(path)
 	if err != nil {
 		return Lock{}, err
+	}
+	if s.shared != nil {
+		return s.releaseShared(now, token, principal, p, force)
 	}
 	s.mu.Lock()
 	if s.closed {

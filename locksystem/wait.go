@@ -70,7 +70,9 @@ func (s *System) LockWaitFunc(ctx context.Context, clock func() time.Time, r Req
 // reports false for the last.
 func (s *System) awaitChange(ctx context.Context, clock func() time.Time, released <-chan struct{}, conflicts []Lock) bool {
 	var expiry <-chan time.Time
-	if first := earliestExpiry(conflicts); !first.IsZero() {
+	// An expiry already past is one the index does not go by (a shared store's lease runs out a
+	// little after it): its release wakes the waiter instead.
+	if first := earliestExpiry(conflicts); !first.IsZero() && (s.shared == nil || first.After(clock())) {
 		t := time.NewTimer(max(first.Sub(clock()), 0) + time.Millisecond)
 		defer t.Stop()
 		expiry = t.C

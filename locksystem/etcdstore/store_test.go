@@ -1,0 +1,254 @@
+package etcdstore
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/lockdav/lockdav/locksystem"
+	"github.com/lockdav/lockdav/locksystem/etcdstore/etcdtest"
+	"github.com/lockdav/lockdav/locksystem/storetest"
+)
+
+// The conformance suite every lock store passes, on one etcd member, each test under its own
+// prefix.
+func TestConformance(t *testing.T) {
+	cli := etcdtest.Start(t, 1).Client()
+	storetest.Run(t, func(t *testing.T, dir string) locksystem.Store {
+		return New(Options{Client: cli, Prefix: dir + "/", Timeout: 5 * time.Second})
+	})
+}
+
+// replica is one System on the shared store, as one lockdav process has it.
+func replica(t *testing.T, cli *clientv3.Client, prefix string) *locksystem.System {
+	t.Helper()
+	s, err := locksystem.New(time.Now(), locksystem.Options{
+		Store:  New(Options{Client: cli, Prefix: prefix, Timeout: 3 * time.Second}),
+		Logger: zerolog.Nop(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+func req(p string, sc locksystem.Scope, d locksystem.Depth, who string) locksystem.Request {
+	return locksystem.Request{Path: p, Scope: sc, Depth: d, Principal: who, Timeout: time.Minute}
+}
+
+func wantConflict(t *testing.T, err error, holder string) {
+	t.Helper()
+	var ce *locksystem.ConflictError
+	if !errors.As(err, &ce) || len(ce.Conflicts) == 0 || ce.Conflicts[0].Token != holder {
+		t.Fatalf("Lock = %v, want a conflict with %s", err, holder)
+	}
+}
+
+// A lock granted on one replica refuses conflicting requests on another at once (its index had
+// not seen the grant: the guard or the catch-up does), by the RFC 4918 §6.1 rules, and its
+// release frees the resource there.
+func TestReplicasShareOneLockTable(t *testing.T) {
+	cli := etcdtest.Start(t, 1).Client()
+	a, b := replica(t, cli, "/t/"), replica(t, cli, "/t/")
+	now := time.Now()
+	l, err := a.Lock(now, req("/d", locksystem.Exclusive, locksystem.DepthInfinity, "alice"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []locksystem.Request{
+		req("/d", locksystem.Shared, locksystem.DepthZero, "bob"),
+		req("/d/x/y", locksystem.Exclusive, locksystem.DepthZero, "bob"),
+		req("/", locksystem.Shared, locksystem.DepthInfinity, "bob"),
+	} {
+		_, err := b.Lock(now, r)
+		wantConflict(t, err, l.Token)
+	}
+	if _, err := b.Lock(now, req("/e", locksystem.Exclusive, locksystem.DepthInfinity, "bob")); err != nil {
+		t.Fatalf("unrelated lock on b: %v", err)
+	}
+	if _, err := b.Release(now, l.Token, "bob", "", false); !errors.Is(err, locksystem.ErrForbidden) {
+		t.Fatalf("bob releasing alice's lock on b = %v, want ErrForbidden", err)
+	}
+	if _, err := b.Release(now, l.Token, "alice", "/d/x", false); err != nil {
+		t.Fatalf("alice releasing on b: %v", err)
+	}
+	if _, ok := a.Get(now, l.Token); ok {
+		// Release waited for b's index only; a's follows within a moment.
+		waitFor(t, func() bool { _, ok := a.Get(now, l.Token); return !ok })
+	}
+	if _, err := a.Lock(now, req("/d/x/y", locksystem.Exclusive, locksystem.DepthZero, "carol")); err != nil {
+		t.Fatalf("lock after the release: %v", err)
+	}
+}
+
+// Events on every replica come from the store: a replica sees another's grant, refresh and
+// release with its reason, in order.
+func TestEventsFromOtherReplicas(t *testing.T) {
+	cli := etcdtest.Start(t, 1).Client()
+	a, b := replica(t, cli, "/t/"), replica(t, cli, "/t/")
+	sub, err := b.Subscribe(b.LastEventID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	now := time.Now()
+	l, err := a.Lock(now, req("/f", locksystem.Exclusive, locksystem.DepthZero, "alice"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Refresh(now, l.Token, "alice", "/f", 2*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Release(now, l.Token, "admin", "", true); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"acquired", "refreshed", "released forced by admin"}
+	for i, w := range want {
+		select {
+		case ev := <-sub.C:
+			got := ev.Kind.String()
+			if ev.Kind == locksystem.Released {
+				got += " " + ev.Reason.String() + " by " + ev.By
+			}
+			if got != w || ev.Lock.Token != l.Token {
+				t.Fatalf("event %d = %s of %s, want %s of %s", i, got, ev.Lock.Token, w, l.Token)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("event %d (%s) not seen on b", i, w)
+		}
+	}
+}
+
+// Timeouts ride on etcd leases: a lock nobody refreshes is deleted by etcd, every replica
+// sees it go as an expiry, and the resource is free.
+func TestLeaseExpiresLock(t *testing.T) {
+	cli := etcdtest.Start(t, 1).Client()
+	a, b := replica(t, cli, "/t/"), replica(t, cli, "/t/")
+	r := req("/f", locksystem.Exclusive, locksystem.DepthZero, "alice")
+	r.Timeout = time.Second
+	l, err := a.Lock(time.Now(), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, err := b.Subscribe(b.LastEventID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	// Not by the replica's clock: a moment after the timeout the lock still holds.
+	_, err = b.Lock(time.Now().Add(time.Hour), req("/f", locksystem.Exclusive, locksystem.DepthZero, "bob"))
+	wantConflict(t, err, l.Token)
+	for ev := range nextEvents(sub, 10*time.Second) {
+		if ev.Kind == locksystem.Conflict {
+			continue // bob's refusal above
+		}
+		if ev.Kind != locksystem.Released || ev.Reason != locksystem.Expired || ev.Lock.Token != l.Token {
+			t.Fatalf("event = %+v, want the expiry of %s", ev, l.Token)
+		}
+		break
+	}
+	if _, err := b.Lock(time.Now(), req("/f", locksystem.Exclusive, locksystem.DepthZero, "bob")); err != nil {
+		t.Fatalf("lock after the expiry: %v", err)
+	}
+}
+
+// Two replicas, eight clients each, one exclusive lock: a holder count that the clients
+// raise after each grant and lower before each release never exceeds one.
+func TestNoDoubleGrantAcrossReplicas(t *testing.T) {
+	cli := etcdtest.Start(t, 1).Client()
+	reps := []*locksystem.System{replica(t, cli, "/t/"), replica(t, cli, "/t/")}
+	var holders, grants, worst atomic.Int64
+	var wg sync.WaitGroup
+	deadline := time.Now().Add(3 * time.Second)
+	for c := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := reps[c%2]
+			who := fmt.Sprintf("c%d", c)
+			for time.Now().Before(deadline) {
+				l, err := s.Lock(time.Now(), req("/hot", locksystem.Exclusive, locksystem.DepthZero, who))
+				if err != nil {
+					continue
+				}
+				n := holders.Add(1)
+				worst.Store(max(worst.Load(), n))
+				grants.Add(1)
+				holders.Add(-1)
+				if _, err := s.Release(time.Now(), l.Token, who, "", false); err != nil {
+					t.Errorf("release: %v", err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if worst.Load() != 1 || grants.Load() == 0 {
+		t.Fatalf("holders at once: at most %d, grants %d; want 1 and some", worst.Load(), grants.Load())
+	}
+	t.Logf("%d grants", grants.Load())
+}
+
+// With etcd gone, a lock request fails with ErrUnavailable within the store's timeout instead
+// of a guess, and reads of the index go on.
+func TestEtcdDownIsUnavailable(t *testing.T) {
+	c := etcdtest.Start(t, 1)
+	a := replica(t, c.Client(), "/t/")
+	l, err := a.Lock(time.Now(), req("/f", locksystem.Exclusive, locksystem.DepthZero, "alice"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Kill(0)
+	start := time.Now()
+	_, err = a.Lock(time.Now(), req("/g", locksystem.Exclusive, locksystem.DepthZero, "alice"))
+	if !errors.Is(err, locksystem.ErrUnavailable) || time.Since(start) > 10*time.Second {
+		t.Fatalf("Lock with etcd down = %v after %v, want ErrUnavailable within 10s", err, time.Since(start))
+	}
+	if err := a.Sync(t.Context()); !errors.Is(err, locksystem.ErrUnavailable) {
+		t.Fatalf("Sync with etcd down = %v, want ErrUnavailable", err)
+	}
+	if got := a.Covering(time.Now(), "/f"); len(got) != 1 || got[0].Token != l.Token {
+		t.Fatalf("Covering with etcd down = %v, want the lock", got)
+	}
+	c.Restart(0)
+	c.WaitReady(20 * time.Second)
+	waitFor(t, func() bool {
+		_, err := a.Lock(time.Now(), req("/g", locksystem.Exclusive, locksystem.DepthZero, "alice"))
+		return err == nil
+	})
+}
+
+func waitFor(t *testing.T, ok func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); !ok(); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 20s")
+		}
+	}
+}
+
+
+
+// nextEvents yields sub's events until the test stops reading, failing it when none comes
+// within d.
+func nextEvents(sub *locksystem.Subscription, d time.Duration) func(func(locksystem.Event) bool) {
+	return func(yield func(locksystem.Event) bool) {
+		for {
+			select {
+			case ev := <-sub.C:
+				if !yield(ev) {
+					return
+				}
+			case <-time.After(d):
+				panic(fmt.Sprintf("no event within %v", d))
+			}
+		}
+	}
+}

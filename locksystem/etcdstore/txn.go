@@ -1,0 +1,229 @@
+package etcdstore
+
+// The transactions of grants, refreshes and releases.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"time"
+
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/lockdav/lockdav/locksystem"
+)
+
+// goneTTL is how long the reason of a release stays readable beside its delete, for followers
+// that watch from a little earlier; a second lease replaces the first halfway.
+const goneTTL = 60
+
+// guards are the compares of a grant of a lock (p, d) made by an index at revision since: no
+// key changed after since in the ranges whose locks could conflict with it. This is the per-key
+// guard over the ancestor chain plus a subtree guard (not one revision guard on the whole lock
+// prefix): grants on unrelated paths then never invalidate one another, and a replica retries
+// only when something that could conflict with its grant changed. The ranges are the locks
+// rooted at each ancestor (only their depth-infinity ones conflict, but the depth is in the
+// value, not the key) and at p, and for a depth-infinity lock every lock below p. A deleted key
+// fails no compare: a release since the index read only removes a conflict.
+func (s *Store) guards(p string, d locksystem.Depth, since int64) []clientv3.Cmp {
+	rel := strings.TrimPrefix(p, "/")
+	ranges := []string{s.locks + "\x00"} // the root's own locks
+	for i := 0; i < len(rel); i++ {
+		if rel[i] == '/' {
+			ranges = append(ranges, s.locks+rel[:i]+"\x00")
+		}
+	}
+	if rel != "" {
+		ranges = append(ranges, s.locks+rel+"\x00")
+	}
+	if d == locksystem.DepthInfinity {
+		below := s.locks // below the root: every lock
+		if rel != "" {
+			below += rel + "/"
+		}
+		ranges = append(ranges, below)
+	}
+	if len(ranges) > maxGuardRanges {
+		ranges = []string{s.locks}
+	}
+	cmps := make([]clientv3.Cmp, len(ranges))
+	for i, r := range ranges {
+		cmps[i] = clientv3.Compare(clientv3.ModRevision(r).WithPrefix(), "<", since+1)
+	}
+	return cmps
+}
+
+// ttl is the lease of a lock of timeout, in seconds: rounded up, plus one second for the time
+// between the lease's grant and the answer that tells the client its timeout. 0: no lease.
+func ttl(timeout time.Duration) int64 {
+	if timeout == locksystem.Infinite {
+		return 0
+	}
+	return int64((timeout+time.Second-1)/time.Second) + 1
+}
+
+func (s *Store) ctx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), s.timeout)
+}
+
+// newLease grants the lease of a lock of timeout; 0 for none.
+func (s *Store) newLease(ctx context.Context, timeout time.Duration) (clientv3.LeaseID, error) {
+	t := ttl(timeout)
+	if t == 0 {
+		return 0, nil
+	}
+	r, err := s.cli.Grant(ctx, t)
+	if err != nil {
+		return 0, unavailable("lease grant", err)
+	}
+	return r.ID, nil
+}
+
+func withLease(id clientv3.LeaseID) []clientv3.OpOption {
+	if id == 0 {
+		return nil
+	}
+	return []clientv3.OpOption{clientv3.WithLease(id)}
+}
+
+// grant stores l if the guards of its grant at since hold.
+func (s *Store) grant(l *locksystem.Lock, since int64) (int64, error) {
+	val, err := json.Marshal(l)
+	if err != nil {
+		return 0, err
+	}
+	key := s.keyOf(l.Path, l.Token)
+	ctx, cancel := s.ctx()
+	defer cancel()
+	lease, err := s.newLease(ctx, l.Timeout)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := s.cli.Txn(ctx).If(s.guards(l.Path, l.Depth, since)...).
+		Then(clientv3.OpPut(key, string(val), withLease(lease)...)).Commit()
+	switch {
+	case err != nil:
+		// The grant may have committed: take the lock back, so that no lock nobody was told of
+		// stays until its timeout.
+		s.undo(key, lease)
+		return 0, unavailable("grant", err)
+	case !resp.Succeeded:
+		s.undo("", lease)
+		return 0, locksystem.ErrStale
+	}
+	s.remember(l.Token, key, lease, resp.Header.Revision)
+	return resp.Header.Revision, nil
+}
+
+// refresh replaces a stored lock's document and moves it to a new lease, unless it is gone.
+func (s *Store) refresh(l *locksystem.Lock) (int64, error) {
+	val, err := json.Marshal(l)
+	if err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	old, ok := s.leases[l.Token]
+	s.mu.Unlock()
+	if !ok {
+		return 0, locksystem.ErrNoSuchLock
+	}
+	ctx, cancel := s.ctx()
+	defer cancel()
+	lease, err := s.newLease(ctx, l.Timeout)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := s.cli.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(old.key), ">", 0)).
+		Then(clientv3.OpPut(old.key, string(val), withLease(lease)...)).Commit()
+	switch {
+	case err != nil:
+		s.undo("", lease) // if the refresh committed, the old lease still holds the lock no less
+		return 0, unavailable("refresh", err)
+	case !resp.Succeeded:
+		s.undo("", lease)
+		return 0, locksystem.ErrNoSuchLock
+	}
+	s.remember(l.Token, old.key, lease, resp.Header.Revision)
+	s.undo("", old.lease)
+	return resp.Header.Revision, nil
+}
+
+// delete deletes the stored locks of changes in one transaction, each beside the reason of its
+// release when it has one. Locks no longer stored are gone already.
+func (s *Store) delete(changes []locksystem.Change) (int64, error) {
+	ctx, cancel := s.ctx()
+	defer cancel()
+	var journal clientv3.LeaseID
+	var ops []clientv3.Op
+	for _, c := range changes {
+		s.mu.Lock()
+		k, ok := s.leases[c.Delete]
+		s.mu.Unlock()
+		if !ok {
+			continue
+		}
+		ops = append(ops, clientv3.OpDelete(k.key))
+		if c.Reason == locksystem.NoReason {
+			continue
+		}
+		if journal == 0 {
+			r, err := s.cli.Grant(ctx, goneTTL)
+			if err != nil {
+				return 0, unavailable("lease grant", err)
+			}
+			journal = r.ID
+		}
+		ops = append(ops, clientv3.OpPut(s.gone+c.Delete, c.Reason.String()+"\x00"+c.By, clientv3.WithLease(journal)))
+	}
+	if len(ops) == 0 {
+		return s.appliedRev(), nil
+	}
+	resp, err := s.cli.Txn(ctx).Then(ops...).Commit()
+	if err != nil {
+		return 0, unavailable("release", err)
+	}
+	return resp.Header.Revision, nil
+}
+
+// undo revokes lease and deletes key ("" for none) in the background, best effort: a lease not
+// revoked runs out by itself.
+func (s *Store) undo(key string, lease clientv3.LeaseID) {
+	if key == "" && lease == 0 {
+		return
+	}
+	go func() {
+		ctx, cancel := s.ctx()
+		defer cancel()
+		if lease != 0 {
+			if _, err := s.cli.Revoke(ctx, lease); err != nil && !errors.Is(err, rpctypes.ErrLeaseNotFound) {
+				s.log.Debug().Err(err).Msg("etcd lease revoke")
+			}
+			return
+		}
+		if _, err := s.cli.Delete(ctx, key); err != nil {
+			s.log.Warn().Err(err).Str("key", key).Msg("etcd: lock of a failed grant not deleted")
+		}
+	}()
+}
+
+// remember records a lock's key and lease as of revision rev, unless a later one is known.
+func (s *Store) remember(token, key string, lease clientv3.LeaseID, rev int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if k, ok := s.leases[token]; !ok || k.rev <= rev {
+		s.leases[token] = lockKey{key: key, lease: lease, rev: rev}
+	}
+}
+
+// reasonOf parses the value of a locks.gone key.
+func reasonOf(v []byte) (locksystem.Reason, string) {
+	name, by, _ := strings.Cut(string(v), "\x00")
+	for r := locksystem.Unlocked; r <= locksystem.Removed; r++ {
+		if r.String() == name {
+			return r, by
+		}
+	}
+	return locksystem.NoReason, ""
+}
