@@ -234,8 +234,6 @@ func waitFor(t *testing.T, ok func() bool) {
 	}
 }
 
-
-
 // nextEvents yields sub's events until the test stops reading, failing it when none comes
 // within d.
 func nextEvents(sub *locksystem.Subscription, d time.Duration) func(func(locksystem.Event) bool) {
