@@ -95,6 +95,33 @@ type Locks struct {
 	// MaxWaitersPerPrincipal is how many lock requests of one principal may wait at once; one
 	// more gets 429.
 	MaxWaitersPerPrincipal int `yaml:"max_waiters_per_principal"`
+	// Store is where the lock table lives: "bolt" (a file in state_dir, one process) or "etcd"
+	// (shared by several replicas, with the dead properties).
+	Store string `yaml:"store"`
+	// Etcd is the etcd cluster of store: etcd.
+	Etcd Etcd `yaml:"etcd"`
+}
+
+// Etcd says how to reach the etcd cluster that replicas share (locks.store: etcd).
+type Etcd struct {
+	// Endpoints are the cluster members' client URLs, e.g. http://10.0.0.1:2379.
+	Endpoints []string `yaml:"endpoints"`
+	// Prefix starts every key lockdav writes, so that several lockdav clusters, or other
+	// programs, can share one etcd.
+	Prefix string `yaml:"prefix"`
+	// DialTimeout bounds connecting to a member.
+	DialTimeout Duration `yaml:"dial_timeout"`
+	// RequestTimeout bounds each round trip; a request that needs etcd and gets no answer in
+	// time is answered 503 with Retry-After.
+	RequestTimeout Duration `yaml:"request_timeout"`
+	// CA, Cert and Key are PEM files: the CA that signed the members' certificates, and this
+	// replica's client certificate and key (both or neither). Empty CA: plain http endpoints.
+	CA   string `yaml:"ca"`
+	Cert string `yaml:"cert"`
+	Key  string `yaml:"key"`
+	// Username and Password, when etcd has authentication on.
+	Username string `yaml:"username"`
+	Password string `yaml:"password"`
 }
 
 // Auth says who may use the server. See Config.AnonymousAccess for what an unset Anonymous means.
@@ -150,6 +177,14 @@ func Default() Config {
 			EventHistory:           4096,
 			MaxWait:                Duration(5 * time.Minute),
 			MaxWaitersPerPrincipal: 16,
+
+			Store: "bolt",
+			Etcd: Etcd{
+				Endpoints:      []string{"http://127.0.0.1:2379"},
+				Prefix:         "/lockdav/",
+				DialTimeout:    Duration(5 * time.Second),
+				RequestTimeout: Duration(5 * time.Second),
+			},
 		},
 	}
 }

@@ -104,6 +104,35 @@ func (l Locks) validate(add problem) {
 	if l.MaxWaitersPerPrincipal <= 0 {
 		add("locks.max_waiters_per_principal", "must be positive, got %d", l.MaxWaitersPerPrincipal)
 	}
+	switch l.Store {
+	case "bolt":
+	case "etcd":
+		l.Etcd.validate(add)
+	default:
+		add("locks.store", "%q is not one of bolt, etcd", l.Store)
+	}
+}
+
+func (e Etcd) validate(add problem) {
+	if len(e.Endpoints) == 0 {
+		add("locks.etcd.endpoints", "must name at least one member")
+	}
+	for _, ep := range e.Endpoints {
+		if !strings.HasPrefix(ep, "http://") && !strings.HasPrefix(ep, "https://") {
+			add("locks.etcd.endpoints", "%q is not an http:// or https:// URL", ep)
+		}
+	}
+	if e.Prefix == "" {
+		add("locks.etcd.prefix", "must not be empty")
+	}
+	positive(add, "locks.etcd.dial_timeout", e.DialTimeout)
+	positive(add, "locks.etcd.request_timeout", e.RequestTimeout)
+	if (e.Cert == "") != (e.Key == "") {
+		add("locks.etcd", "set both cert and key, or neither")
+	}
+	if (e.Username == "") != (e.Password == "") {
+		add("locks.etcd", "set both username and password, or neither")
+	}
 }
 
 // maxEventHistory bounds locks.event_history.
