@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+
+	"github.com/lockdav/lockdav/locksystem"
 )
 
 type failingReader struct{}
@@ -28,5 +30,15 @@ func TestStatusOfClosedConnection(t *testing.T) {
 	cut := fmt.Errorf("upload /long.bin: %w", &net.OpError{Op: "read", Net: "tcp", Err: net.ErrClosed})
 	if se := statusOf(cut); se.status != 499 {
 		t.Errorf("statusOf(%v) = %d, want 499", cut, se.status)
+	}
+}
+
+// A shared lock store that does not answer is a 503 with Retry-After, never a guess.
+func TestUnavailableIs503WithRetryAfter(t *testing.T) {
+	err := fmt.Errorf("lock on /f not stored: %w", locksystem.ErrUnavailable)
+	w := httptest.NewRecorder()
+	WriteError(w, httptest.NewRequest("LOCK", "/f", nil), err)
+	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") != RetryAfter {
+		t.Fatalf("WriteError(%v) = %d, Retry-After %q; want 503, %q", err, w.Code, w.Header().Get("Retry-After"), RetryAfter)
 	}
 }

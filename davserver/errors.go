@@ -113,6 +113,10 @@ func lowerStatus(err error) (int, string) {
 		return http.StatusRequestEntityTooLarge, "body too large"
 	case errors.Is(err, fs.ErrIsDir):
 		return http.StatusMethodNotAllowed, "is a collection"
+	case errors.Is(err, locksystem.ErrUnavailable):
+		// The shared lock store (etcd) did not answer: nothing can be decided about locks, and a
+		// guess could let two clients hold one lock. WriteError adds Retry-After.
+		return http.StatusServiceUnavailable, "lock store unavailable; retry later"
 	case errors.Is(err, locksystem.ErrOwnerTooLarge):
 		return http.StatusRequestEntityTooLarge, "owner too large"
 	case errors.Is(err, os.ErrDeadlineExceeded):
@@ -130,6 +134,10 @@ func lowerStatus(err error) (int, string) {
 	}
 	return http.StatusInternalServerError, "internal error"
 }
+
+// RetryAfter is the Retry-After of a 503, in seconds: long enough for an etcd cluster to elect a
+// new leader, short enough that a client retrying does not notice much.
+const RetryAfter = "2"
 
 // WriteError writes err's answer and logs its detail. Every error answered as text or WebDAV
 // XML goes through it: the server's middleware uses it for its refusals too.
@@ -156,6 +164,9 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	h := w.Header()
+	if se.status == http.StatusServiceUnavailable {
+		h.Set("Retry-After", RetryAfter)
+	}
 	if se.body != nil {
 		h.Set("Content-Type", "application/xml; charset=utf-8")
 		w.WriteHeader(se.status)

@@ -68,6 +68,10 @@ const allowed = "OPTIONS, GET, HEAD, POST, PUT, DELETE, MKCOL, COPY, MOVE, PROPF
 
 // ServeHTTP sends each request to its method's handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if err := h.syncLocks(r); err != nil {
+		WriteError(w, r, err)
+		return
+	}
 	var err error
 	switch r.Method {
 	case http.MethodOptions:
@@ -98,6 +102,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		WriteError(w, r, err)
 	}
+}
+
+// syncLocks makes a write's lock checks see every lock granted before the request began, on
+// any replica (locksystem.System.Sync: nothing to do with one process's own store). Reads go
+// on without it, from what this replica knows.
+func (h *Handler) syncLocks(r *http.Request) error {
+	switch r.Method {
+	case http.MethodOptions, http.MethodGet, http.MethodHead, "PROPFIND":
+		return nil
+	}
+	return h.locks.Sync(r.Context())
 }
 
 // handleOptions answers OPTIONS (RFC 4918 §10.1: the DAV header names classes 1 and 2).

@@ -50,6 +50,9 @@ func writeAPIError(w http.ResponseWriter, r *http.Request, err error) {
 		ae = &apiStatusError{status: status, body: apiError{Error: http.StatusText(status), Detail: reason}}
 	}
 	request.Log(r).WithLevel(request.FailLevel(ae.status)).Err(request.ClipErr(err)).Int("status", ae.status).Msg("api request failed")
+	if ae.status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", davserver.RetryAfter)
+	}
 	writeJSON(w, ae.status, ae.body)
 }
 
@@ -201,6 +204,10 @@ type lockBody struct {
 // apiLock answers POST /.lockdav/locks.
 func (h *Handler) apiLock(w http.ResponseWriter, r *http.Request) error {
 	if err := wantJSON(r); err != nil {
+		return err
+	}
+	// As a WebDAV LOCK: the checks see every lock granted before, on any replica.
+	if err := h.locks.Sync(r.Context()); err != nil {
 		return err
 	}
 	if r.ContentLength > h.maxBody {

@@ -8,6 +8,7 @@ package lockapi
 import (
 	"cmp"
 	"context"
+	"errors"
 	"mime"
 	"net/http"
 	"path"
@@ -204,8 +205,13 @@ func (h *Handler) serveHealth(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	if err := h.health(); err != nil {
 		request.Log(r).Error().Err(err).Msg("health check failed")
+		msg := "lock store not writable\n"
+		if errors.Is(err, locksystem.ErrUnavailable) {
+			msg = "lock store unreachable (etcd)\n"
+			w.Header().Set("Retry-After", davserver.RetryAfter)
+		}
 		w.WriteHeader(http.StatusServiceUnavailable)
-		_, _ = w.Write([]byte("lock store not writable\n"))
+		_, _ = w.Write([]byte(msg))
 		return
 	}
 	_, _ = w.Write([]byte("ok\n"))

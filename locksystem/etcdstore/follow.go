@@ -133,11 +133,18 @@ func (s *Store) change(ev *clientv3.Event, reasons map[string]*clientv3.Event) (
 func (s *Store) Sync(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
+	start := time.Now()
 	resp, err := s.cli.Put(ctx, s.sync, "")
+	s.observed("sync", start, err)
 	if err != nil {
 		return unavailable("sync", err)
 	}
-	return s.awaitApplied(ctx, resp.Header.Revision)
+	written := time.Now()
+	err = s.awaitApplied(ctx, resp.Header.Revision)
+	if err == nil && s.lag != nil {
+		s.lag(time.Since(written))
+	}
+	return err
 }
 
 // awaitApplied waits until the follower has been handed revision rev (at once without one).

@@ -35,6 +35,12 @@ type Options struct {
 	Prefix  string           // every key starts with it
 	Timeout time.Duration    // bounds each etcd round trip; 0: DefaultTimeout
 	Logger  zerolog.Logger
+	// Observe, if set, is called after each operation on etcd (op: grant, refresh, release,
+	// sync, load) with its time, its round trips included, and its error.
+	Observe func(op string, d time.Duration, err error)
+	// ObserveLag, if set, is called by each Sync with the time its barrier took to come back
+	// through the watch: how far behind etcd the index is.
+	ObserveLag func(d time.Duration)
 }
 
 // DefaultTimeout bounds an etcd round trip when Options.Timeout is 0.
@@ -52,6 +58,8 @@ type Store struct {
 	cli     *clientv3.Client
 	timeout time.Duration
 	log     zerolog.Logger
+	observe func(op string, d time.Duration, err error)
+	lag     func(d time.Duration)
 	locks   string // P locks/
 	gone    string // P locks.gone/
 	sync    string // P locks.sync
@@ -83,7 +91,7 @@ func New(o Options) *Store {
 		o.Timeout = DefaultTimeout
 	}
 	return &Store{
-		cli: o.Client, timeout: o.Timeout, log: o.Logger,
+		cli: o.Client, timeout: o.Timeout, log: o.Logger, observe: o.Observe, lag: o.ObserveLag,
 		locks: o.Prefix + "locks/", gone: o.Prefix + "locks.gone/", sync: o.Prefix + "locks.sync",
 		watch:    o.Prefix + "locks",
 		leases:   make(map[string]lockKey),
@@ -112,7 +120,9 @@ func tokenOf(k string) string {
 
 // Load returns every stored lock and remembers the revision they reflect, for Follow.
 func (s *Store) Load() ([]locksystem.Lock, error) {
+	start := time.Now()
 	docs, rev, err := s.load()
+	s.observed("load", start, err)
 	if err != nil {
 		return nil, err
 	}
@@ -175,11 +185,14 @@ func (s *Store) commit(changes []locksystem.Change) (int64, error) {
 	for i := 0; i < len(changes); {
 		c := &changes[i]
 		var err error
+		start, op := time.Now(), "release"
 		switch {
 		case c.Put != nil && c.Grant:
+			op = "grant"
 			rev, err = s.grant(c.Put, c.Since)
 			i++
 		case c.Put != nil:
+			op = "refresh"
 			rev, err = s.refresh(c.Put)
 			i++
 		default:
@@ -190,11 +203,19 @@ func (s *Store) commit(changes []locksystem.Change) (int64, error) {
 			rev, err = s.delete(changes[i:j])
 			i = j
 		}
+		s.observed(op, start, err)
 		if err != nil {
 			return 0, err
 		}
 	}
 	return rev, nil
+}
+
+// observed reports an operation begun at start to Options.Observe.
+func (s *Store) observed(op string, start time.Time, err error) {
+	if s.observe != nil {
+		s.observe(op, time.Since(start), err)
+	}
 }
 
 func (s *Store) isClosed() bool {
