@@ -33,6 +33,7 @@ func Run(t *testing.T, open func(t *testing.T) fs.PropStore) {
 		{"move and copy onto themselves", testOntoThemselves},
 		{"dead props of members", testDeadPropsOf},
 		{"many properties", testManyProps},
+		{"many properties, overlapping trees", testManyOverlapping},
 		{"large values", testLargeValues},
 	}
 	for _, tt := range tests {
@@ -311,11 +312,15 @@ func testManyProps(t *testing.T, s fs.PropStore) {
 	if got := get(t, s, "/dst/old"); got != nil {
 		t.Errorf("/dst/old kept %d properties of the replaced tree", len(got))
 	}
-	big := manyProps("urn:big", "big", 200)
+	// A PROPPATCH may carry no more than one etcd transaction takes: the many are patched in
+	// several.
+	big, old := manyProps("urn:big", "big", 200), manyProps("urn:old", "old", 150)
 	for i := 0; i < len(big); i += 100 {
 		patch(t, s, "/big", set(big[i:i+100]...))
 	}
-	patch(t, s, "/copy", set(manyProps("urn:old", "old", 150)...))
+	for i := 0; i < len(old); i += 75 {
+		patch(t, s, "/copy", set(old[i:i+75]...))
+	}
 	ok(t, "Copy", s.Copy("/big", "/copy"))
 	for _, n := range []string{"/big", "/copy"} {
 		if got := get(t, s, n); !reflect.DeepEqual(got, props(big...)) {
@@ -328,6 +333,35 @@ func testManyProps(t *testing.T, s fs.PropStore) {
 			t.Errorf("%s: %d properties after RemoveTree", "/dst"+n[len("/src"):], len(got))
 		}
 	}
+}
+
+// testManyOverlapping: a Move of many properties into its own subtree, and back onto its
+// ancestor, where each copy lands on a key whose property is still to be moved (the same
+// property names at /o, /o/o and /o/o/o).
+func testManyOverlapping(t *testing.T, s fs.PropStore) {
+	levels := []string{"/o", "/o/o", "/o/o/o"}
+	for _, n := range levels[:2] {
+		for i := 0; i < 150; i += 75 {
+			patch(t, s, n, set(manyProps("urn:o", n, 150)[i:i+75]...))
+		}
+	}
+	check := func(step string, want map[string]string) {
+		t.Helper()
+		for _, n := range append(levels, "/o/o/o/o") {
+			got := get(t, s, n)
+			if want[n] == "" {
+				if got != nil {
+					t.Errorf("%s: %s holds %d properties, want none", step, n, len(got))
+				}
+			} else if !reflect.DeepEqual(got, props(manyProps("urn:o", want[n], 150)...)) {
+				t.Errorf("%s: %s holds %d properties, not the 150 of %s", step, n, len(got), want[n])
+			}
+		}
+	}
+	ok(t, "Move down", s.Move("/o", "/o/o"))
+	check("moved down", map[string]string{"/o/o": "/o", "/o/o/o": "/o/o"})
+	ok(t, "Move up", s.Move("/o/o", "/o"))
+	check("moved up", map[string]string{"/o": "/o", "/o/o": "/o/o"})
 }
 
 // testLargeValues: a Move or Copy is not limited by the bytes it carries either (etcd refuses a
