@@ -246,24 +246,17 @@ func decodeSelf(b *bolt.Bucket, name string) (map[xml.Name]webdav.Property, erro
 	var out map[xml.Name]webdav.Property
 	for _, e := range self(b, name) {
 		_, n := splitKey(e.k)
-		p, err := propkit.Decode(n, e.v)
-		if err != nil {
+		var err error
+		if out, err = propkit.Decode(out, n, e.v); err != nil {
 			return nil, fmt.Errorf("properties of %s: %w", name, err)
 		}
-		if out == nil {
-			out = map[xml.Name]webdav.Property{}
-		}
-		out[n] = p
 	}
 	return out, nil
 }
 
 func (p *BoltProps) Patch(name string, patches []webdav.Proppatch) ([]webdav.Propstat, error) {
-	name, err := propkit.Name(name)
+	name, err := propkit.PatchName(name, patches)
 	if err != nil {
-		return nil, err
-	}
-	if err := propkit.CheckPatches(patches); err != nil {
 		return nil, err
 	}
 	err = p.update(func(b *bolt.Bucket) ([]string, error) {

@@ -100,11 +100,8 @@ func (m *memProps) Get(name string) (map[xml.Name]webdav.Property, error) {
 }
 
 func (m *memProps) Patch(name string, patches []webdav.Proppatch) ([]webdav.Propstat, error) {
-	name, err := propkit.Name(name)
+	name, err := propkit.PatchName(name, patches)
 	if err != nil {
-		return nil, err
-	}
-	if err := propkit.CheckPatches(patches); err != nil {
 		return nil, err
 	}
 	m.mu.Lock()

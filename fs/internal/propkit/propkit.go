@@ -53,8 +53,18 @@ func Names(oldName, newName string) (string, string, error) {
 	return o, n, err
 }
 
-// CheckPatches refuses property names a key cannot hold.
-func CheckPatches(patches []webdav.Proppatch) error {
+// PatchName checks the arguments of a Patch: it returns name cleaned, or refuses it or a
+// property name a key cannot hold.
+func PatchName(name string, patches []webdav.Proppatch) (string, error) {
+	name, err := Name(name)
+	if err != nil {
+		return "", err
+	}
+	return name, checkPatches(patches)
+}
+
+// checkPatches refuses property names a key cannot hold.
+func checkPatches(patches []webdav.Proppatch) error {
 	for _, p := range patches {
 		for _, prop := range p.Props {
 			n := prop.XMLName
@@ -123,11 +133,15 @@ func Encode(p webdav.Property) ([]byte, error) {
 	return json.Marshal(stored{Lang: p.Lang, InnerXML: p.InnerXML})
 }
 
-// Decode is the property n whose stored value (Encode's) is v.
-func Decode(n xml.Name, v []byte) (webdav.Property, error) {
+// Decode adds to props (made when nil) the property n whose stored value (Encode's) is v.
+func Decode(props map[xml.Name]webdav.Property, n xml.Name, v []byte) (map[xml.Name]webdav.Property, error) {
 	var s stored
 	if err := json.Unmarshal(v, &s); err != nil {
-		return webdav.Property{}, fmt.Errorf("decode property %q: %w", n, err)
+		return nil, fmt.Errorf("decode property %q: %w", n, err)
 	}
-	return webdav.Property{XMLName: n, Lang: s.Lang, InnerXML: s.InnerXML}, nil
+	if props == nil {
+		props = map[xml.Name]webdav.Property{}
+	}
+	props[n] = webdav.Property{XMLName: n, Lang: s.Lang, InnerXML: s.InnerXML}
+	return props, nil
 }
