@@ -117,14 +117,10 @@ func (s *Store) decode(name string, kvs []*mvccpb.KeyValue) (map[xml.Name]webdav
 	var out map[xml.Name]webdav.Property
 	for _, kv := range kvs {
 		_, n := s.split(kv.Key)
-		p, err := propkit.Decode(n, kv.Value)
-		if err != nil {
+		var err error
+		if out, err = propkit.Decode(out, n, kv.Value); err != nil {
 			return nil, fmt.Errorf("properties of %s: %w", name, err)
 		}
-		if out == nil {
-			out = map[xml.Name]webdav.Property{}
-		}
-		out[n] = p
 	}
 	return out, nil
 }
@@ -186,11 +182,8 @@ func (s *Store) GetMany(dir string, names []string) (map[string]map[xml.Name]web
 // depends on the patches alone (the last instruction naming it wins), so it needs no read and
 // loses no race. At most maxTxnOps distinct properties; more are refused with ErrTooManyProps.
 func (s *Store) Patch(name string, patches []webdav.Proppatch) ([]webdav.Propstat, error) {
-	name, err := propkit.Name(name)
+	name, err := propkit.PatchName(name, patches)
 	if err != nil {
-		return nil, err
-	}
-	if err := propkit.CheckPatches(patches); err != nil {
 		return nil, err
 	}
 	var ops []clientv3.Op
@@ -260,17 +253,7 @@ func (s *Store) RemoveTree(name string) error {
 // would not put things right, and a race lost after the first transaction fails the Move
 // rather than start over.
 func (s *Store) Move(oldName, newName string) error {
-	oldName, newName, err := propkit.Names(oldName, newName)
-	if err != nil {
-		return err
-	}
-	if oldName == newName {
-		return nil
-	}
-	if err := s.apply(func() (*plan, error) { return s.planMove(oldName, newName) }); err != nil {
-		return fmt.Errorf("move properties %s to %s: %w", oldName, newName, err)
-	}
-	return nil
+	return s.transfer("move", oldName, newName, s.planMove)
 }
 
 // Copy replaces the properties of newName (alone) with those of oldName: in one transaction
@@ -278,6 +261,11 @@ func (s *Store) Move(oldName, newName string) error {
 // crash in the middle leaves oldName untouched and newName with some of each; a lost race
 // reads again and starts over, as Move's does.
 func (s *Store) Copy(oldName, newName string) error {
+	return s.transfer("copy", oldName, newName, s.planCopy)
+}
+
+// transfer does a Move or Copy (op) with the plans planner makes from a read.
+func (s *Store) transfer(op, oldName, newName string, planner func(oldName, newName string) (*plan, error)) error {
 	oldName, newName, err := propkit.Names(oldName, newName)
 	if err != nil {
 		return err
@@ -285,8 +273,8 @@ func (s *Store) Copy(oldName, newName string) error {
 	if oldName == newName {
 		return nil
 	}
-	if err := s.apply(func() (*plan, error) { return s.planCopy(oldName, newName) }); err != nil {
-		return fmt.Errorf("copy properties %s to %s: %w", oldName, newName, err)
+	if err := s.apply(func() (*plan, error) { return planner(oldName, newName) }); err != nil {
+		return fmt.Errorf("%s properties %s to %s: %w", op, oldName, newName, err)
 	}
 	return nil
 }

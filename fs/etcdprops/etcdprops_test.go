@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -61,27 +62,37 @@ type countingKV struct {
 
 	mu          sync.Mutex // guards the fields below
 	gets, txns  int
-	writes      int // transactions with a put or delete
+	writes      int // deletes, and transactions with a put or delete
 	beforeWrite func()
 }
 
-func (k *countingKV) check(ctx context.Context) {
-	d, ok := ctx.Deadline()
-	if left := time.Until(d); !ok || left > k.timeout {
-		k.t.Errorf("etcd request with deadline %v (set %v), want one within %v", left, ok, k.timeout)
+// deadline checks that a request's ctx has a deadline within the Store's timeout.
+func (k *countingKV) deadline(ctx context.Context) {
+	if d, ok := ctx.Deadline(); !ok || time.Until(d) > k.timeout {
+		k.t.Errorf("etcd request with deadline %v (set %v), want one within %v", time.Until(d), ok, k.timeout)
 	}
 }
 
-func (k *countingKV) Get(ctx context.Context, key string, opts ...clientv3.OpOption) (*clientv3.GetResponse, error) {
-	k.check(ctx)
+// count checks a request's deadline and adds one to *n.
+func (k *countingKV) count(ctx context.Context, n *int) {
+	k.deadline(ctx)
 	k.mu.Lock()
-	k.gets++
-	k.mu.Unlock()
+	defer k.mu.Unlock()
+	*n++
+}
+
+func (k *countingKV) Get(ctx context.Context, key string, opts ...clientv3.OpOption) (*clientv3.GetResponse, error) {
+	k.count(ctx, &k.gets)
 	return k.KV.Get(ctx, key, opts...)
 }
 
+func (k *countingKV) Delete(ctx context.Context, key string, opts ...clientv3.OpOption) (*clientv3.DeleteResponse, error) {
+	k.count(ctx, &k.writes)
+	return k.KV.Delete(ctx, key, opts...)
+}
+
 func (k *countingKV) Txn(ctx context.Context) clientv3.Txn {
-	k.check(ctx)
+	k.deadline(ctx) // counted when committed
 	return &countingTxn{Txn: k.KV.Txn(ctx), kv: k}
 }
 
@@ -239,46 +250,56 @@ func TestConcurrentPatchesKeepAll(t *testing.T) {
 
 // A Move or Copy that loses a race with another replica (a change in either tree between its
 // read and its write) reads again, so that it acts on what is there when it commits: a property
-// set meanwhile moves, one removed meanwhile stays removed, and one set meanwhile at the
-// destination is replaced.
+// set meanwhile is moved or copied, one removed meanwhile stays removed, and one set meanwhile
+// at the destination is replaced. Each race alone, so that each guard is seen to hold.
 func TestMoveCopyRetryOnLostRace(t *testing.T) {
 	cli := etcdtest.Start(t, 1).Client()
-	for _, tt := range []struct {
-		name string
-		op   func(s *Store) error
-		to   string
+	ops := map[string]func(s *Store) error{
+		"move": func(s *Store) error { return s.Move("/src", "/dst") },
+		"copy": func(s *Store) error { return s.Copy("/src", "/dst") },
+	}
+	races := []struct {
+		name  string
+		other func(t *testing.T, s *Store) // what the other replica does meanwhile
+		want  map[xml.Name]webdav.Property // at /dst in the end
 	}{
-		{"move", func(s *Store) error { return s.Move("/src", "/dst") }, "/dst"},
-		{"copy", func(s *Store) error { return s.Copy("/src", "/dst") }, "/dst"},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			prefix := tt.name + "/"
-			s, kv := counted(t, cli, prefix)
-			other := New(cli, prefix, timeout)
-			_, err := s.Patch("/src", set(prop(nsX, "x"), prop(nsY, "y")))
+		{"source changed", func(t *testing.T, s *Store) {
+			_, err := s.Patch("/src", set(prop(nsX, "x2")))
 			must(t, err)
-			_, err = s.Patch("/dst", set(prop(nsX, "old")))
+		}, map[xml.Name]webdav.Property{nsX: prop(nsX, "x2"), nsY: prop(nsY, "y")}},
+		{"source property removed", func(t *testing.T, s *Store) {
+			_, err := s.Patch("/src", []webdav.Proppatch{{Remove: true, Props: []webdav.Property{prop(nsY, "")}}})
 			must(t, err)
-			kv.beforeWrite = func() {
-				_, err := other.Patch("/src", []webdav.Proppatch{
-					{Remove: true, Props: []webdav.Property{prop(nsY, "")}},
-					{Props: []webdav.Property{prop(nsX, "x2")}}})
+		}, map[xml.Name]webdav.Property{nsX: prop(nsX, "x")}},
+		{"destination property set", func(t *testing.T, s *Store) {
+			_, err := s.Patch("/dst", set(prop(nsLate, "late")))
+			must(t, err)
+		}, map[xml.Name]webdav.Property{nsX: prop(nsX, "x"), nsY: prop(nsY, "y")}},
+	}
+	for opName, op := range ops {
+		for i, race := range races {
+			t.Run(opName+"/"+race.name, func(t *testing.T) {
+				prefix := fmt.Sprintf("%s%d/", opName, i)
+				s, kv := counted(t, cli, prefix)
+				other := New(cli, prefix, timeout)
+				_, err := s.Patch("/src", set(prop(nsX, "x"), prop(nsY, "y")))
 				must(t, err)
-				_, err = other.Patch("/dst", set(prop(nsLate, "late")))
+				_, err = s.Patch("/dst", set(prop(nsX, "old")))
 				must(t, err)
-			}
-			_, txns0, _ := kv.counts()
-			must(t, tt.op(s))
-			_, txns, _ := kv.counts()
-			if txns-txns0 != 4 {
-				t.Errorf("%d transactions, want 4: read, write (lost), read, write", txns-txns0)
-			}
-			got, err := s.Get(tt.to)
-			must(t, err)
-			if want := map[xml.Name]webdav.Property{nsX: prop(nsX, "x2")}; !reflect.DeepEqual(got, want) {
-				t.Errorf("%s after the %s: %v, want x=x2 alone", tt.to, tt.name, got)
-			}
-		})
+				kv.beforeWrite = func() { race.other(t, other) }
+				_, txns0, _ := kv.counts()
+				must(t, op(s))
+				_, txns, _ := kv.counts()
+				if txns-txns0 != 4 {
+					t.Errorf("%d transactions, want 4: read, write (lost), read, write", txns-txns0)
+				}
+				got, err := s.Get("/dst")
+				must(t, err)
+				if !reflect.DeepEqual(got, race.want) {
+					t.Errorf("/dst after the %s: %v, want %v", opName, got, race.want)
+				}
+			})
+		}
 	}
 }
 
@@ -318,8 +339,9 @@ func TestMoveManyProperties(t *testing.T) {
 }
 
 // A PROPPATCH is all-or-none in one etcd transaction, so one that names more properties than a
-// transaction takes is refused whole, before etcd sees it, and not as an outage.
-func TestPatchTooManyProperties(t *testing.T) {
+// transaction takes is refused whole, before etcd sees it, and not as an outage; nor is one that
+// etcd refuses as too large.
+func TestPatchTooLarge(t *testing.T) {
 	cli := etcdtest.Start(t, 1).Client()
 	s := New(cli, "", timeout)
 	var ps []webdav.Property
@@ -338,6 +360,12 @@ func TestPatchTooManyProperties(t *testing.T) {
 	// The same property named twice is one operation.
 	_, err = s.Patch("/r", append(set(ps[:maxTxnOps]...), set(ps[0])...))
 	must(t, err)
+	// 1.25 MB is some 1.7 MB in JSON's base64: over etcd's 1.5 MiB, under the client's 2 MiB.
+	huge := prop(nsX, strings.Repeat("h", 1250<<10))
+	_, err = s.Patch("/huge", set(huge))
+	if err == nil || errors.Is(err, locksystem.ErrUnavailable) {
+		t.Fatalf("Patch of a %d-byte value: %v, want etcd's refusal, not ErrUnavailable", len(huge.InnerXML), err)
+	}
 }
 
 // GetMany reads a chunk of members in one request (a PROPFIND listing), up to maxTxnOps
