@@ -44,15 +44,17 @@ const (
 // transaction can write (maxTxnOps): it is all-or-none, so it is refused whole.
 var ErrTooManyProps = errors.New("etcdprops: too many properties in one patch")
 
-// Store is a PropStore on etcd. Each property is one key, prefix "props/" path "/" NUL
-// namespace NUL local name ("/" alone for the root's path), its value propkit.Encode's (the
-// JSON BoltProps stores). The slash after the path makes the properties of a resource and of
-// all its descendants one range (prefix path "/"), and those of the resource alone another
-// (prefix path "/" NUL); "/a/" never captures "/ab/". Clean paths hold no NUL, "//" or
-// trailing slash, so keys are unambiguous.
+// Store is a PropStore on etcd. Each property is one key: prefix, "props", the resource's path
+// with a slash after it ("/a/b/"; "/" for the root), NUL, namespace, NUL, local name; its value
+// is propkit.Encode's (the JSON BoltProps stores). Every key so lies under prefix + "props/".
+// The slash after the path makes the properties of a resource and of all its descendants one
+// range (prefix "props/a/"), and those of the resource alone another ("props/a/" NUL): "/a"
+// never captures "/ab" ("props/ab/"). Clean paths hold no NUL, "//" or trailing slash, so keys
+// are unambiguous. Two Stores must not be given prefixes one of which extends the other's
+// keys (as "x/" and "x/props/a/" would).
 type Store struct {
 	kv      clientv3.KV
-	keys    string // prefix + "props"
+	keys    string // prefix + "props": a path follows
 	timeout time.Duration
 }
 
