@@ -2,7 +2,6 @@ package fs
 
 import (
 	"bytes"
-	"encoding/json"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -13,20 +12,15 @@ import (
 	"github.com/rs/zerolog"
 	bolt "go.etcd.io/bbolt"
 	"golang.org/x/net/webdav"
+
+	"github.com/lockdav/lockdav/fs/internal/propkit"
 )
 
 // propsBucket holds one entry per property: key path NUL namespace NUL local,
-// value the JSON of storedProp. Keys sort by path first, so a resource's
+// value propkit.Encode's. Keys sort by path first, so a resource's
 // properties and those of its descendants ("path/") are contiguous ranges,
 // and "/a" never captures "/ab".
 var propsBucket = []byte("props")
-
-// storedProp is a property minus its name, which the key holds. InnerXML is
-// kept byte for byte (JSON base64-encodes it).
-type storedProp struct {
-	Lang     string `json:"lang,omitempty"`
-	InnerXML []byte `json:"xml"`
-}
 
 // BoltProps is a PropStore in a bbolt file. Each change is one transaction.
 //
@@ -186,7 +180,7 @@ func del(b *bolt.Bucket, es []entry) error {
 }
 
 func (p *BoltProps) Get(name string) (map[xml.Name]webdav.Property, error) {
-	name, err := propName(name)
+	name, err := propkit.Name(name)
 	if err != nil {
 		return nil, err
 	}
@@ -212,7 +206,7 @@ func (p *BoltProps) GetMany(dir string, names []string) (map[string]map[xml.Name
 	err := p.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(propsBucket)
 		for _, n := range held {
-			props, err := decodeSelf(b, memberPath(dir, n))
+			props, err := decodeSelf(b, propkit.MemberPath(dir, n))
 			if err != nil {
 				return err
 			}
@@ -252,24 +246,17 @@ func decodeSelf(b *bolt.Bucket, name string) (map[xml.Name]webdav.Property, erro
 	var out map[xml.Name]webdav.Property
 	for _, e := range self(b, name) {
 		_, n := splitKey(e.k)
-		var sp storedProp
-		if err := json.Unmarshal(e.v, &sp); err != nil {
-			return nil, fmt.Errorf("decode property %q of %s: %w", n, name, err)
+		var err error
+		if out, err = propkit.Decode(out, n, e.v); err != nil {
+			return nil, fmt.Errorf("properties of %s: %w", name, err)
 		}
-		if out == nil {
-			out = map[xml.Name]webdav.Property{}
-		}
-		out[n] = webdav.Property{XMLName: n, Lang: sp.Lang, InnerXML: sp.InnerXML}
 	}
 	return out, nil
 }
 
 func (p *BoltProps) Patch(name string, patches []webdav.Proppatch) ([]webdav.Propstat, error) {
-	name, err := propName(name)
+	name, err := propkit.PatchName(name, patches)
 	if err != nil {
-		return nil, err
-	}
-	if err := checkPatches(patches); err != nil {
 		return nil, err
 	}
 	err = p.update(func(b *bolt.Bucket) ([]string, error) {
@@ -286,7 +273,7 @@ func (p *BoltProps) Patch(name string, patches []webdav.Proppatch) ([]webdav.Pro
 	if err != nil {
 		return nil, fmt.Errorf("patch properties of %s: %w", name, err)
 	}
-	return applyPatches(map[xml.Name]webdav.Property{}, patches), nil
+	return propkit.Apply(map[xml.Name]webdav.Property{}, patches), nil
 }
 
 func patchOne(b *bolt.Bucket, name string, prop webdav.Property, remove bool) error {
@@ -294,7 +281,7 @@ func patchOne(b *bolt.Bucket, name string, prop webdav.Property, remove bool) er
 	if remove {
 		return b.Delete(k)
 	}
-	v, err := json.Marshal(storedProp{Lang: prop.Lang, InnerXML: prop.InnerXML})
+	v, err := propkit.Encode(prop)
 	if err != nil {
 		return err
 	}
@@ -302,7 +289,7 @@ func patchOne(b *bolt.Bucket, name string, prop webdav.Property, remove bool) er
 }
 
 func (p *BoltProps) Move(oldName, newName string) error {
-	oldName, newName, err := propNames(oldName, newName)
+	oldName, newName, err := propkit.Names(oldName, newName)
 	if err != nil {
 		return err
 	}
@@ -316,7 +303,7 @@ func (p *BoltProps) Move(oldName, newName string) error {
 		}
 		for _, e := range moved {
 			name, n := splitKey(e.k)
-			to := rebase(name, oldName, newName)
+			to := propkit.Rebase(name, oldName, newName)
 			p.hold(to)
 			if err := b.Put(propKey(to, n), e.v); err != nil {
 				return nil, err
@@ -331,7 +318,7 @@ func (p *BoltProps) Move(oldName, newName string) error {
 }
 
 func (p *BoltProps) Copy(oldName, newName string) error {
-	oldName, newName, err := propNames(oldName, newName)
+	oldName, newName, err := propkit.Names(oldName, newName)
 	if err != nil {
 		return err
 	}
@@ -358,7 +345,7 @@ func (p *BoltProps) Copy(oldName, newName string) error {
 }
 
 func (p *BoltProps) RemoveTree(name string) error {
-	name, err := propName(name)
+	name, err := propkit.Name(name)
 	if err != nil {
 		return err
 	}

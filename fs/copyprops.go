@@ -3,6 +3,8 @@ package fs
 import (
 	"context"
 	"path"
+
+	"github.com/lockdav/lockdav/fs/internal/propkit"
 )
 
 // copyKey marks a context as a COPY's; its value is a copyRoots.
@@ -23,10 +25,10 @@ func WithCopy(ctx context.Context, src, dst string) context.Context {
 // of its destination.
 func copySource(ctx context.Context, n string) (string, bool) {
 	c, ok := ctx.Value(copyKey{}).(copyRoots)
-	if !ok || !inTree(n, c.dst) {
+	if !ok || !propkit.InTree(n, c.dst) {
 		return "", false
 	}
-	return rebase(n, c.dst, c.src), true
+	return propkit.Rebase(n, c.dst, c.src), true
 }
 
 // mkdirProps gives the new collection n its dead properties: its source's in a COPY, else

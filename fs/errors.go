@@ -10,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+
+	"github.com/lockdav/lockdav/fs/internal/propkit"
 )
 
 var (
@@ -33,5 +35,5 @@ var (
 	// ErrInvalidName reports a name that cannot exist in the tree: a NUL
 	// byte, a control character, a backslash, invalid UTF-8, a ".." segment,
 	// a segment longer than maxSegment bytes or a path longer than maxPath.
-	ErrInvalidName = errors.New("fs: invalid name")
+	ErrInvalidName = propkit.ErrInvalidName
 )

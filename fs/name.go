@@ -1,12 +1,13 @@
 package fs
 
 import (
-	"fmt"
 	"os"
 	"path"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/lockdav/lockdav/fs/internal/propkit"
 )
 
 const (
@@ -25,26 +26,26 @@ const (
 // the caller. A hidden name yields ErrHiddenName.
 func cleanName(name string) (string, error) {
 	if len(name) > maxPath {
-		return "", invalid(name, "path too long")
+		return "", propkit.Invalid(name, "path too long")
 	}
 	if !utf8.ValidString(name) {
-		return "", invalid(name, "not UTF-8")
+		return "", propkit.Invalid(name, "not UTF-8")
 	}
 	for _, r := range name {
 		if r == '\\' {
-			return "", invalid(name, "backslash")
+			return "", propkit.Invalid(name, "backslash")
 		}
 		if unicode.IsControl(r) {
-			return "", invalid(name, "control character")
+			return "", propkit.Invalid(name, "control character")
 		}
 	}
 	clean := path.Clean("/" + name)
 	for seg := range strings.SplitSeq(clean[1:], "/") {
 		switch {
 		case seg == "..":
-			return "", invalid(name, `".." segment`)
+			return "", propkit.Invalid(name, `".." segment`)
 		case len(seg) > maxSegment:
-			return "", invalid(name, "segment too long")
+			return "", propkit.Invalid(name, "segment too long")
 		case strings.HasPrefix(seg, tempPrefix):
 			return "", &os.PathError{Op: "open", Path: clean, Err: ErrHiddenName}
 		}
@@ -70,9 +71,9 @@ func checkMember(dir, name string) error {
 	}
 	switch {
 	case full > maxPath:
-		return invalid(name, "path too long")
+		return propkit.Invalid(name, "path too long")
 	case len(name) > maxSegment:
-		return invalid(name, "segment too long")
+		return propkit.Invalid(name, "segment too long")
 	}
 	for i := 0; i < len(name); i++ {
 		if c := name[i]; c < ' ' || c == 0x7f || c == '\\' || c >= utf8.RuneSelf {
@@ -81,19 +82,6 @@ func checkMember(dir, name string) error {
 		}
 	}
 	return nil
-}
-
-func invalid(name, why string) error {
-	return fmt.Errorf("%w %q: %s", ErrInvalidName, truncate(name), why)
-}
-
-// truncate keeps error messages (and logs) short for hostile names.
-func truncate(s string) string {
-	const keep = 64
-	if len(s) <= keep {
-		return s
-	}
-	return s[:keep] + "..."
 }
 
 // isHidden reports whether a directory entry is an upload in progress.

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/lockdav/lockdav/fs/internal/propkit"
 )
 
 func TestCleanName(t *testing.T) {
@@ -40,7 +42,7 @@ func TestCleanName(t *testing.T) {
 	for _, tt := range tests {
 		got, err := cleanName(tt.in)
 		if got != tt.want || !errors.Is(err, tt.wantErr) || (err == nil) != (tt.wantErr == nil) {
-			t.Errorf("cleanName(%q) = %q, %v; want %q, %v", truncate(tt.in), got, err, tt.want, tt.wantErr)
+			t.Errorf("cleanName(%q) = %q, %v; want %q, %v", propkit.Truncate(tt.in), got, err, tt.want, tt.wantErr)
 		}
 	}
 }

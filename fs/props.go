@@ -5,14 +5,12 @@ package fs
 
 import (
 	"encoding/xml"
-	"fmt"
 	"maps"
-	"net/http"
-	"path"
-	"strings"
 	"sync"
 
 	"golang.org/x/net/webdav"
+
+	"github.com/lockdav/lockdav/fs/internal/propkit"
 )
 
 // PropStore holds durable dead properties keyed by cleaned slash path.
@@ -57,7 +55,7 @@ func (f *FS) DeadPropsOf(dir string, names []string) (map[string]map[xml.Name]we
 	}
 	var out map[string]map[xml.Name]webdav.Property
 	for _, n := range names {
-		p, err := f.props.Get(memberPath(dir, n))
+		p, err := f.props.Get(propkit.MemberPath(dir, n))
 		if err != nil {
 			return nil, err
 		}
@@ -69,82 +67,6 @@ func (f *FS) DeadPropsOf(dir string, names []string) (map[string]map[xml.Name]we
 		}
 	}
 	return out, nil
-}
-
-// memberPath is the path of the member name of the clean directory dir.
-func memberPath(dir, name string) string {
-	if dir == "/" {
-		return "/" + name
-	}
-	return dir + "/" + name
-}
-
-// propName cleans a PropStore key. NUL separates the fields of BoltProps keys,
-// so it may appear in no part of one.
-func propName(name string) (string, error) {
-	if strings.Contains(name, "\x00") {
-		return "", invalid(name, "NUL byte")
-	}
-	return path.Clean("/" + name), nil
-}
-
-// propNames checks the two names of a Move or Copy.
-func propNames(oldName, newName string) (string, string, error) {
-	o, err := propName(oldName)
-	if err != nil {
-		return "", "", err
-	}
-	n, err := propName(newName)
-	return o, n, err
-}
-
-// checkPatches refuses property names a key cannot hold.
-func checkPatches(patches []webdav.Proppatch) error {
-	for _, p := range patches {
-		for _, prop := range p.Props {
-			n := prop.XMLName
-			if n.Local == "" || strings.Contains(n.Local+n.Space, "\x00") {
-				return fmt.Errorf("%w: property name %q %q", ErrInvalidName, n.Space, n.Local)
-			}
-		}
-	}
-	return nil
-}
-
-// applyPatches applies patches to props in order (a later instruction wins,
-// so remove-then-set sets) and returns what x/net's memFile.Patch returns:
-// one Propstat, status 200, naming every property.
-func applyPatches(props map[xml.Name]webdav.Property, patches []webdav.Proppatch) []webdav.Propstat {
-	pstat := webdav.Propstat{Status: http.StatusOK}
-	for _, patch := range patches {
-		for _, p := range patch.Props {
-			pstat.Props = append(pstat.Props, webdav.Property{XMLName: p.XMLName})
-			if patch.Remove {
-				delete(props, p.XMLName)
-				continue
-			}
-			props[p.XMLName] = cloneProp(p)
-		}
-	}
-	return []webdav.Propstat{pstat}
-}
-
-func cloneProp(p webdav.Property) webdav.Property {
-	p.InnerXML = append([]byte(nil), p.InnerXML...)
-	return p
-}
-
-// inTree reports whether key is root or lies below it.
-func inTree(key, root string) bool {
-	return key == root || strings.HasPrefix(key, strings.TrimSuffix(root, "/")+"/")
-}
-
-// rebase renames key, which lies in the tree of oldRoot, into newRoot's.
-func rebase(key, oldRoot, newRoot string) string {
-	if key == oldRoot {
-		return newRoot
-	}
-	return path.Join(newRoot, strings.TrimPrefix(key, strings.TrimSuffix(oldRoot, "/")+"/"))
 }
 
 // memProps is a PropStore in memory, for tests and for trees that need no
@@ -160,7 +82,7 @@ func NewMemProps() PropStore {
 }
 
 func (m *memProps) Get(name string) (map[xml.Name]webdav.Property, error) {
-	name, err := propName(name)
+	name, err := propkit.Name(name)
 	if err != nil {
 		return nil, err
 	}
@@ -172,17 +94,14 @@ func (m *memProps) Get(name string) (map[xml.Name]webdav.Property, error) {
 	}
 	out := make(map[xml.Name]webdav.Property, len(p))
 	for k, v := range p {
-		out[k] = cloneProp(v)
+		out[k] = propkit.Clone(v)
 	}
 	return out, nil
 }
 
 func (m *memProps) Patch(name string, patches []webdav.Proppatch) ([]webdav.Propstat, error) {
-	name, err := propName(name)
+	name, err := propkit.PatchName(name, patches)
 	if err != nil {
-		return nil, err
-	}
-	if err := checkPatches(patches); err != nil {
 		return nil, err
 	}
 	m.mu.Lock()
@@ -191,7 +110,7 @@ func (m *memProps) Patch(name string, patches []webdav.Proppatch) ([]webdav.Prop
 	if p == nil {
 		p = map[xml.Name]webdav.Property{}
 	}
-	stats := applyPatches(p, patches)
+	stats := propkit.Apply(p, patches)
 	m.set(name, p)
 	return stats, nil
 }
@@ -206,7 +125,7 @@ func (m *memProps) set(name string, p map[xml.Name]webdav.Property) {
 }
 
 func (m *memProps) Move(oldName, newName string) error {
-	oldName, newName, err := propNames(oldName, newName)
+	oldName, newName, err := propkit.Names(oldName, newName)
 	if err != nil {
 		return err
 	}
@@ -214,8 +133,8 @@ func (m *memProps) Move(oldName, newName string) error {
 	defer m.mu.Unlock()
 	moved := map[string]map[xml.Name]webdav.Property{}
 	for k, v := range m.props {
-		if inTree(k, oldName) {
-			moved[rebase(k, oldName, newName)] = v
+		if propkit.InTree(k, oldName) {
+			moved[propkit.Rebase(k, oldName, newName)] = v
 			delete(m.props, k)
 		}
 	}
@@ -227,7 +146,7 @@ func (m *memProps) Move(oldName, newName string) error {
 }
 
 func (m *memProps) Copy(oldName, newName string) error {
-	oldName, newName, err := propNames(oldName, newName)
+	oldName, newName, err := propkit.Names(oldName, newName)
 	if err != nil {
 		return err
 	}
@@ -238,7 +157,7 @@ func (m *memProps) Copy(oldName, newName string) error {
 }
 
 func (m *memProps) RemoveTree(name string) error {
-	name, err := propName(name)
+	name, err := propkit.Name(name)
 	if err != nil {
 		return err
 	}
@@ -251,7 +170,7 @@ func (m *memProps) RemoveTree(name string) error {
 // removeTree deletes name and its descendants; m.mu must be held.
 func (m *memProps) removeTree(name string) {
 	for k := range m.props {
-		if inTree(k, name) {
+		if propkit.InTree(k, name) {
 			delete(m.props, k)
 		}
 	}
