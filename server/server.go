@@ -100,33 +100,20 @@ func New(cfg config.Config, log zerolog.Logger) (*Server, error) {
 }
 
 // open opens the stores and builds the handler, recording what to close. The lock store goes
-// first: it is the one that detects, within storeOpenTimeout, another process on the state dir.
+// first: the embedded one detects, within storeOpenTimeout, another process on the state dir.
 func (s *Server) open() error {
 	reg := newRegistry()
-	store, err := boltstore.Open(filepath.Join(s.cfg.StateDir, locksFile), boltstore.Options{
-		Logger: s.log, OpenTimeout: storeOpenTimeout, Observe: newStoreMetrics(reg).observe,
-	})
-	if errors.Is(err, boltstore.ErrInUse) {
-		return fmt.Errorf("server: %w: %s (stop the other process or use another --state-dir): %w",
-			ErrStateInUse, s.cfg.StateDir, err)
-	}
+	st, err := s.openStores(reg)
 	if err != nil {
-		return fmt.Errorf("server: lock store: %w", err)
+		return err
 	}
-	s.closers = append(s.closers, store)
-	storeCounters(reg, store.Stats)
-	locks, err := locksystem.New(time.Now(), s.lockOptions(store))
+	locks, err := locksystem.New(time.Now(), s.lockOptions(st.locks))
 	if err != nil {
 		return fmt.Errorf("server: lock system: %w", err)
 	}
 	// Closed before the store it writes to.
 	s.closers = append([]io.Closer{locks}, s.closers...)
-	props, err := fs.OpenProps(filepath.Join(s.cfg.StateDir, propsFile), s.log)
-	if err != nil {
-		return fmt.Errorf("server: property store: %w", err)
-	}
-	s.closers = append(s.closers, props)
-	fsys, err := fs.NewOS(s.cfg.Root, props, s.log)
+	fsys, err := fs.NewOS(s.cfg.Root, st.props, s.log)
 	if err != nil {
 		return fmt.Errorf("server: root %s: %w", s.cfg.Root, err)
 	}
@@ -136,11 +123,43 @@ func (s *Server) open() error {
 	if err := makeUserRoots(fsys, s.cfg.Auth.Users); err != nil {
 		return err
 	}
-	s.handler, s.api = newHandlerAPI(s.handlerOptions(fsys, locks, reg, store.Ping))
+	s.handler, s.api = newHandlerAPI(s.handlerOptions(fsys, locks, reg, st.ping))
 	reg.MustRegister(newLockCollector(locks))
 	// Stopped before the lock system it expires locks of.
 	s.closers = append([]io.Closer{startExpiry(locks, time.Second)}, s.closers...)
 	return nil
+}
+
+// stores are the lock store and the dead-property store, and the lock store's health check.
+type stores struct {
+	locks locksystem.Store
+	props fs.PropStore
+	ping  func() error
+}
+
+// openStores opens the stores locks.store names, recording what to close.
+func (s *Server) openStores(reg *prometheus.Registry) (stores, error) {
+	if s.cfg.Locks.Store == "etcd" {
+		return s.openEtcd(reg)
+	}
+	store, err := boltstore.Open(filepath.Join(s.cfg.StateDir, locksFile), boltstore.Options{
+		Logger: s.log, OpenTimeout: storeOpenTimeout, Observe: newStoreMetrics(reg).observe,
+	})
+	if errors.Is(err, boltstore.ErrInUse) {
+		return stores{}, fmt.Errorf("server: %w: %s (stop the other process or use another --state-dir): %w",
+			ErrStateInUse, s.cfg.StateDir, err)
+	}
+	if err != nil {
+		return stores{}, fmt.Errorf("server: lock store: %w", err)
+	}
+	s.closers = append(s.closers, store)
+	storeCounters(reg, store.Stats)
+	props, err := fs.OpenProps(filepath.Join(s.cfg.StateDir, propsFile), s.log)
+	if err != nil {
+		return stores{}, fmt.Errorf("server: property store: %w", err)
+	}
+	s.closers = append(s.closers, props)
+	return stores{locks: store, props: props, ping: store.Ping}, nil
 }
 
 // handlerOptions are the handler's options from the configuration.

@@ -1,0 +1,141 @@
+package server_test
+
+import (
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/lockdav/lockdav/config"
+	"github.com/lockdav/lockdav/locksystem/etcdstore/etcdtest"
+	"github.com/lockdav/lockdav/server/servertest"
+)
+
+// replicas starts n servers in etcd mode over one root and one etcd member.
+func replicas(t *testing.T, c *etcdtest.Cluster, n int) []string {
+	t.Helper()
+	dir := t.TempDir()
+	var addrs []string
+	for i := range n {
+		cfg := servertest.Config(dir)
+		cfg.StateDir = filepath.Join(dir, "state", string(rune('a'+i)))
+		cfg.Locks.Store = "etcd"
+		cfg.Locks.Etcd.Endpoints = c.Endpoints()
+		cfg.Locks.Etcd.RequestTimeout = config.Duration(2 * time.Second)
+		addrs = append(addrs, servertest.Start(t, cfg, zerolog.Nop()))
+	}
+	return addrs
+}
+
+func do(t *testing.T, method, url, body string, hdr ...string) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = resp.Body.Close() })
+	return resp
+}
+
+func bodyOf(t *testing.T, r *http.Response) string {
+	t.Helper()
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+const lockBody = `<?xml version="1.0"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope>` +
+	`<D:locktype><D:write/></D:locktype><D:owner>alice</D:owner></D:lockinfo>`
+
+// A lock taken through one replica holds on the other, a property set on one is seen on the
+// other, and the release on the second frees the first.
+func TestReplicasServeOneLockTable(t *testing.T) {
+	c := etcdtest.Start(t, 1)
+	addrs := replicas(t, c, 2)
+	a, b := "http://"+addrs[0], "http://"+addrs[1]
+	if r := do(t, "PUT", a+"/f.txt", "one"); r.StatusCode != http.StatusCreated {
+		t.Fatalf("PUT on a = %d", r.StatusCode)
+	}
+	r := do(t, "LOCK", a+"/f.txt", lockBody, "Timeout", "Second-60")
+	tok := strings.Trim(r.Header.Get("Lock-Token"), "<>")
+	if r.StatusCode != http.StatusOK || tok == "" {
+		t.Fatalf("LOCK on a = %d, token %q", r.StatusCode, tok)
+	}
+	if r := do(t, "PUT", b+"/f.txt", "two"); r.StatusCode != http.StatusLocked {
+		t.Fatalf("PUT on b without the token = %d, want 423", r.StatusCode)
+	}
+	if r := do(t, "PUT", b+"/f.txt", "two", "If", "(<"+tok+">)"); r.StatusCode != http.StatusNoContent {
+		t.Fatalf("PUT on b with the token = %d, want 204", r.StatusCode)
+	}
+	if r := do(t, "LOCK", b+"/f.txt", lockBody); r.StatusCode != http.StatusLocked {
+		t.Fatalf("second LOCK on b = %d, want 423", r.StatusCode)
+	}
+	patch := `<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:z"><D:set><D:prop>` +
+		`<Z:color>green</Z:color></D:prop></D:set></D:propertyupdate>`
+	if r := do(t, "PROPPATCH", a+"/f.txt", patch, "If", "(<"+tok+">)"); r.StatusCode != http.StatusMultiStatus {
+		t.Fatalf("PROPPATCH on a = %d", r.StatusCode)
+	}
+	find := `<?xml version="1.0"?><D:propfind xmlns:D="DAV:" xmlns:Z="urn:z"><D:prop><Z:color/><D:lockdiscovery/></D:prop></D:propfind>`
+	got := bodyOf(t, do(t, "PROPFIND", b+"/f.txt", find, "Depth", "0"))
+	if !strings.Contains(got, "green") || !strings.Contains(got, tok) {
+		t.Fatalf("PROPFIND on b lacks the property or the lock:\n%s", got)
+	}
+	if r := do(t, "UNLOCK", b+"/f.txt", "", "Lock-Token", "<"+tok+">"); r.StatusCode != http.StatusNoContent {
+		t.Fatalf("UNLOCK on b = %d", r.StatusCode)
+	}
+	if r := do(t, "PUT", a+"/f.txt", "three"); r.StatusCode != http.StatusNoContent {
+		t.Fatalf("PUT on a after the UNLOCK on b = %d, want 204", r.StatusCode)
+	}
+}
+
+// With etcd down, writes answer 503 with Retry-After, reads go on, healthz says so; when etcd
+// is back, the replica works again by itself.
+func TestReplicaWithEtcdDown(t *testing.T) {
+	c := etcdtest.Start(t, 1)
+	a := "http://" + replicas(t, c, 1)[0]
+	if r := do(t, "PUT", a+"/f.txt", "one"); r.StatusCode != http.StatusCreated {
+		t.Fatalf("PUT = %d", r.StatusCode)
+	}
+	c.Kill(0)
+	for _, m := range []string{"PUT", "LOCK", "DELETE"} {
+		body := ""
+		if m == "LOCK" {
+			body = lockBody
+		}
+		r := do(t, m, a+"/f.txt", body)
+		if r.StatusCode != http.StatusServiceUnavailable || r.Header.Get("Retry-After") == "" {
+			t.Fatalf("%s with etcd down = %d, Retry-After %q; want 503 with Retry-After", m, r.StatusCode, r.Header.Get("Retry-After"))
+		}
+	}
+	if r := do(t, "GET", a+"/f.txt", ""); r.StatusCode != http.StatusOK || bodyOf(t, r) != "one" {
+		t.Fatalf("GET with etcd down = %d", r.StatusCode)
+	}
+	if r := do(t, "GET", a+"/.lockdav/healthz", ""); r.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("healthz with etcd down = %d, want 503", r.StatusCode)
+	}
+	c.Restart(0)
+	c.WaitReady(20 * time.Second)
+	deadline := time.Now().Add(20 * time.Second)
+	for do(t, "PUT", a+"/f.txt", "two").StatusCode != http.StatusNoContent {
+		if time.Now().After(deadline) {
+			t.Fatal("PUT still failing 20s after etcd came back")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if r := do(t, "GET", a+"/.lockdav/healthz", ""); r.StatusCode != http.StatusOK {
+		t.Fatalf("healthz after etcd came back = %d", r.StatusCode)
+	}
+}
