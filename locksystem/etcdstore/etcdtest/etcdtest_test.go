@@ -17,8 +17,17 @@ func TestClusterSurvivesAKilledMember(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Kill(0)
-	if _, err := cli.Put(ctx, "k", "2"); err != nil {
-		t.Fatalf("put with one member down: %v", err)
+	// If the killed member led, the put waits for an election, and a proposal made meanwhile
+	// may time out in etcd: retry within the test's deadline.
+	for {
+		_, err := cli.Put(ctx, "k", "2")
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("put with one member down: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	c.Restart(0)
 	c.WaitReady(20 * time.Second)
