@@ -117,6 +117,8 @@ func lowerStatus(err error) (int, string) {
 		// The shared lock store (etcd) did not answer: nothing can be decided about locks, and a
 		// guess could let two clients hold one lock. WriteError adds Retry-After.
 		return http.StatusServiceUnavailable, "lock store unavailable; retry later"
+	case errors.Is(err, fs.ErrTooManyProps):
+		return http.StatusInsufficientStorage, "too many properties in one PROPPATCH"
 	case errors.Is(err, locksystem.ErrOwnerTooLarge):
 		return http.StatusRequestEntityTooLarge, "owner too large"
 	case errors.Is(err, os.ErrDeadlineExceeded):

@@ -136,6 +136,9 @@ func (h *Handler) logDelegate(r *http.Request, err error) {
 		return
 	}
 	request.SetDelegateErr(r.Context(), err)
+	if p, ok := r.Context().Value(delegateErrKey{}).(*error); ok {
+		*p = err
+	}
 	h.log.Debug().Err(request.ClipErr(err)).Str("method", request.Clip(r.Method)).Str("path", request.Clip(r.URL.Path)).
 		Msg("webdav delegate")
 }

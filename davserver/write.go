@@ -5,6 +5,7 @@ package davserver
 // resource (§7.7: DELETE and MOVE remove the source's locks; COPY copies none).
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -47,10 +48,15 @@ func (h *Handler) handleWrite(w http.ResponseWriter, r *http.Request) error {
 	if r.Method == "COPY" {
 		r = r.WithContext(fs.WithCopy(r.Context(), src, dst)) // collections keep their dead props
 	}
-	r.Header.Del("If")                     // evaluated in full above; x/net's own If handling is token-only
+	r.Header.Del("If") // evaluated in full above; x/net's own If handling is token-only
+	var derr error     // what x/net reports through logDelegate
+	r = r.WithContext(context.WithValue(r.Context(), delegateErrKey{}, &derr))
 	sw := &statusWriter{ResponseWriter: w} // to learn the status the delegate answered
 	if err := h.delegate(sw, r, src); err != nil {
 		return err
+	}
+	if sw.held {
+		return heldAnswer(sw, derr)
 	}
 	if sw.status >= 200 && sw.status < 300 {
 		h.afterWrite(r, now, src, tokens)
@@ -167,14 +173,23 @@ func (h *Handler) afterWrite(r *http.Request, now time.Time, src string, tokens 
 
 // statusWriter records the status x/net answered a write with, which decides whether the lock
 // table changes (afterWrite).
+//
+// A 500 of x/net is held back, with its body (x/net writes only the status text), until the
+// delegate returns: x/net answers 500 for every error of the file or property store, and some
+// of those have a truer answer (heldAnswer), which it reports only after writing its own.
 type statusWriter struct {
 	http.ResponseWriter
-	status int // of the first WriteHeader or Write; 0 until then
+	status int  // of the first WriteHeader or Write; 0 until then
+	held   bool // a 500 not written yet
 }
 
 func (w *statusWriter) WriteHeader(status int) {
 	if w.status == 0 {
 		w.status = status
+		if status == http.StatusInternalServerError {
+			w.held = true
+			return
+		}
 	}
 	w.ResponseWriter.WriteHeader(status)
 }
@@ -183,7 +198,22 @@ func (w *statusWriter) Write(p []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
 	}
+	if w.held {
+		return len(p), nil
+	}
 	return w.ResponseWriter.Write(p)
+}
+
+// delegateErrKey keys, in a delegated request's context, where logDelegate puts x/net's error.
+type delegateErrKey struct{}
+
+// heldAnswer answers a delegated write that x/net answered 500: as its error maps (a shared
+// store out of reach is 503, too many properties 507), or the 500 itself.
+func heldAnswer(sw *statusWriter, derr error) error {
+	if se := statusOf(derr); derr != nil && se.status != http.StatusInternalServerError {
+		return derr
+	}
+	return failWith(http.StatusInternalServerError, http.StatusText(http.StatusInternalServerError), derr)
 }
 
 // ReadFrom keeps sendfile(2) for POST, which x/net answers with the file.

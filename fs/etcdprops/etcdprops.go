@@ -42,7 +42,7 @@ const (
 
 // ErrTooManyProps reports a PROPPATCH naming more distinct properties than one etcd
 // transaction can write (maxTxnOps): it is all-or-none, so it is refused whole.
-var ErrTooManyProps = errors.New("etcdprops: too many properties in one patch")
+var ErrTooManyProps = fs.ErrTooManyProps
 
 // Store is a PropStore on etcd. Each property is one key: prefix, "props", the resource's path
 // with a slash after it ("/a/b/"; "/" for the root), NUL, namespace, NUL, local name; its value
