@@ -1,6 +1,8 @@
 package server_test
 
 import (
+	"bufio"
+	"encoding/json"
 	"io"
 	"net/http"
 	"path/filepath"
@@ -137,5 +139,81 @@ func TestReplicaWithEtcdDown(t *testing.T) {
 	}
 	if r := do(t, "GET", a+"/.lockdav/healthz", ""); r.StatusCode != http.StatusOK {
 		t.Fatalf("healthz after etcd came back = %d", r.StatusCode)
+	}
+}
+
+// apiLock takes a lock through the JSON API and returns the status and the token.
+func apiLock(t *testing.T, base, body string) (int, string) {
+	t.Helper()
+	r := do(t, "POST", base+"/.lockdav/locks", body, "Content-Type", "application/json")
+	var doc struct {
+		Token string `json:"token"`
+	}
+	_ = json.NewDecoder(r.Body).Decode(&doc)
+	return r.StatusCode, doc.Token
+}
+
+// A waiter on one replica is woken by a release on another, and a replica's event stream
+// carries the other replica's grants and releases.
+func TestWaitAndEventsAcrossReplicas(t *testing.T) {
+	c := etcdtest.Start(t, 1)
+	addrs := replicas(t, c, 2)
+	a, b := "http://"+addrs[0], "http://"+addrs[1]
+	events := do(t, "GET", b+"/.lockdav/events", "")
+	if events.StatusCode != http.StatusOK {
+		t.Fatalf("GET events on b = %d", events.StatusCode)
+	}
+	lines := make(chan string, 64)
+	go func() {
+		sc := bufio.NewScanner(events.Body)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	st, held := apiLock(t, a, `{"path": "/f", "depth": "0"}`)
+	if st != http.StatusCreated {
+		t.Fatalf("lock on a = %d", st)
+	}
+	waited := make(chan int, 1)
+	go func() {
+		st, _ := apiLock(t, b, `{"path": "/f", "depth": "0", "wait": "30s"}`)
+		waited <- st
+	}()
+	time.Sleep(500 * time.Millisecond) // b's waiter is in line (it cannot be granted before the release)
+	select {
+	case st := <-waited:
+		t.Fatalf("b's waiter answered %d while a held the lock", st)
+	default:
+	}
+	released := time.Now()
+	if r := do(t, "DELETE", a+"/.lockdav/locks/"+held, ""); r.StatusCode != http.StatusNoContent {
+		t.Fatalf("release on a = %d", r.StatusCode)
+	}
+	select {
+	case st := <-waited:
+		if st != http.StatusCreated {
+			t.Fatalf("b's waiter = %d, want 201", st)
+		}
+		t.Logf("b's waiter granted %v after the release on a", time.Since(released))
+	case <-time.After(10 * time.Second):
+		t.Fatal("b's waiter not granted within 10s of the release on a")
+	}
+	want := []string{`"kind":"acquired"`, `"kind":"released"`, `"kind":"acquired"`}
+	for i, w := range want {
+		for line := range lines {
+			if strings.HasPrefix(line, "data:") && strings.Contains(line, `"kind":"conflict"`) {
+				continue
+			}
+			if strings.HasPrefix(line, "data:") {
+				if !strings.Contains(line, w) {
+					t.Fatalf("event on b: %s, want %s", line, w)
+				}
+				if i < 2 && !strings.Contains(line, held) {
+					t.Fatalf("event %d on b: %s, want one of a's lock %s", i, line, held)
+				}
+				break
+			}
+		}
 	}
 }
