@@ -24,6 +24,7 @@ func (s *Store) Follow(apply func(locksystem.Applied)) {
 	s.follower, s.stop = true, cancel
 	next := s.loadRev + 1
 	s.mu.Unlock()
+	apply(locksystem.Applied{Rev: next - 1}) // the revision the loaded documents reflect
 	go s.follow(ctx, next, apply)
 }
 

@@ -139,7 +139,9 @@ func (s *Store) refresh(l *locksystem.Lock) (int64, error) {
 		Then(clientv3.OpPut(old.key, string(val), withLease(lease)...)).Commit()
 	switch {
 	case err != nil:
-		s.undo("", lease) // if the refresh committed, the old lease still holds the lock no less
+		// The refresh may have committed, moving the lock to the new lease: revoking that
+		// lease would delete a lock its client still holds. Whichever lease the lock is on
+		// runs out by itself; the one it is not on holds nothing.
 		return 0, unavailable("refresh", err)
 	case !resp.Succeeded:
 		s.undo("", lease)
