@@ -80,11 +80,9 @@ func newEtcdMetrics(reg prometheus.Registerer) *etcdMetrics {
 			Namespace: "lockdav", Name: "etcd_request_errors_total",
 			Help: "Lock operations on etcd that failed (etcd unreachable or too slow), by op.",
 		}, []string{"op"}),
-		lag: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Namespace: "lockdav", Name: "etcd_watch_lag_seconds",
-			Help:    "Time from a barrier's write to its arrival through the watch: how far the lock index trails etcd.",
-			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16), // 100 µs … ~3.3 s
-		}),
+		lag: histogram("etcd_watch_lag_seconds",
+			"Time from a barrier's write to its arrival through the watch: how far the lock index trails etcd.",
+			prometheus.ExponentialBuckets(0.0001, 2, 16)), // 100 µs … ~3.3 s
 	}
 	reg.MustRegister(m.ops, m.errors, m.lag)
 	return m

@@ -43,19 +43,18 @@ type storeMetrics struct {
 
 func newStoreMetrics(reg prometheus.Registerer) *storeMetrics {
 	m := &storeMetrics{
-		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Namespace: "lockdav", Name: "store_commit_duration_seconds",
-			Help:    "Time of each lock-store commit, fsync included.",
-			Buckets: prometheus.ExponentialBuckets(0.00005, 2, 16), // 50 µs … ~1.6 s
-		}),
-		batch: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Namespace: "lockdav", Name: "store_commit_batch_size",
-			Help:    "Lock-document changes written by each commit (group commit).",
-			Buckets: prometheus.ExponentialBuckets(1, 2, 10), // 1 … 512
-		}),
+		latency: histogram("store_commit_duration_seconds", "Time of each lock-store commit, fsync included.",
+			prometheus.ExponentialBuckets(0.00005, 2, 16)), // 50 µs … ~1.6 s
+		batch: histogram("store_commit_batch_size", "Lock-document changes written by each commit (group commit).",
+			prometheus.ExponentialBuckets(1, 2, 10)), // 1 … 512
 	}
 	reg.MustRegister(m.latency, m.batch)
 	return m
+}
+
+// histogram is the lockdav_ histogram name.
+func histogram(name, help string, buckets []float64) prometheus.Histogram {
+	return prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "lockdav", Name: name, Help: help, Buckets: buckets})
 }
 
 // observe is the lock store's Observe hook; it runs on the committer goroutine.
