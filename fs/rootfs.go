@@ -60,7 +60,7 @@ func openRootFs(dir string) (*jailFs, error) {
 
 // rel turns an afero name ("/a/b") into a name relative to the root.
 func rel(name string) string {
-	name = strings.TrimLeft(filepath.Clean(filepath.FromSlash("/"+name)), string(filepath.Separator))
+	name = strings.TrimLeft(filepath.Clean(filepath.FromSlash(rooted(name))), string(filepath.Separator))
 	if name == "" {
 		return "."
 	}
