@@ -41,11 +41,13 @@ import (
 // mod_dav_fs and nginx do not make either, and which cost one file and one
 // directory fsync (~1-3 ms each here) on every PUT. On ext4 (data=ordered,
 // auto_da_alloc) a rename that replaces a file flushes the new data first,
-// so a crash leaves the old content or the new one, not an empty file.
+// so a crash leaves the old content or the new one, not an empty file; the
+// exchange that keeps a spare (spare.go) starts that flush itself.
 //
-// The temporary file is always a new one, made in the target's directory,
-// which Upload holds open (uploadDir) from then on: the file is written,
-// renamed and, on failure, removed through that handle, never by its path.
+// The temporary file is a spare of the target's directory (spare.go), else
+// a new file made there. Upload holds that directory open (uploadDir) from
+// then on: the file is written, put in place and, on failure, removed
+// through that handle, never by its path.
 // If the directory is moved, replaced or deleted before the body is in, the
 // upload fails as for a missing parent (os.ErrNotExist; 409 for a PUT) and
 // the temporary file is removed wherever the directory went. A directory
