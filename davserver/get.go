@@ -10,6 +10,7 @@ import (
 	"html/template"
 	"io"
 	"io/fs"
+	"maps"
 	"mime"
 	"net/http"
 	"os"
@@ -17,6 +18,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/webdav"
@@ -79,9 +82,20 @@ const userContentCSP = "sandbox"
 // userContent sets the headers of every answer with, or about, the tree's content: the sandbox,
 // and nosniff, so that a browser shows text/plain as text and never guesses HTML in it.
 func userContent(h http.Header) {
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Security-Policy", userContentCSP)
+	h["X-Content-Type-Options"] = nosniffValue
+	h["Content-Security-Policy"] = cspValue
 }
+
+// Header values that are the same in every answer, set as shared slices rather than with
+// Header.Set, which allocates one per header and request. Sharing is safe: net/http copies the
+// values before writing them (Header.Clone), Set and Del replace a key's slice rather than
+// write into it, and an append to a slice whose capacity is its length copies it first.
+var (
+	nosniffValue    = []string{"nosniff"}
+	cspValue        = []string{userContentCSP}
+	attachmentValue = []string{"attachment"}
+	bytesValue      = []string{"bytes"}
+)
 
 // setTypeAndDisposition sets the Content-Type http.ServeContent would send (from name's extension,
 // else sniffed) and, unless the type is one that runs no script, Content-Disposition: attachment
@@ -95,11 +109,56 @@ func setTypeAndDisposition(h http.Header, name string, c io.ReadSeeker) error {
 	if err != nil {
 		return err
 	}
-	h.Set("Content-Type", ctype)
-	if !inline(ctype) {
-		h.Set("Content-Disposition", "attachment")
+	t := typeOf(ctype)
+	h["Content-Type"] = t.value
+	if !t.inline {
+		h["Content-Disposition"] = attachmentValue
 	}
 	return nil
+}
+
+// typeHeader is what a content type puts in an answer: its Content-Type value, shared as the
+// constant values above are, and inline's verdict on it.
+type typeHeader struct {
+	value  []string
+	inline bool
+}
+
+// typeHeaders maps each content type seen to its typeHeader, copied on write: the types come
+// from mime's extension table and http.DetectContentType, a bounded set, and all but the first
+// answer of each type read the map without a lock or an allocation.
+var (
+	typeHeaders   atomic.Pointer[map[string]typeHeader]
+	typeHeadersMu sync.Mutex // serializes the copies
+)
+
+// typeOf returns ctype's typeHeader, adding it to typeHeaders the first time.
+func typeOf(ctype string) typeHeader {
+	if t, ok := lookupType(typeHeaders.Load(), ctype); ok {
+		return t
+	}
+	typeHeadersMu.Lock()
+	defer typeHeadersMu.Unlock()
+	old := typeHeaders.Load()
+	if t, ok := lookupType(old, ctype); ok {
+		return t
+	}
+	m := map[string]typeHeader{}
+	if old != nil {
+		maps.Copy(m, *old)
+	}
+	t := typeHeader{value: []string{ctype}, inline: inline(ctype)}
+	m[ctype] = t
+	typeHeaders.Store(&m)
+	return t
+}
+
+func lookupType(m *map[string]typeHeader, ctype string) (typeHeader, bool) {
+	if m == nil {
+		return typeHeader{}, false
+	}
+	t, ok := (*m)[ctype]
+	return t, ok
 }
 
 // inline says whether a browser may show content of type ctype in place: plain text (kept so
@@ -173,11 +232,16 @@ func serveWhole(w http.ResponseWriter, r *http.Request, name string, fi fs.FileI
 		}
 		hdr.Set("Content-Type", ctype)
 	}
+	// Last-Modified and Content-Length share one allocation; each slice's capacity is its
+	// length, so an append to one cannot write into the other.
+	vals := make([]string, 2)
+	vals[1] = strconv.FormatInt(fi.Size(), 10)
 	if mt := fi.ModTime(); !mt.IsZero() && !mt.Equal(time.Unix(0, 0)) {
-		hdr.Set("Last-Modified", mt.UTC().Format(http.TimeFormat))
+		vals[0] = mt.UTC().Format(http.TimeFormat)
+		hdr["Last-Modified"] = vals[0:1:1]
 	}
-	hdr.Set("Accept-Ranges", "bytes")
-	hdr.Set("Content-Length", strconv.FormatInt(fi.Size(), 10))
+	hdr["Accept-Ranges"] = bytesValue
+	hdr["Content-Length"] = vals[1:2:2]
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
 		_, _ = io.CopyN(w, c, fi.Size()) // a client gone midway is no error of ours

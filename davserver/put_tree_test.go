@@ -173,3 +173,39 @@ func TestPutCollectionMovedBackDuringUpload(t *testing.T) {
 		t.Errorf("temporary upload files left behind: %v", left)
 	}
 }
+
+// The same MOVE and DELETE during an upload that overwrites, and so on Linux writes into the
+// spare its collection kept from an earlier overwrite: 409, and nothing left in /e/ or anywhere.
+func TestPutIntoSpareCollectionGoneDuringUpload(t *testing.T) {
+	for _, gone := range []struct {
+		name string
+		do   func(ts *testServer) *httptest.ResponseRecorder
+		code int
+	}{
+		{"MOVE", func(ts *testServer) *httptest.ResponseRecorder {
+			return ts.do("MOVE", "/d/", "", "Destination", "http://example.com/e/")
+		}, http.StatusCreated},
+		{"DELETE", func(ts *testServer) *httptest.ResponseRecorder { return ts.do("DELETE", "/d/", "") }, http.StatusNoContent},
+	} {
+		t.Run(gone.name, func(t *testing.T) {
+			ts, root := newOSTestServer(t)
+			ts.mkcol("/d/")
+			want(t, ts.do("PUT", "/d/f.txt", "one"), http.StatusCreated, "PUT /d/f.txt")
+			want(t, ts.do("PUT", "/d/f.txt", "two"), http.StatusNoContent, "PUT /d/f.txt again")
+			finish := slowPut(ts)
+			want(t, gone.do(ts), gone.code, gone.name+" /d/")
+			if code := finish(); code != http.StatusConflict {
+				t.Errorf("PUT /d/f.txt after %s /d/: got %d, want 409", gone.name, code)
+			}
+			if left := hiddenUploads(t, root); len(left) != 0 {
+				t.Errorf("temporary upload files left behind: %v", left)
+			}
+			if err := ts.fs.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if left := hiddenUploads(t, root); len(left) != 0 {
+				t.Errorf("after Close: temporary upload files left behind: %v", left)
+			}
+		})
+	}
+}

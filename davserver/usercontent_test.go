@@ -89,3 +89,23 @@ func TestUserContentHeadersWithoutContent(t *testing.T) {
 		wantSandboxed(t, w, c.what)
 	}
 }
+
+// The values GET sets are shared between answers (get.go); what a wrapper adds to one answer's
+// headers must not show in the next answer's.
+func TestGetHeaderValuesNotShared(t *testing.T) {
+	ts := newTestServer(t, locksystem.Policy{})
+	ts.put("/a.bin", "x")
+	keys := []string{"X-Content-Type-Options", "Content-Security-Policy", "Content-Type", "Content-Disposition",
+		"Accept-Ranges", "Last-Modified", "Content-Length"}
+	first := ts.do("GET", "/a.bin", "")
+	want(t, first, http.StatusOK, "GET /a.bin")
+	for _, k := range keys {
+		first.Header().Add(k, "added")
+	}
+	second := ts.do("GET", "/a.bin", "")
+	for _, k := range keys {
+		if got := second.Header().Values(k); len(got) != 1 || got[0] == "added" {
+			t.Errorf("second GET: %s is %q, want its own single value", k, got)
+		}
+	}
+}

@@ -36,6 +36,7 @@ type FS struct {
 	parentChecked bool
 	props         PropStore
 	log           zerolog.Logger
+	spares        spares // replaced files kept for reuse (spare.go)
 }
 
 // nameStripes is how many locks the names of single-file changes share: a
@@ -62,8 +63,9 @@ func (f *FS) lockFile(n string) (unlock func()) {
 	}
 }
 
-// Close closes the base, if it has a Close.
+// Close removes the spare files and closes the base, if it has a Close.
 func (f *FS) Close() error {
+	f.dropSpares(f.spares.drain())
 	if c, ok := f.base.(interface{ Close() error }); ok {
 		return c.Close()
 	}
@@ -222,6 +224,7 @@ func (f *FS) RemoveAll(ctx context.Context, name string) error {
 	}
 	f.tree.Lock()
 	defer f.tree.Unlock()
+	f.dropSparesUnder(n)
 	if err := f.base.RemoveAll(n); err != nil {
 		return err
 	}
@@ -261,7 +264,11 @@ func (f *FS) rename(o, n string) error {
 	if err := f.checkParent("rename", n); err != nil {
 		return err
 	}
+	if src.IsDir() {
+		f.dropSparesUnder(o)
+	}
 	if dst, err := f.base.Stat(n); err == nil && (dst.IsDir() || src.IsDir()) {
+		f.dropSparesUnder(n)
 		if err := f.base.RemoveAll(n); err != nil {
 			return err
 		}

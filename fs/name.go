@@ -39,7 +39,7 @@ func cleanName(name string) (string, error) {
 			return "", propkit.Invalid(name, "control character")
 		}
 	}
-	clean := path.Clean("/" + name)
+	clean := path.Clean(rooted(name))
 	for seg := range strings.SplitSeq(clean[1:], "/") {
 		switch {
 		case seg == "..":
@@ -87,4 +87,13 @@ func checkMember(dir, name string) error {
 // isHidden reports whether a directory entry is an upload in progress.
 func isHidden(base string) bool {
 	return strings.HasPrefix(base, tempPrefix)
+}
+
+// rooted is "/" + name, without building a new string for a name that starts with "/" already,
+// as every name from a request does: path.Clean then returns a clean name as it is.
+func rooted(name string) string {
+	if strings.HasPrefix(name, "/") {
+		return name
+	}
+	return "/" + name
 }

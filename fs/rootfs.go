@@ -31,6 +31,8 @@ type jailFs struct {
 	// escapes is os's unexported "path escapes from parent" error, captured
 	// at start-up so that it is matched by identity rather than by text.
 	escapes error
+	// rootInfo describes the root directory, for uploads into it (rootDir).
+	rootInfo os.FileInfo
 }
 
 var _ afero.Fs = (*jailFs)(nil)
@@ -49,12 +51,16 @@ func openRootFs(dir string) (*jailFs, error) {
 	if !errors.As(err, &pe) {
 		return nil, errors.Join(fmt.Errorf("os.Root let %q through: %v", "..", err), root.Close())
 	}
-	return &jailFs{root: root, dirfd: openDirFd(real, root), real: real, escapes: pe.Err}, nil
+	info, err := root.Stat(".")
+	if err != nil {
+		return nil, errors.Join(err, root.Close())
+	}
+	return &jailFs{root: root, dirfd: openDirFd(real, root), real: real, escapes: pe.Err, rootInfo: info}, nil
 }
 
 // rel turns an afero name ("/a/b") into a name relative to the root.
 func rel(name string) string {
-	name = strings.TrimLeft(filepath.Clean(filepath.FromSlash("/"+name)), string(filepath.Separator))
+	name = strings.TrimLeft(filepath.Clean(filepath.FromSlash(rooted(name))), string(filepath.Separator))
 	if name == "" {
 		return "."
 	}

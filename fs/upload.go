@@ -41,11 +41,13 @@ import (
 // mod_dav_fs and nginx do not make either, and which cost one file and one
 // directory fsync (~1-3 ms each here) on every PUT. On ext4 (data=ordered,
 // auto_da_alloc) a rename that replaces a file flushes the new data first,
-// so a crash leaves the old content or the new one, not an empty file.
+// so a crash leaves the old content or the new one, not an empty file; the
+// exchange that keeps a spare (spare.go) starts that flush itself.
 //
-// The temporary file is always a new one, made in the target's directory,
-// which Upload holds open (uploadDir) from then on: the file is written,
-// renamed and, on failure, removed through that handle, never by its path.
+// The temporary file is a spare of the target's directory (spare.go), else
+// a new file made there. Upload holds that directory open (uploadDir) from
+// then on: the file is written, put in place and, on failure, removed
+// through that handle, never by its path.
 // If the directory is moved, replaced or deleted before the body is in, the
 // upload fails as for a missing parent (os.ErrNotExist; 409 for a PUT) and
 // the temporary file is removed wherever the directory went. A directory
@@ -74,12 +76,13 @@ func (f *FS) Upload(ctx context.Context, name string, body io.Reader, limit int6
 		return nil, false, fmt.Errorf("upload %s: %w", n, err)
 	}
 	unlock := f.lockFile(n)
-	fi, created, err = f.commit(dir, tmp, n)
+	fi, created, err = f.commit(dir, &tmp, n)
 	unlock()
 	if err != nil {
-		f.discard(dir, tmp.name)
+		f.drop(dir, tmp)
 		return nil, false, fmt.Errorf("upload %s: %w", n, err)
 	}
+	f.release(dir, tmp)
 	return fileInfo{named{fi, path.Base(n)}}, created, nil
 }
 
@@ -99,22 +102,46 @@ const tempPerm os.FileMode = 0o600
 const newPerm os.FileMode = 0o644
 
 // temp is a received upload, still open: its hidden name in its uploadDir,
-// and its file.
+// and its file. held is, for a spare (spare.go), the handle of the directory
+// the spare was kept with, which the next spare keeps.
 type temp struct {
 	name string
 	file afero.File
+	held *os.File
 }
 
-// receive writes body to a new hidden file in dir. The file stays open for
-// commit; receive leaves nothing behind when it fails.
+// receive writes body to a hidden file in dir: a spare of dir's if there is
+// one, else a new file. The file stays open for commit; receive leaves
+// nothing behind when it fails.
 func (f *FS) receive(ctx context.Context, dir uploadDir, body io.Reader, limit int64) (temp, error) {
-	file, name, err := createTemp(dir, tempPerm)
+	tmp, err := f.openTemp(dir)
 	if err != nil {
 		return temp{}, err
 	}
-	if _, err := copyBody(file, ctxReader{ctx, body}, limit); err != nil {
-		err = errors.Join(err, file.Close())
-		f.discard(dir, name)
+	written, err := copyBody(tmp.file, ctxReader{ctx, body}, limit)
+	if err == nil && written == 0 && tmp.held != nil {
+		// No write set the spare's modification time: the new content's
+		// time is now, not when the spare was emptied.
+		now := time.Now()
+		err = dir.Chtimes(tmp.name, now, now)
+	}
+	if err != nil {
+		err = errors.Join(err, tmp.file.Close())
+		f.drop(dir, tmp)
+		return temp{}, err
+	}
+	return tmp, nil
+}
+
+// openTemp returns a spare of dir's, or a new hidden file in dir.
+func (f *FS) openTemp(dir uploadDir) (temp, error) {
+	if sd, ok := dir.(spareDir); ok {
+		if tmp, ok := f.takeSpare(sd); ok {
+			return tmp, nil
+		}
+	}
+	file, name, err := createTemp(dir, tempPerm)
+	if err != nil {
 		return temp{}, err
 	}
 	return temp{name: name, file: file}, nil
@@ -204,7 +231,7 @@ func fill(r io.Reader, buf []byte) (int, error) {
 // which keeps MOVE and DELETE from changing the tree until the rename is
 // done. Only what must agree with the target as it is now happens here: the
 // rest was done unlocked. fi describes tmp as renamed.
-func (f *FS) commit(dir uploadDir, tmp temp, n string) (fi os.FileInfo, created bool, err error) {
+func (f *FS) commit(dir uploadDir, tmp *temp, n string) (fi os.FileInfo, created bool, err error) {
 	old, err := f.base.Stat(n)
 	created = errors.Is(err, os.ErrNotExist)
 	switch {
@@ -224,19 +251,25 @@ func (f *FS) commit(dir uploadDir, tmp temp, n string) (fi os.FileInfo, created 
 	if err := dir.check(); err != nil {
 		return nil, false, err
 	}
+	if !created {
+		return fi, false, f.replace(dir, tmp, path.Base(n), old)
+	}
 	if err := dir.Rename(tmp.name, path.Base(n)); err != nil {
 		return nil, false, err
-	}
-	if !created {
-		return fi, false, nil
 	}
 	return fi, true, f.fresh(n)
 }
 
 // finish closes tmp with the permissions of old (the target, nil for a new
 // one) and a modification time later than old's, and returns its FileInfo.
-func finish(dir uploadDir, tmp temp, old os.FileInfo) (os.FileInfo, error) {
+func finish(dir uploadDir, tmp *temp, old os.FileInfo) (os.FileInfo, error) {
 	fi, err := setPerm(dir, tmp, old)
+	if _, ok := dir.(spareDir); ok && err == nil && old != nil && old.Size() > 0 {
+		// replace will exchange rather than rename: start the flush a rename
+		// would have. Over an empty file there is nothing to protect: a crash
+		// that loses the new data leaves the old, empty, content.
+		writeback(tmp.file)
+	}
 	// Some backends (MemMapFs) set the modification time on Close: close
 	// before advancing it, and look again unless Close is the OS's.
 	if cerr := tmp.file.Close(); err == nil {
@@ -256,7 +289,7 @@ func finish(dir uploadDir, tmp temp, old os.FileInfo) (os.FileInfo, error) {
 // backend's files allow: one system call and no path walk. It sets them
 // without looking first: an upload's file almost always has tempPerm, and
 // the target almost never has it.
-func setPerm(dir uploadDir, tmp temp, old os.FileInfo) (os.FileInfo, error) {
+func setPerm(dir uploadDir, tmp *temp, old os.FileInfo) (os.FileInfo, error) {
 	perm := newPerm
 	if old != nil {
 		perm = old.Mode().Perm()
@@ -305,6 +338,21 @@ func advanceMtime(dir uploadDir, name string, prev time.Time) (os.FileInfo, erro
 		}
 	}
 	return nil, fmt.Errorf("modification time of %s does not advance past %s", name, prev)
+}
+
+// drop removes a failed upload's temporary file tmp, closed, from dir, and
+// closes the directory handle it came with, if any.
+func (f *FS) drop(dir uploadDir, tmp temp) {
+	f.discard(dir, tmp.name)
+	f.release(dir, tmp)
+}
+
+// release closes the directory handle tmp came with, unless a new spare took
+// it over (replace).
+func (f *FS) release(dir uploadDir, tmp temp) {
+	if tmp.held != nil {
+		f.closeHandle(tmp.held, dir)
+	}
 }
 
 // discard removes the temporary file name from dir, logging (only) if that

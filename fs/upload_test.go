@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"path"
 	"slices"
 	"strings"
 	"testing"
@@ -35,18 +36,38 @@ func (r *failingReader) Read(p []byte) (int, error) {
 
 var errDisconnect = errors.New("client went away")
 
-// noTemp fails if any hidden upload file is left in dir.
+// noTemp fails if a hidden upload file is left in dir that is not a spare
+// in the pool (spare.go), or a spare that is not empty.
 func noTemp(t *testing.T, f *FS, dir string) {
 	t.Helper()
 	names, err := afero.ReadDir(f.base, dir)
 	if err != nil {
 		t.Fatalf("read dir %s: %v", dir, err)
 	}
+	pooled := pooledSpares(f)
 	for _, fi := range names {
-		if strings.HasPrefix(fi.Name(), tempPrefix) {
+		if !strings.HasPrefix(fi.Name(), tempPrefix) {
+			continue
+		}
+		if !pooled[path.Join(dir, fi.Name())] {
 			t.Fatalf("temporary file %s left in %s", fi.Name(), dir)
 		}
+		if fi.Size() != 0 {
+			t.Fatalf("spare %s in %s holds %d bytes, want none", fi.Name(), dir, fi.Size())
+		}
 	}
+}
+
+// pooledSpares returns the names of the spares in f's pool.
+func pooledSpares(f *FS) map[string]bool {
+	f.spares.mu.Lock()
+	defer f.spares.mu.Unlock()
+	names := map[string]bool{}
+	for e := f.spares.order.Front(); e != nil; e = e.Next() {
+		sp := e.Value.(*spare)
+		names[path.Join(sp.path, sp.name)] = true
+	}
+	return names
 }
 
 func text(s string) func() io.Reader { return func() io.Reader { return strings.NewReader(s) } }

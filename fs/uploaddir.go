@@ -55,9 +55,10 @@ func (f *FS) openUploadDir(dir string) (uploadDir, error) {
 // tree's root.
 type rootDir struct {
 	*os.Root
-	fs  *jailFs
-	dir string // the name the directory was opened by
-	own bool   // false for the tree's own root, which Close must leave open
+	fs   *jailFs
+	dir  string      // the name the directory was opened by
+	own  bool        // false for the tree's own root, which Close must leave open
+	held os.FileInfo // the directory's own, when opened: its identity
 }
 
 var _ dirOpener = (*jailFs)(nil)
@@ -66,7 +67,7 @@ func (r *jailFs) openDir(name string) (uploadDir, error) {
 	if name == "/" {
 		// The root of the tree cannot be moved or deleted through the server: no handle to
 		// open, no identity to check.
-		return &rootDir{Root: r.root, fs: r, dir: name}, nil
+		return &rootDir{Root: r.root, fs: r, dir: name, held: r.rootInfo}, nil
 	}
 	var d *os.Root
 	err := r.do("open", name, true, func(n string) (err error) {
@@ -76,7 +77,11 @@ func (r *jailFs) openDir(name string) (uploadDir, error) {
 	if err != nil {
 		return nil, r.notDirRoot(name, err)
 	}
-	return &rootDir{Root: d, fs: r, dir: name, own: true}, nil
+	held, err := d.Stat(".")
+	if err != nil {
+		return nil, errors.Join(err, d.Close())
+	}
+	return &rootDir{Root: d, fs: r, dir: name, own: true, held: held}, nil
 }
 
 // notDirRoot turns os.Root.OpenRoot's refusal of a name that is not a directory (an error of
@@ -105,21 +110,24 @@ func (d *rootDir) check() error {
 	if !d.own {
 		return nil
 	}
-	held, err := d.Stat(".")
-	if err != nil {
-		return err
-	}
 	there, err := d.fs.Stat(d.dir)
 	if err != nil {
 		return err
 	}
-	if !sameFile(held, there) {
+	if !sameFile(d.held, there) {
 		return &os.PathError{Op: "upload", Path: d.dir, Err: fmt.Errorf("%w (moved or replaced during the upload)", os.ErrNotExist)}
 	}
 	return nil
 }
 
 func (d *rootDir) path() string { return d.dir }
+
+var _ spareDir = (*rootDir)(nil)
+
+func (d *rootDir) id() dirID { return idOf(d.held) }
+
+// handle opens the directory held, not the one now at its name.
+func (d *rootDir) handle() (*os.File, error) { return d.Open(".") }
 
 func (d *rootDir) Close() error {
 	if !d.own {

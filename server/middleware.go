@@ -48,7 +48,7 @@ func (m *middleware) wrap(next http.Handler) http.Handler {
 		id := xid.NewWithTime(start).String()
 		ctx, ri := request.Start(r.Context(), id, &m.log)
 		r = r.WithContext(ctx)
-		w.Header().Set("X-Request-Id", id)
+		w.Header()["X-Request-Id"] = []string{id} // canonical already: Set would check it again
 		m.timeBody(w, r)
 		aw := &accessWriter{ResponseWriter: w}
 		m.recoverer(aw, r, next)
