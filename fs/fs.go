@@ -37,6 +37,7 @@ type FS struct {
 	props         PropStore
 	log           zerolog.Logger
 	spares        spares // replaced files kept for reuse (spare.go)
+	shared        bool   // other processes write the tree too: no spares (SetShared)
 }
 
 // nameStripes is how many locks the names of single-file changes share: a
@@ -50,6 +51,12 @@ var _ webdav.FileSystem = (*FS)(nil)
 func New(base afero.Fs, props PropStore, log zerolog.Logger) *FS {
 	return &FS{base: base, props: props, log: log, seed: maphash.MakeSeed()}
 }
+
+// SetShared says that other processes write the tree too (several lockdav replicas over one
+// shared file system, docs/ARCHITECTURE.md "Several replicas"): uploads then keep no spare
+// files, which are this process's per-directory cache of files (spare.go), held open where
+// another replica may delete the directory. Call it before the first upload.
+func (f *FS) SetShared() { f.shared = true }
 
 // lockFile locks the clean name n for a change to that file alone and
 // returns the unlock.

@@ -297,3 +297,20 @@ func TestSpareDroppedByMoveAndDelete(t *testing.T) {
 		t.Errorf("%d spares pooled, want 1", n)
 	}
 }
+
+// A shared tree (several replicas, SetShared) keeps no spares: overwrites leave no hidden file
+// that another replica's DELETE of the directory would trip over.
+func TestSharedTreeKeepsNoSpares(t *testing.T) {
+	root := t.TempDir()
+	f, _ := openOS(t, root)
+	f.SetShared()
+	put(t, f, "/f", "v1")
+	put(t, f, "/f", "v2")
+	put(t, f, "/f", "v3")
+	if h := hidden(t, root); len(h) != 0 {
+		t.Fatalf("hidden files after overwrites of a shared tree: %v", h)
+	}
+	if got := mustRead(t, filepath.Join(root, "f")); got != "v3" {
+		t.Fatalf("content = %q, want v3", got)
+	}
+}

@@ -44,11 +44,20 @@ type dirOpener interface {
 // openUploadDir holds the directory dir (a clean name) open for an upload. A missing dir, or
 // one that is not a directory, yields an error matching os.ErrNotExist.
 func (f *FS) openUploadDir(dir string) (uploadDir, error) {
-	if o, ok := f.base.(dirOpener); ok {
-		return o.openDir(dir)
+	o, ok := f.base.(dirOpener)
+	if !ok {
+		return pathDir{fs: f.base, dir: dir}, nil
 	}
-	return pathDir{fs: f.base, dir: dir}, nil
+	d, err := o.openDir(dir)
+	if err != nil || !f.shared {
+		return d, err
+	}
+	return noSpares{d}, nil
 }
+
+// noSpares is an uploadDir that keeps no spare files (it is not a spareDir), for a tree other
+// processes write too (SetShared).
+type noSpares struct{ uploadDir }
 
 // rootDir is an uploadDir of jailFs: an os.Root of the directory. Its calls name one entry of
 // the directory and cost a system call each, like jailFs's fast path, with no walk from the

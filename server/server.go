@@ -117,6 +117,9 @@ func (s *Server) open() error {
 	if err != nil {
 		return fmt.Errorf("server: root %s: %w", s.cfg.Root, err)
 	}
+	if s.cfg.Locks.Store == "etcd" {
+		fsys.SetShared() // other replicas write the root too
+	}
 	if c, ok := any(fsys).(io.Closer); ok {
 		s.closers = append([]io.Closer{c}, s.closers...)
 	}
