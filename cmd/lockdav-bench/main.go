@@ -1,6 +1,6 @@
-// Command lockdav-bench drives lockdav, a bare x/net/webdav reference and, where it is installed,
-// nginx with dav_ext side by side on loopback and prints throughput and latency per workload
-// (make bench).
+// Command lockdav-bench drives lockdav, a bare x/net/webdav reference and, where they are
+// installed, nginx with dav_ext and lockdav in etcd mode (etcd.go) side by side on loopback and
+// prints throughput and latency per workload (make bench).
 //
 // lockdav and x/net run in this process, each on its own 127.0.0.1 port over its own temporary
 // root: lockdav as users run it (default configuration, durable lock documents, logging to a
