@@ -15,6 +15,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/lockdav/lockdav/config"
 	"github.com/lockdav/lockdav/server/servertest"
 )
 
@@ -31,12 +32,26 @@ const runTimeout = 5 * time.Minute
 // TestLitmus starts lockdav on a loopback port with a temporary root and state dir, runs
 // every litmus group against it, and fails on any failure, warning or skip in Required.
 func TestLitmus(t *testing.T) {
+	runSuite(t, "", func(logPrefix string) string {
+		return "http://" + serve(t, servertest.Config(t.TempDir()), logPrefix+".log") + "/litmus/"
+	})
+}
+
+// runSuite starts the server(s) under test with start, which is given the path its server logs
+// begin with (artifacts/server-<name>-<time>) and returns the collection URL litmus tests under;
+// it then runs every litmus group against that URL and fails on any failure, warning or skip
+// in Required. The raw output is kept as artifacts/litmus-<name>-<time>.txt.
+func runSuite(t *testing.T, name string, start func(logPrefix string) string) {
+	t.Helper()
 	bin, err := exec.LookPath("litmus")
 	if err != nil {
 		t.Fatal("litmus not found: apt-get install litmus")
 	}
 	artifacts, stamp := artifactsDir(t), time.Now().UTC().Format("20060102T150405Z")
-	url := startServer(t, filepath.Join(artifacts, "server-"+stamp+".log"))
+	if name != "" {
+		stamp = name + "-" + stamp
+	}
+	url := start(filepath.Join(artifacts, "server-"+stamp))
 
 	out, runErr := runLitmus(t, bin, url, artifacts)
 	t.Logf("litmus %s output (as a terminal shows it):\n%s", url, rendered(out))
@@ -117,9 +132,10 @@ func artifactsDir(t *testing.T) string {
 	return dir
 }
 
-// startServer runs lockdav on 127.0.0.1:0 and returns the collection URL litmus tests under.
-// The server's log goes to logPath; warnings and errors also go to the test log.
-func startServer(t *testing.T, logPath string) string {
+// serve runs lockdav with cfg on 127.0.0.1:0, with the collection litmus works in, and returns
+// its address, host:port. The server's log goes to logPath; warnings and errors also go to the
+// test log.
+func serve(t *testing.T, cfg config.Config, logPath string) string {
 	t.Helper()
 	logFile, err := os.Create(logPath)
 	if err != nil {
@@ -129,12 +145,11 @@ func startServer(t *testing.T, logPath string) string {
 	log := zerolog.New(zerolog.MultiLevelWriter(logFile,
 		levelWriter{zerolog.NewTestWriter(t), zerolog.WarnLevel})).With().Timestamp().Logger()
 
-	cfg := servertest.Config(t.TempDir())
 	// litmus creates and deletes its own collection, "litmus/", inside the URL it is given.
 	if err := os.MkdirAll(filepath.Join(cfg.Root, "litmus"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	return "http://" + servertest.Start(t, cfg, log) + "/litmus/"
+	return servertest.Start(t, cfg, log)
 }
 
 // runLitmus runs every group, continuing past failing ones (-k), in a scratch directory so

@@ -1,6 +1,6 @@
-// Command lockdav-bench drives lockdav, a bare x/net/webdav reference and, where it is installed,
-// nginx with dav_ext side by side on loopback and prints throughput and latency per workload
-// (make bench).
+// Command lockdav-bench drives lockdav, a bare x/net/webdav reference and, where they are
+// installed, nginx with dav_ext and lockdav in etcd mode (etcd.go) side by side on loopback and
+// prints throughput and latency per workload (make bench).
 //
 // lockdav and x/net run in this process, each on its own 127.0.0.1 port over its own temporary
 // root: lockdav as users run it (default configuration, durable lock documents, logging to a
@@ -163,18 +163,24 @@ func run(ctx context.Context, o options, out io.Writer) (rp *report, err error) 
 	return rp, nil
 }
 
-// startTargets lays the workloads' files out under dir/<server>/root, then starts lockdav, the
-// x/net reference and, if it is installed and some workload runs on it, nginx. note says why
-// nginx is not among them.
+// startTargets lays the workloads' files out under dir/<server>/root, then starts lockdav,
+// lockdav in etcd mode if etcd is installed and some workload runs on it, the x/net reference
+// and, if it is installed and some workload runs on it, nginx. note says why etcd or nginx is
+// not among them.
 func startTargets(dir string, ws []workload, clients int) (ts []*target, note string, err error) {
-	names := []string{lockdavName, referenceName}
-	ng, note := findNginx()
+	names := []string{lockdavName}
+	etcd, etcdNote := findEtcd()
+	if etcd != "" && slices.ContainsFunc(ws, func(w workload) bool { return w.etcd }) {
+		names = append(names, etcdName)
+	}
+	names = append(names, referenceName)
+	ng, nginxNote := findNginx()
 	if ng != nil && slices.ContainsFunc(ws, func(w workload) bool { return w.nginx }) {
 		names = append(names, nginxName)
 	}
 	for _, name := range names {
 		for _, w := range ws {
-			if name == nginxName && !w.nginx {
+			if !w.runsOn(name) {
 				continue
 			}
 			if err := w.layout(filepath.Join(dir, name, "root")); err != nil {
@@ -187,20 +193,23 @@ func startTargets(dir string, ws []workload, clients int) (ts []*target, note st
 		most = max(most, w.clients)
 	}
 	for _, name := range names {
-		t, err := startTarget(name, dir, most, ng)
+		t, err := startTarget(name, dir, most, etcd, ng)
 		if err != nil {
 			return nil, "", errors.Join(err, stopTargets(ts))
 		}
 		ts = append(ts, t)
 	}
-	return ts, note, nil
+	return ts, strings.Join(slices.DeleteFunc([]string{etcdNote, nginxNote}, func(n string) bool { return n == "" }), "; "), nil
 }
 
 // startTarget starts the server called name over dir/name.
-func startTarget(name, dir string, clients int, ng *nginxSetup) (*target, error) {
+func startTarget(name, dir string, clients int, etcd string, ng *nginxSetup) (*target, error) {
 	switch name {
 	case lockdavName:
-		return startLockdav(filepath.Join(dir, lockdavName), filepath.Join(dir, "lockdav.log"), clients)
+		return startLockdav(lockdavName, lockdavConfig(filepath.Join(dir, lockdavName), clients),
+			filepath.Join(dir, "lockdav.log"), clients)
+	case etcdName:
+		return startLockdavEtcd(etcd, filepath.Join(dir, etcdName), clients)
 	case referenceName:
 		return startReference(filepath.Join(dir, referenceName), clients)
 	default:
@@ -208,11 +217,12 @@ func startTarget(name, dir string, clients int, ng *nginxSetup) (*target, error)
 	}
 }
 
-// targetsOf returns the targets w runs on: lockdav first, then its references.
+// targetsOf returns the targets w runs on: lockdav first, then lockdav in etcd mode, then the
+// references.
 func targetsOf(w workload, ts []*target) []*target {
 	var out []*target
 	for _, t := range ts {
-		if t.name != nginxName || w.nginx {
+		if w.runsOn(t.name) {
 			out = append(out, t)
 		}
 	}

@@ -33,13 +33,16 @@ func TestSmoke(t *testing.T) {
 	if len(rp.Failures) > 0 {
 		t.Errorf("failures %q, want none\n%s", rp.Failures, out.String())
 	}
-	servers := 2
+	nginx, etcd := 0, 0
 	if ng, _ := findNginx(); ng != nil {
-		servers = 3
+		nginx = 1
+	}
+	if bin, _ := findEtcd(); bin != "" {
+		etcd = 1
 	}
 	// Each workload on lockdav and x/net, contended and contended-wait twice; get, put and the
-	// two listings on nginx.
-	if got, want := len(rp.Results), 2*(len(workloadNames)+2)+4*(servers-2); got != want {
+	// two listings on nginx; lockcycle and contended twice on lockdav in etcd mode.
+	if got, want := len(rp.Results), 2*(len(workloadNames)+2)+4*nginx+3*etcd; got != want {
 		t.Errorf("%d results, want %d", got, want)
 	}
 	for _, r := range rp.Results {
@@ -54,8 +57,12 @@ func TestSmoke(t *testing.T) {
 			t.Errorf("%s/%d on %s: %+v, want the counter to equal the locks granted", r.Workload, r.Clients, r.Server, *r.Check)
 		}
 	}
-	for _, want := range []string{"machine:", "lockdav/x-net", "lockcycle       ≥ 1.00x x-net", "no errors, no lost updates",
-		"contended-wait: lockdav waits on the server"} {
+	wants := []string{"machine:", "lockdav/x-net", "lockcycle       ≥ 1.00x x-net", "no errors, no lost updates",
+		"contended-wait: lockdav waits on the server"}
+	if etcd == 1 {
+		wants = append(wants, "lockdav-etcd/x-net", " on lockdav-etcd: met")
+	}
+	for _, want := range wants {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}

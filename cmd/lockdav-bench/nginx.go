@@ -197,10 +197,10 @@ func startNginx(s *nginxSetup, runDir, dir string, clients int) (*target, error)
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	if err := awaitListening(addr, done); err != nil {
-		return nil, errors.Join(err, stopNginx(context.Background(), cmd, done))
+		return nil, errors.Join(err, stopProcess(context.Background(), cmd, done, syscall.SIGQUIT))
 	}
 	return &target{name: nginxName, base: "http://" + addr, root: filepath.Join(dir, "root"),
-		http: newClient(clients), stop: func(ctx context.Context) error { return stopNginx(ctx, cmd, done) }}, nil
+		http: newClient(clients), stop: func(ctx context.Context) error { return stopProcess(ctx, cmd, done, syscall.SIGQUIT) }}, nil
 }
 
 // awaitListening waits up to 10 s for addr to accept connections, or for nginx to exit.
@@ -219,9 +219,10 @@ func awaitListening(addr string, done <-chan error) error {
 	return fmt.Errorf("nginx: nothing listening on %s after 10s", addr)
 }
 
-// stopNginx asks nginx to finish gracefully (SIGQUIT), and kills it if it has not by ctx's end.
-func stopNginx(ctx context.Context, cmd *exec.Cmd, done <-chan error) error {
-	if err := cmd.Process.Signal(syscall.SIGQUIT); err != nil && !errors.Is(err, os.ErrProcessDone) {
+// stopProcess asks cmd to finish gracefully with sig (nginx: SIGQUIT, etcd: SIGTERM), and kills
+// it if it has not by ctx's end. done is where cmd.Wait's error arrives.
+func stopProcess(ctx context.Context, cmd *exec.Cmd, done <-chan error, sig syscall.Signal) error {
+	if err := cmd.Process.Signal(sig); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		return err
 	}
 	select {

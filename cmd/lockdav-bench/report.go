@@ -50,10 +50,11 @@ type settings struct {
 	LogLevel    string  `json:"lockdav_log_level"`
 }
 
-// comparison is lockdav's throughput over one reference's for one workload, with its target.
+// comparison is one lockdav's throughput over one reference's for one workload, with its target.
 type comparison struct {
 	Workload string   `json:"workload"`
 	Clients  int      `json:"clients"`
+	Server   string   `json:"server"`           // lockdav, or lockdav-etcd
 	Versus   string   `json:"versus"`           // the reference: x-net or nginx
 	Ratio    *float64 `json:"ratio"`            // nil when the reference did no operation
 	Target   float64  `json:"target,omitempty"` // 0: no target
@@ -63,6 +64,9 @@ type comparison struct {
 // targets is the least ratio lockdav/reference each kind of workload must reach, by reference
 // (issue: make bench; listings against nginx, the rest against bare x/net). contended's 0.7 is
 // the floor one sync per hand-over leaves on the benchmark's disk, at 16 and at 64 clients.
+// They are the bolt lockdav's: lockdav in etcd mode has none, its figures are for comparing
+// (each LOCK and UNLOCK is an etcd transaction, and each write first a sync barrier, each a
+// round trip to the member and a commit it fsyncs, where x/net keeps its locks in memory).
 var targets = map[string]map[string]float64{
 	"lockcycle": {referenceName: 1.0},
 	"contended": {referenceName: 0.7},
@@ -110,21 +114,31 @@ func loadAvg(path string) string {
 	return strings.Join(f[:3], " ")
 }
 
-// compare adds the comparisons of a workload's results, lockdav's first and then one per
-// reference, and the failures they show.
+// compare adds the comparisons of a workload's results (lockdav's first, then lockdav's in
+// etcd mode if it ran, then the references'): each lockdav's against each reference, and the
+// failures they show.
 func (rp *report) compare(kind string, results []*result) {
-	ld := results[0]
-	for _, ref := range results[1:] {
-		c := &comparison{Workload: ld.Workload, Clients: ld.Clients, Versus: ref.Server,
-			Target: targets[kind][ref.Server]}
-		if q := ratio(ld.OpsPerSec, ref.OpsPerSec); !math.IsNaN(q) {
-			c.Ratio = &q
-			if c.Target > 0 {
-				met := q >= c.Target
-				c.Met = &met
-			}
+	for _, ld := range results {
+		if !isLockdav(ld.Server) {
+			continue
 		}
-		rp.Comparisons = append(rp.Comparisons, c)
+		for _, ref := range results {
+			if isLockdav(ref.Server) {
+				continue
+			}
+			c := &comparison{Workload: ld.Workload, Clients: ld.Clients, Server: ld.Server, Versus: ref.Server}
+			if ld.Server == lockdavName {
+				c.Target = targets[kind][ref.Server]
+			}
+			if q := ratio(ld.OpsPerSec, ref.OpsPerSec); !math.IsNaN(q) {
+				c.Ratio = &q
+				if c.Target > 0 {
+					met := q >= c.Target
+					c.Met = &met
+				}
+			}
+			rp.Comparisons = append(rp.Comparisons, c)
+		}
 	}
 	for _, r := range results {
 		rp.Results = append(rp.Results, r)
@@ -145,6 +159,9 @@ func (rp *report) checkResult(r *result) {
 			r.Clients, r.Server, r.Check.LostUpdates, r.Check.Locks, r.Check.Counter)
 	}
 }
+
+// isLockdav says whether the server called name is one of the lockdavs under test.
+func isLockdav(name string) bool { return name == lockdavName || name == etcdName }
 
 func (rp *report) fail(format string, args ...any) {
 	rp.Failures = append(rp.Failures, fmt.Sprintf(format, args...))
@@ -202,7 +219,7 @@ func (rp *report) printTable(out io.Writer) error {
 			for ; ci < len(rp.Comparisons) && rp.Comparisons[ci].Workload == r.Workload &&
 				rp.Comparisons[ci].Clients == r.Clients; ci++ {
 				c := rp.Comparisons[ci]
-				fmt.Fprintf(tw, "%s\t%d\tlockdav/%s\t%s\t\t\t\t\t\t\n", c.Workload, c.Clients, c.Versus, c.ratioText())
+				fmt.Fprintf(tw, "%s\t%d\t%s/%s\t%s\t\t\t\t\t\t\n", c.Workload, c.Clients, c.Server, c.Versus, c.ratioText())
 			}
 		}
 	}
@@ -239,19 +256,23 @@ func (c *comparison) verdict() string {
 	}
 }
 
-// contendedVerdicts are the lost-update targets, one line per contended run.
+// contendedVerdicts are the lost-update targets, one line per contended run of each lockdav.
 func (rp *report) contendedVerdicts() []string {
 	var lines []string
 	for _, r := range rp.Results {
-		if r.Check == nil || r.Server != lockdavName {
+		if r.Check == nil || !isLockdav(r.Server) {
 			continue
 		}
 		state := "met"
 		if r.Check.LostUpdates != 0 {
 			state = "MISSED"
 		}
-		lines = append(lines, fmt.Sprintf("%-15s lost updates 0 at %d clients: %s (%d locks, counter %d)",
-			r.Workload, r.Clients, state, r.Check.Locks, r.Check.Counter))
+		on := ""
+		if r.Server != lockdavName {
+			on = " on " + r.Server
+		}
+		lines = append(lines, fmt.Sprintf("%-15s lost updates 0 at %d clients%s: %s (%d locks, counter %d)",
+			r.Workload, r.Clients, on, state, r.Check.Locks, r.Check.Counter))
 	}
 	return lines
 }

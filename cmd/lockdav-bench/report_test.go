@@ -3,6 +3,7 @@ package main
 import (
 	"math"
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -51,6 +52,32 @@ func TestCompareNginx(t *testing.T) {
 	x, n := rp.Comparisons[0], rp.Comparisons[1]
 	if x.Versus != referenceName || x.Met != nil || n.Versus != nginxName || n.Met == nil || !*n.Met {
 		t.Errorf("comparisons %+v, %+v: want x-net without a target, nginx with one met", x, n)
+	}
+}
+
+// TestCompareEtcd: lockdav in etcd mode is compared with x/net beside the bolt lockdav, without a
+// target, and its lost updates fail the run and have their verdict like the bolt one's.
+func TestCompareEtcd(t *testing.T) {
+	rp := &report{}
+	rp.compare("contended", []*result{
+		{Workload: "contended", Clients: 16, Server: lockdavName, OpsPerSec: 800, Ops: 1, Check: &check{}},
+		{Workload: "contended", Clients: 16, Server: etcdName, OpsPerSec: 200, Ops: 1, Check: &check{Locks: 3, Counter: 2, LostUpdates: 1}},
+		{Workload: "contended", Clients: 16, Server: referenceName, OpsPerSec: 1000, Ops: 1, Check: &check{}}})
+	if len(rp.Comparisons) != 2 {
+		t.Fatalf("%d comparisons, want 2", len(rp.Comparisons))
+	}
+	b, e := rp.Comparisons[0], rp.Comparisons[1]
+	if b.Server != lockdavName || b.Versus != referenceName || b.Met == nil || !*b.Met {
+		t.Errorf("bolt comparison %+v: want lockdav/x-net with its target met", b)
+	}
+	if e.Server != etcdName || e.Versus != referenceName || e.Ratio == nil || *e.Ratio != 0.2 || e.Target != 0 || e.Met != nil {
+		t.Errorf("etcd comparison %+v: want lockdav-etcd/x-net at 0.2 without a target", e)
+	}
+	if len(rp.Failures) != 1 {
+		t.Errorf("failures %q, want the etcd lockdav's lost update", rp.Failures)
+	}
+	if v := rp.contendedVerdicts(); len(v) != 2 || !strings.Contains(v[1], "on lockdav-etcd: MISSED") {
+		t.Errorf("verdicts %q, want the bolt one met and the etcd one missed", v)
 	}
 }
 

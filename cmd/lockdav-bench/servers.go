@@ -54,17 +54,22 @@ func listen() (net.Listener, error) {
 	return ln, nil
 }
 
-// startLockdav runs lockdav in this process over dir/root with its state in dir/state and its
-// log in logPath: the default configuration, logging included, as users run it. Its
-// goroutines carry the pprof label server=lockdav, so one CPU profile of the whole run can be
-// narrowed to it with -tagfocus.
-func startLockdav(dir, logPath string, clients int) (*target, error) {
+// lockdavConfig is the configuration lockdav runs with over dir/root, its state in dir/state:
+// the default one, logging included, as users run it.
+func lockdavConfig(dir string, clients int) config.Config {
 	cfg := config.Default()
 	cfg.Root = filepath.Join(dir, "root")
 	cfg.StateDir = filepath.Join(dir, "state")
 	// Every worker is the one anonymous principal; contended-wait has them all wait at once, as
 	// that many separate users would, each within the default locks.max_waiters_per_principal.
 	cfg.Locks.MaxWaitersPerPrincipal = max(cfg.Locks.MaxWaitersPerPrincipal, clients)
+	return cfg
+}
+
+// startLockdav runs lockdav with cfg in this process, as the target called name, its log in
+// logPath. Its goroutines carry the pprof label server=<name>, so one CPU profile of the whole
+// run can be narrowed to it with -tagfocus.
+func startLockdav(name string, cfg config.Config, logPath string, clients int) (*target, error) {
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		return nil, fmt.Errorf("lockdav log: %w", err)
@@ -79,10 +84,10 @@ func startLockdav(dir, logPath string, clients int) (*target, error) {
 	}
 	cfg.Addr = ln.Addr().String()
 	var srv *server.Server
-	labels := pprof.Labels("server", lockdavName)
+	labels := pprof.Labels("server", name)
 	pprof.Do(context.Background(), labels, func(context.Context) { srv, err = server.New(cfg, log) })
 	if err != nil {
-		return nil, errors.Join(fmt.Errorf("lockdav: %w", err), ln.Close(), logCloser.Close(), logFile.Close())
+		return nil, errors.Join(fmt.Errorf("%s: %w", name, err), ln.Close(), logCloser.Close(), logFile.Close())
 	}
 	done := make(chan error, 1)
 	go pprof.Do(context.Background(), labels, func(context.Context) { done <- srv.Serve(ln) })
@@ -90,7 +95,7 @@ func startLockdav(dir, logPath string, clients int) (*target, error) {
 		err := srv.Shutdown(ctx)
 		return errors.Join(err, <-done, logCloser.Close(), logFile.Close())
 	}
-	return &target{name: lockdavName, base: "http://" + ln.Addr().String(), root: cfg.Root,
+	return &target{name: name, base: "http://" + ln.Addr().String(), root: cfg.Root,
 		http: newClient(clients), stop: stop}, nil
 }
 

@@ -35,6 +35,20 @@ type workload struct {
 	// nginx says whether nginx runs it too: the workloads the issue compares with nginx
 	// (listings, GET and PUT), not those that need locks nginx's dav_ext lacks.
 	nginx bool
+	// etcd says whether lockdav in etcd mode runs it too: the lock workloads the issue names
+	// (lockcycle and contended), where the lock table's store is what is measured.
+	etcd bool
+}
+
+// runsOn says whether w runs on the target called name: lockdav and x/net run every workload.
+func (w workload) runsOn(name string) bool {
+	switch name {
+	case nginxName:
+		return w.nginx
+	case etcdName:
+		return w.etcd
+	}
+	return true
 }
 
 // runner runs one workload against one server.
@@ -166,7 +180,7 @@ type paddedInt struct {
 
 func lockcycle(clients int, d time.Duration) workload {
 	dir := fmt.Sprintf("/lockcycle-%d", clients)
-	return workload{name: "lockcycle", clients: clients, duration: d,
+	return workload{name: "lockcycle", clients: clients, duration: d, etcd: true,
 		layout: func(root string) error {
 			for _, p := range workerPaths(dir, "", clients) {
 				if err := writeFiles(root, p, nil, nil); err != nil {
@@ -219,7 +233,7 @@ const (
 
 func contended(clients int, d time.Duration) workload {
 	file := fmt.Sprintf("counter-%d", clients)
-	return workload{name: "contended", clients: clients, duration: d,
+	return workload{name: "contended", clients: clients, duration: d, etcd: true,
 		layout: func(root string) error {
 			return writeFiles(root, "/contended", []string{file}, []byte("0"))
 		},
@@ -242,6 +256,7 @@ func contended(clients int, d time.Duration) workload {
 func contendedWait(clients int, d time.Duration) workload {
 	w := contended(clients, d)
 	w.name = "contended-wait"
+	w.etcd = false
 	file := fmt.Sprintf("counter-wait-%d", clients)
 	w.layout = func(root string) error {
 		return writeFiles(root, "/contended", []string{file}, []byte("0"))
