@@ -131,21 +131,39 @@ func (s *Store) change(ev *clientv3.Event, reasons map[string]*clientv3.Event) (
 // committed before the call has been handed to the follower. (etcd's progress notifications
 // would save the write, but the etcd of Debian 12, 3.4.23, can send one ahead of events not
 // yet delivered to a watcher that is catching up: etcd-io/etcd#15220, fixed in 3.4.25.)
+// Concurrent calls share barriers: a call joins the next barrier to be written, which starts
+// after it (barriers.go).
 func (s *Store) Sync(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	b := s.barriers.join(s.writeBarrier)
+	select {
+	case <-b.done:
+	case <-ctx.Done():
+		return unavailable("sync", ctx.Err())
+	}
+	if b.err != nil {
+		return b.err
+	}
+	start := time.Now()
+	err := s.awaitApplied(ctx, b.rev)
+	if err == nil && s.lag != nil {
+		s.lag(time.Since(start))
+	}
+	return err
+}
+
+// writeBarrier writes the barrier key and returns the revision it got.
+func (s *Store) writeBarrier() (int64, error) {
+	ctx, cancel := s.ctx()
 	defer cancel()
 	start := time.Now()
 	resp, err := s.cli.Put(ctx, s.sync, "")
 	s.observed("sync", start, err)
 	if err != nil {
-		return unavailable("sync", err)
+		return 0, unavailable("sync", err)
 	}
-	written := time.Now()
-	err = s.awaitApplied(ctx, resp.Header.Revision)
-	if err == nil && s.lag != nil {
-		s.lag(time.Since(written))
-	}
-	return err
+	return resp.Header.Revision, nil
 }
 
 // awaitApplied waits until the follower has been handed revision rev (at once without one).

@@ -65,6 +65,8 @@ type Store struct {
 	sync    string // P locks.sync
 	watch   string // P locks
 
+	barriers barriers // the barrier writes of Sync, shared by concurrent calls
+
 	// mu guards every field below.
 	mu       sync.Mutex
 	leases   map[string]lockKey // by token: the key and lease of every stored lock
