@@ -105,11 +105,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // syncLocks makes a write's lock checks see every lock granted before the request began, on
-// any replica (locksystem.System.Sync: nothing to do with one process's own store). Reads go
-// on without it, from what this replica knows.
+// any replica (locksystem.System.Sync: nothing to do with one process's own store), and a
+// PROPFIND's lockdiscovery too, as far as the store answers in time (SyncRead). GET needs no
+// lock state.
 func (h *Handler) syncLocks(r *http.Request) error {
 	switch r.Method {
-	case http.MethodOptions, http.MethodGet, http.MethodHead, "PROPFIND":
+	case http.MethodOptions, http.MethodGet, http.MethodHead:
+		return nil
+	case "PROPFIND": // lockdiscovery answers alike on every replica, unless the store is out of reach
+		h.locks.SyncRead(r.Context())
 		return nil
 	}
 	return h.locks.Sync(r.Context())

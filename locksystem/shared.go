@@ -61,6 +61,34 @@ func (s *System) Sync(ctx context.Context) error {
 	return s.shared.Sync(ctx)
 }
 
+// readSyncTimeout bounds how long a read waits to catch up before it answers from the index as
+// it is; readRetry is how long reads do not try again after one gave up.
+const (
+	readSyncTimeout = time.Second
+	readRetry       = time.Second
+)
+
+// SyncRead is Sync for a read that reports lock state (lockdiscovery, the lock API's queries),
+// which goes on whatever happens: it catches up as Sync does, so that every replica answers
+// alike, but gives up after readSyncTimeout, and within readRetry of a read that gave up it
+// does not try. With the store out of reach, reads answer from the index, at most what the
+// watch had delivered behind (docs/ARCHITECTURE.md "Several replicas").
+func (s *System) SyncRead(ctx context.Context) {
+	if s.shared == nil {
+		return
+	}
+	if last := s.readFailed.Load(); last != 0 && time.Since(time.Unix(0, last)) < readRetry {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, readSyncTimeout)
+	defer cancel()
+	if err := s.shared.Sync(ctx); err != nil {
+		s.readFailed.Store(time.Now().UnixNano())
+		return
+	}
+	s.readFailed.Store(0)
+}
+
 // loadShared fills the index from a shared store's documents and starts following it. Its
 // documents are live by definition: the store deletes each when its lease runs out.
 func (s *System) loadShared() error {

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -55,6 +56,8 @@ type System struct {
 
 	// rev is the revision of the shared store the index reflects (shared.go).
 	rev int64
+	// readFailed is when SyncRead last gave up (Unix nanoseconds), 0 after one that did not.
+	readFailed atomic.Int64
 
 	store  Store
 	shared SharedStore // store, when it is shared; nil otherwise

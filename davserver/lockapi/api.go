@@ -74,6 +74,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // apiQuery answers GET /.lockdav/locks.
 func (h *Handler) apiQuery(w http.ResponseWriter, r *http.Request) error {
+	h.locks.SyncRead(r.Context()) // the same answer from every replica
 	q, err := parseQuery(r)
 	if err != nil {
 		return err
@@ -162,6 +163,7 @@ func parseScope(s string) (locksystem.Scope, error) {
 
 // apiGet answers GET /.lockdav/locks/{token}.
 func (h *Handler) apiGet(w http.ResponseWriter, r *http.Request) error {
+	h.locks.SyncRead(r.Context()) // the same answer from every replica
 	l, ok := h.locks.Get(h.now(), r.PathValue("token"))
 	if !ok || !visibleLock(apiRoot(r), l) {
 		return apiFail(http.StatusNotFound, "not found", "no live lock has this token")

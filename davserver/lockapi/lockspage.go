@@ -29,6 +29,7 @@ import (
 // serveLocksPage answers GET and HEAD on /.lockdav/ with the HTML list of active locks. A query
 // the JSON API would refuse is answered 400 with the page, the message and the form.
 func (h *Handler) serveLocksPage(w http.ResponseWriter, r *http.Request) error {
+	h.locks.SyncRead(r.Context()) // the same answer from every replica
 	now := h.now()
 	page := locksPage{Now: now.UTC().Format(time.RFC3339), Form: formOf(r.URL.Query())}
 	status := http.StatusOK
