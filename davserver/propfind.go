@@ -53,12 +53,43 @@ func (h *Handler) handlePropfind(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	l := &lister{h: h, ctx: r.Context(), now: now, root: request.Root(r.Context()), pf: pf,
+		needDead: needsDead(pf)}
+	// The resource's own dead properties are read before the answer starts, so that a property
+	// store out of reach (etcd) is a plain 503, not a multistatus cut short.
+	dead, err := l.deadProps(p)
+	if err != nil {
+		return err
+	}
 	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
 	w.WriteHeader(http.StatusMultiStatus)
-	l := &lister{h: h, ctx: r.Context(), now: now, root: request.Root(r.Context()), pf: pf,
-		pw: rfc4918.NewPropWriter(w)}
-	h.finishListing(r, l, l.walk(p, fi, depth))
+	l.pw = rfc4918.NewPropWriter(w)
+	h.finishListing(r, l, l.walk(p, fi, dead, depth))
 	return nil
+}
+
+// needsDead reports whether pf asks for any dead property: allprop and propname show them all,
+// and a list of names does unless each is one of the live DAV: properties. A listing that needs
+// none (what Finder and Explorer ask) reads no property store, and goes on with the store out
+// of reach.
+func needsDead(pf rfc4918.Propfind) bool {
+	if pf.Kind != rfc4918.Prop {
+		return true
+	}
+	for _, n := range pf.Names {
+		if !isLive(n, false) && !isLive(n, true) {
+			return true
+		}
+	}
+	return false
+}
+
+// deadProps returns p's dead properties, if the request needs them.
+func (l *lister) deadProps(p string) (map[xml.Name]webdav.Property, error) {
+	if !l.needDead {
+		return nil, nil
+	}
+	return l.h.fs.DeadProps(p)
 }
 
 // finishListing ends the body. After an error the multistatus is left unclosed: the status is
@@ -107,15 +138,17 @@ func (h *Handler) readPropfind(r *http.Request) (rfc4918.Propfind, error) {
 
 // lister writes one PROPFIND's responses.
 type lister struct {
-	h     *Handler
-	ctx   context.Context
-	now   time.Time
-	root  string // the request's root: hrefs and lock roots are in its URL space
-	pf    rfc4918.Propfind
-	pw    *rfc4918.PropWriter
-	val   []byte // scratch for one property value
-	types typeCache
-	dates dateCache
+	h    *Handler
+	ctx  context.Context
+	now  time.Time
+	root string // the request's root: hrefs and lock roots are in its URL space
+	pf   rfc4918.Propfind
+	pw   *rfc4918.PropWriter
+	// needDead: the request asks for dead properties (needsDead); otherwise none are read.
+	needDead bool
+	val      []byte // scratch for one property value
+	types    typeCache
+	dates    dateCache
 }
 
 // resource is what one response describes.
@@ -128,11 +161,7 @@ type resource struct {
 }
 
 // walk writes the response for p and, as depth asks, for its members.
-func (l *lister) walk(p string, fi fs.FileInfo, depth int) error {
-	dead, err := l.h.fs.DeadProps(p)
-	if err != nil {
-		return err
-	}
+func (l *lister) walk(p string, fi fs.FileInfo, dead map[xml.Name]webdav.Property, depth int) error {
 	u := request.ToURL(l.root, p)
 	href := []byte(rfc4918.Href(u))
 	if fi.IsDir() && u != "/" {
@@ -212,9 +241,12 @@ func (l *lister) chunk(c *chunk, fis []fs.FileInfo) error {
 			c.names, c.fis = append(c.names, fi.Name()), append(c.fis, fi)
 		}
 	}
-	dead, err := l.h.fs.DeadPropsOf(c.dir, c.names)
-	if err != nil {
-		return err
+	var dead map[string]map[xml.Name]webdav.Property
+	if l.needDead {
+		var err error
+		if dead, err = l.h.fs.DeadPropsOf(c.dir, c.names); err != nil {
+			return err
+		}
 	}
 	for i, fi := range c.fis {
 		c.href = rfc4918.AppendHrefSegment(append(c.href[:0], c.prefix...), fi.Name())

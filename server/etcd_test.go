@@ -217,3 +217,48 @@ func TestWaitAndEventsAcrossReplicas(t *testing.T) {
 		}
 	}
 }
+
+// A lock taken or released through one replica shows at once in the other's lockdiscovery:
+// PROPFIND catches up with etcd as a write does (SyncRead).
+func TestLockdiscoveryAlikeOnReplicas(t *testing.T) {
+	c := etcdtest.Start(t, 1)
+	addrs := replicas(t, c, 2)
+	a, b := "http://"+addrs[0], "http://"+addrs[1]
+	if r := do(t, "PUT", a+"/f.txt", "x"); r.StatusCode != http.StatusCreated {
+		t.Fatalf("PUT = %d", r.StatusCode)
+	}
+	find := `<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop><D:lockdiscovery/></D:prop></D:propfind>`
+	for i := range 100 {
+		r := do(t, "LOCK", a+"/f.txt", lockBody, "Timeout", "Second-60")
+		tok := strings.Trim(r.Header.Get("Lock-Token"), "<>")
+		if r.StatusCode != http.StatusOK {
+			t.Fatalf("LOCK %d on a = %d", i, r.StatusCode)
+		}
+		if got := bodyOf(t, do(t, "PROPFIND", b+"/f.txt", find, "Depth", "0")); !strings.Contains(got, tok) {
+			t.Fatalf("round %d: b's lockdiscovery right after the LOCK on a lacks %s:\n%s", i, tok, got)
+		}
+		if r := do(t, "UNLOCK", a+"/f.txt", "", "Lock-Token", "<"+tok+">"); r.StatusCode != http.StatusNoContent {
+			t.Fatalf("UNLOCK %d on a = %d", i, r.StatusCode)
+		}
+		if got := bodyOf(t, do(t, "PROPFIND", b+"/f.txt", find, "Depth", "0")); strings.Contains(got, tok) {
+			t.Fatalf("round %d: b's lockdiscovery right after the UNLOCK on a still has %s", i, tok)
+		}
+	}
+	// With etcd gone, a listing still answers, from what the replica knows, without waiting
+	// for etcd's timeout each time.
+	c.Kill(0)
+	start := time.Now()
+	for range 5 {
+		if r := do(t, "PROPFIND", b+"/f.txt", find, "Depth", "0"); r.StatusCode != http.StatusMultiStatus {
+			t.Fatalf("PROPFIND with etcd down = %d", r.StatusCode)
+		}
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("5 PROPFINDs with etcd down took %v, want the first to give up within 1s and the rest not to wait", d)
+	}
+	// allprop needs the dead properties, which are in etcd: a plain 503, not a listing cut short.
+	r := do(t, "PROPFIND", b+"/f.txt", "", "Depth", "0")
+	if r.StatusCode != http.StatusServiceUnavailable || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("allprop PROPFIND with etcd down = %d, Retry-After %q; want 503 with Retry-After", r.StatusCode, r.Header.Get("Retry-After"))
+	}
+}
