@@ -68,15 +68,17 @@ type Store struct {
 	barriers barriers // the barrier writes of Sync, shared by concurrent calls
 
 	// mu guards every field below.
-	mu       sync.Mutex
-	leases   map[string]lockKey // by token: the key and lease of every stored lock
-	loadRev  int64              // the revision Load read
-	applied  int64              // the revision the follower has been handed
-	advanced chan struct{}      // closed when applied moves
-	follower bool               // Follow was called
-	closed   bool
-	stop     context.CancelFunc
-	done     chan struct{}
+	mu           sync.Mutex
+	leases       map[string]lockKey // by token: the key and lease of every stored lock
+	loadRev      int64              // the revision Load read
+	journal      clientv3.LeaseID   // the lease of release reasons (journalLease), 0 for none yet
+	journalUntil time.Time          // when to take a new one
+	applied      int64              // the revision the follower has been handed
+	advanced     chan struct{}      // closed when applied moves
+	follower     bool               // Follow was called
+	closed       bool
+	stop         context.CancelFunc
+	done         chan struct{}
 }
 
 type lockKey struct {

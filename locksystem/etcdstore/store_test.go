@@ -250,3 +250,38 @@ func nextEvents(sub *locksystem.Subscription, d time.Duration) func(func(locksys
 		}
 	}
 }
+
+// Releases share one lease for their reasons; when it is gone (etcd away longer than its TTL,
+// or revoked), the next release takes a new one instead of failing.
+func TestReleaseAfterJournalLeaseGone(t *testing.T) {
+	cli := etcdtest.Start(t, 1).Client()
+	st := New(Options{Client: cli, Prefix: "/t/", Timeout: 3 * time.Second})
+	s, err := locksystem.New(time.Now(), locksystem.Options{Store: st, Logger: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	cycle := func() {
+		t.Helper()
+		l, err := s.Lock(time.Now(), req("/f", locksystem.Exclusive, locksystem.DepthZero, "alice"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Release(time.Now(), l.Token, "alice", "", false); err != nil {
+			t.Fatalf("release: %v", err)
+		}
+	}
+	cycle()
+	first := st.journal
+	cycle()
+	if st.journal != first || first == 0 {
+		t.Fatalf("second release took lease %x, want the first one's %x again", st.journal, first)
+	}
+	if _, err := cli.Revoke(t.Context(), first); err != nil {
+		t.Fatal(err)
+	}
+	cycle()
+	if st.journal == first {
+		t.Fatal("the revoked lease is still the journal's")
+	}
+}

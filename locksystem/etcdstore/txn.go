@@ -157,7 +157,25 @@ func (s *Store) refresh(l *locksystem.Lock) (int64, error) {
 func (s *Store) delete(changes []locksystem.Change) (int64, error) {
 	ctx, cancel := s.ctx()
 	defer cancel()
-	var journal clientv3.LeaseID
+	for retried := false; ; retried = true {
+		ops, err := s.deleteOps(ctx, changes)
+		if err != nil || len(ops) == 0 {
+			return s.appliedRev(), err
+		}
+		resp, err := s.cli.Txn(ctx).Then(ops...).Commit()
+		if errors.Is(err, rpctypes.ErrLeaseNotFound) && !retried {
+			s.forgetJournal() // it ran out (etcd was away longer than goneTTL): take a new one
+			continue
+		}
+		if err != nil {
+			return 0, unavailable("release", err)
+		}
+		return resp.Header.Revision, nil
+	}
+}
+
+// deleteOps are the operations of delete: each lock's delete and its reason's put.
+func (s *Store) deleteOps(ctx context.Context, changes []locksystem.Change) ([]clientv3.Op, error) {
 	var ops []clientv3.Op
 	for _, c := range changes {
 		s.mu.Lock()
@@ -170,23 +188,38 @@ func (s *Store) delete(changes []locksystem.Change) (int64, error) {
 		if c.Reason == locksystem.NoReason {
 			continue
 		}
-		if journal == 0 {
-			r, err := s.cli.Grant(ctx, goneTTL)
-			if err != nil {
-				return 0, unavailable("lease grant", err)
-			}
-			journal = r.ID
+		journal, err := s.journalLease(ctx)
+		if err != nil {
+			return nil, err
 		}
 		ops = append(ops, clientv3.OpPut(s.gone+c.Delete, c.Reason.String()+"\x00"+c.By, clientv3.WithLease(journal)))
 	}
-	if len(ops) == 0 {
-		return s.appliedRev(), nil
+	return ops, nil
+}
+
+// journalLease is the lease the reasons of releases are written with: one of goneTTL seconds,
+// shared by the releases of half that time, so that a release costs no lease grant of its own.
+func (s *Store) journalLease(ctx context.Context) (clientv3.LeaseID, error) {
+	s.mu.Lock()
+	id, fresh := s.journal, time.Now().Before(s.journalUntil)
+	s.mu.Unlock()
+	if id != 0 && fresh {
+		return id, nil
 	}
-	resp, err := s.cli.Txn(ctx).Then(ops...).Commit()
+	r, err := s.cli.Grant(ctx, goneTTL)
 	if err != nil {
-		return 0, unavailable("release", err)
+		return 0, unavailable("lease grant", err)
 	}
-	return resp.Header.Revision, nil
+	s.mu.Lock()
+	s.journal, s.journalUntil = r.ID, time.Now().Add(goneTTL*time.Second/2)
+	s.mu.Unlock()
+	return r.ID, nil
+}
+
+func (s *Store) forgetJournal() {
+	s.mu.Lock()
+	s.journal = 0
+	s.mu.Unlock()
 }
 
 // undo revokes lease and deletes key ("" for none) in the background, best effort: a lease not
