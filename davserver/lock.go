@@ -107,6 +107,11 @@ func (h *Handler) Grant(r *http.Request, now time.Time, req locksystem.Request, 
 		if !errors.Is(err, fs.ErrNotExist) {
 			return locksystem.Lock{}, false, err
 		}
+		// Creating the resource adds a member to its parent: the membership locks must be
+		// checked against every lock granted before, on any replica.
+		if err := h.locks.Sync(ctx); err != nil {
+			return locksystem.Lock{}, false, err
+		}
 		need := locksystem.Need{Path: parent(req.Path)}
 		if missing := h.locks.Missing(now, req.Principal, tokens, need); len(missing) > 0 {
 			return locksystem.Lock{}, false, lockedError(request.Root(r.Context()), req.Path, []locksystem.Need{need}, missing)

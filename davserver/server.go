@@ -115,6 +115,14 @@ func (h *Handler) syncLocks(r *http.Request) error {
 	case "PROPFIND": // lockdiscovery answers alike on every replica, unless the store is out of reach
 		h.locks.SyncRead(r.Context())
 		return nil
+	case "UNLOCK":
+		return nil // Release catches up itself if the token is one it does not know yet
+	case "LOCK":
+		// A new lock catches up itself where it must (a conflict, or a resource to create:
+		// Grant); an If header (a refresh, or tokens for a locked parent) is checked here.
+		if r.Header.Get("If") == "" {
+			return nil
+		}
 	}
 	return h.locks.Sync(r.Context())
 }

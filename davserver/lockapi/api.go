@@ -208,10 +208,6 @@ func (h *Handler) apiLock(w http.ResponseWriter, r *http.Request) error {
 	if err := wantJSON(r); err != nil {
 		return err
 	}
-	// As a WebDAV LOCK: the checks see every lock granted before, on any replica.
-	if err := h.locks.Sync(r.Context()); err != nil {
-		return err
-	}
 	if r.ContentLength > h.maxBody {
 		return apiFail(http.StatusRequestEntityTooLarge, "body too large", fmt.Sprintf("at most %d bytes", h.maxBody))
 	}
