@@ -141,8 +141,8 @@ func step(s lockState, in opInput, out opOutput) []lockState {
 			return nil
 		}
 		return []lockState{s}
+	default: // REFRESH, UNLOCK, PUT: a request naming the holder's token, below
 	}
-	// REFRESH, UNLOCK, PUT: a request naming the holder's token.
 	held := s.holder == in.token
 	switch out.res {
 	case resOK:
@@ -156,6 +156,7 @@ func step(s lockState, in opInput, out opOutput) []lockState {
 			s.holder, s.bound = "", 0
 		case opPut:
 			s.counter = in.value
+		default:
 		}
 		return []lockState{s}
 	case resRefused:
@@ -176,6 +177,7 @@ func step(s lockState, in opInput, out opOutput) []lockState {
 			case opPut:
 				s.counter = in.value
 				states = append(states, s)
+			default: // not recorded (REFRESH), or no token (LOCK, GET)
 			}
 		}
 		return states
