@@ -16,6 +16,7 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
 )
 
 // Binary is the etcd program: $ETCD_BIN, else etcd on PATH. A test fails (never skips) when
@@ -107,7 +108,8 @@ func (c *Cluster) WaitReady(timeout time.Duration) {
 		if m.cmd == nil {
 			continue
 		}
-		cli, err := clientv3.New(clientv3.Config{Endpoints: []string{m.ClientURL}, DialTimeout: time.Second})
+		// Its retries while the member comes up are expected: not logged.
+		cli, err := clientv3.New(clientv3.Config{Endpoints: []string{m.ClientURL}, DialTimeout: time.Second, Logger: zap.NewNop()})
 		if err != nil {
 			c.t.Fatalf("etcd client of %s: %v", m.Name, err)
 		}
