@@ -39,7 +39,7 @@ func fuzzHandler(f *testing.F) *Handler {
 		f.Fatal(err)
 	}
 	for _, p := range []string{"/f.txt", "/dir/g.txt"} {
-		if _, _, err := fsys.Upload(ctx, p, strings.NewReader("content"), 0); err != nil {
+		if _, _, err := fsys.Upload(ctx, p, strings.NewReader("content"), 0, nil); err != nil {
 			f.Fatal(err)
 		}
 	}

@@ -33,7 +33,7 @@ func (h *Handler) handlePut(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	fi, created, err := h.fs.Upload(ctx, p, r.Body, h.maxPut)
+	fi, created, err := h.fs.Upload(ctx, p, r.Body, h.maxPut, func() error { return h.recheckPut(r, p) })
 	if errors.Is(err, fs.ErrNotExist) {
 		// No parent: putPreconditions left finding that to Upload, or it went away since.
 		return failWith(http.StatusConflict, "parent collection does not exist", err)
@@ -49,6 +49,22 @@ func (h *Handler) handlePut(w http.ResponseWriter, r *http.Request) error {
 		w.WriteHeader(http.StatusNoContent)
 	}
 	return nil
+}
+
+// recheckPut checks the request's locks again once its body is in, just before the target is
+// replaced (RFC 4918 §7: a write needs its locks when it is made): a body that took longer to
+// arrive than a lock had left must not land over the lock someone took meanwhile. It catches up
+// with a shared store first. The If header is evaluated again in full, as a write's check does.
+func (h *Handler) recheckPut(r *http.Request, p string) error {
+	if err := h.locks.Sync(r.Context()); err != nil {
+		return err
+	}
+	needs := []locksystem.Need{{Path: p}}
+	if _, err := h.fs.Stat(r.Context(), p); errors.Is(err, fs.ErrNotExist) {
+		needs = append(needs, locksystem.Need{Path: parent(p)}) // a new member of the parent
+	}
+	_, err := h.check(r, h.now(), p, needs...)
+	return err
 }
 
 // putPreconditions checks what a PUT to p must satisfy before its body is read: the target is

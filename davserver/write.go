@@ -35,15 +35,17 @@ func (h *Handler) handleWrite(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if r.Method == "PROPPATCH" {
+		// The body is in before the locks are checked: one slower to arrive than a lock had
+		// left must not be applied over the lock someone took meanwhile (RFC 4918 §7).
+		if err := h.bufferXML(r); err != nil {
+			return err
+		}
+	}
 	now := h.now()
 	tokens, err := h.check(r, now, src, h.writeNeeds(r, src, dst)...)
 	if err != nil {
 		return err
-	}
-	if r.Method == "PROPPATCH" {
-		if err := h.bufferXML(r); err != nil {
-			return err
-		}
 	}
 	if r.Method == "COPY" {
 		r = r.WithContext(fs.WithCopy(r.Context(), src, dst)) // collections keep their dead props

@@ -53,7 +53,12 @@ import (
 // the temporary file is removed wherever the directory went. A directory
 // moved away and back in the meantime is the target's directory again, and
 // the upload succeeds.
-func (f *FS) Upload(ctx context.Context, name string, body io.Reader, limit int64) (fi os.FileInfo, created bool, err error) {
+//
+// ready, if not nil, is called once the body is in, with the target locked
+// against other uploads, just before it is replaced; an error from it
+// abandons the upload and is returned as it is. A body can take longer to
+// arrive than whatever allowed the write when it began (a lock) lasts.
+func (f *FS) Upload(ctx context.Context, name string, body io.Reader, limit int64, ready func() error) (fi os.FileInfo, created bool, err error) {
 	n, err := cleanName(name)
 	if err != nil {
 		return nil, false, err
@@ -76,6 +81,13 @@ func (f *FS) Upload(ctx context.Context, name string, body io.Reader, limit int6
 		return nil, false, fmt.Errorf("upload %s: %w", n, err)
 	}
 	unlock := f.lockFile(n)
+	if ready != nil {
+		if err := ready(); err != nil {
+			unlock()
+			f.drop(dir, tmp)
+			return nil, false, err
+		}
+	}
 	fi, created, err = f.commit(dir, &tmp, n)
 	unlock()
 	if err != nil {

@@ -83,7 +83,7 @@ func cutShort(n int) func() io.Reader {
 }
 
 func upload(f *FS, name string, body io.Reader, limit int64) (bool, error) {
-	_, created, err := f.Upload(context.Background(), name, body, limit)
+	_, created, err := f.Upload(context.Background(), name, body, limit, nil)
 	return created, err
 }
 
@@ -163,8 +163,13 @@ func TestUploadOSLeavesNothing(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, _, err := f.Upload(ctx, "/f", strings.NewReader("cancelled"), 0); !errors.Is(err, context.Canceled) {
+	if _, _, err := f.Upload(ctx, "/f", strings.NewReader("cancelled"), 0, nil); !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled upload: got %v, want context.Canceled", err)
+	}
+	refused := errors.New("lock gone meanwhile")
+	notReady := func() error { return refused }
+	if _, _, err := f.Upload(context.Background(), "/f", strings.NewReader("refused"), 0, notReady); err != refused { //nolint:errorlint // returned as it is
+		t.Fatalf("upload whose ready refused: got %v, want %v itself", err, refused)
 	}
 	entries, err := os.ReadDir(root)
 	if err != nil {
@@ -281,7 +286,7 @@ func TestUploadFileInfo(t *testing.T) {
 	forEachImpl(t, func(t *testing.T, f *FS) {
 		ctx := context.Background()
 		for _, body := range []string{"first", "second, longer"} {
-			fi, _, err := f.Upload(ctx, "/f", strings.NewReader(body), 0)
+			fi, _, err := f.Upload(ctx, "/f", strings.NewReader(body), 0, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
