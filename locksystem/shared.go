@@ -22,7 +22,8 @@ import (
 //
 // Submit of a Change with Grant commits the document only if no lock that could conflict with
 // it was stored after revision Since, and otherwise fails with ErrStale; a Put without Grant (a
-// refresh) commits only while the document exists, and otherwise fails with ErrNoSuchLock. The
+// refresh) commits only while the document exists, and otherwise fails with ErrNoSuchLock, as
+// does a single Delete with Reason Unlocked or Forced (a release asked for) of one gone. The
 // wait of every Submit returns only once apply has been handed the commit, so that the index
 // reflects a change before its answer leaves. Load returns the stored documents and remembers
 // the revision they reflect; Follow starts from there.

@@ -285,3 +285,24 @@ func TestReleaseAfterJournalLeaseGone(t *testing.T) {
 		t.Fatal("the revoked lease is still the journal's")
 	}
 }
+
+// An UNLOCK of a lock that etcd deleted meanwhile (its lease ran out) is no release: the store
+// says there is no such lock instead of acknowledging it.
+func TestReleaseOfLockGoneMeanwhile(t *testing.T) {
+	cli := etcdtest.Start(t, 1).Client()
+	st := New(Options{Client: cli, Prefix: "/t/", Timeout: 3 * time.Second})
+	defer st.Close()
+	now := time.Now().UTC()
+	l := locksystem.Lock{Token: "urn:uuid:00000000-0000-4000-8000-000000000001", Path: "/f", Principal: "alice",
+		Timeout: time.Minute, Created: now, Refreshed: now, Expires: now.Add(time.Minute)}
+	if err := st.Submit(locksystem.Change{Put: &l, Grant: true, Since: 1 << 62})(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cli.Delete(t.Context(), st.keyOf(l.Path, l.Token)); err != nil { // as its lease running out would
+		t.Fatal(err)
+	}
+	err := st.Submit(locksystem.Change{Delete: l.Token, Reason: locksystem.Unlocked})()
+	if !errors.Is(err, locksystem.ErrNoSuchLock) {
+		t.Fatalf("release of a lock etcd deleted = %v, want ErrNoSuchLock", err)
+	}
+}

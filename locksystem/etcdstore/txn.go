@@ -162,7 +162,13 @@ func (s *Store) delete(changes []locksystem.Change) (int64, error) {
 		if err != nil || len(ops) == 0 {
 			return s.appliedRev(), err
 		}
-		resp, err := s.cli.Txn(ctx).Then(ops...).Commit()
+		txn := s.cli.Txn(ctx)
+		if len(changes) == 1 && (changes[0].Reason == locksystem.Unlocked || changes[0].Reason == locksystem.Forced) {
+			// One release by a client or an admin: a lock etcd let expire meanwhile is no
+			// lock to release (locksystem.SharedStore).
+			txn = txn.If(clientv3.Compare(clientv3.CreateRevision(s.keyOfToken(changes[0].Delete)), ">", 0))
+		}
+		resp, err := txn.Then(ops...).Commit()
 		if errors.Is(err, rpctypes.ErrLeaseNotFound) && !retried {
 			s.forgetJournal() // it ran out (etcd was away longer than goneTTL): take a new one
 			continue
@@ -170,8 +176,18 @@ func (s *Store) delete(changes []locksystem.Change) (int64, error) {
 		if err != nil {
 			return 0, unavailable("release", err)
 		}
+		if !resp.Succeeded {
+			return 0, locksystem.ErrNoSuchLock
+		}
 		return resp.Header.Revision, nil
 	}
+}
+
+// keyOfToken is the key of the stored lock with token, "" if none is known.
+func (s *Store) keyOfToken(token string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.leases[token].key
 }
 
 // deleteOps are the operations of delete: each lock's delete and its reason's put.
