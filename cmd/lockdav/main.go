@@ -73,7 +73,7 @@ func serveCmd() *cobra.Command {
 	fl.StringVar(&f.config, "config", "", "YAML config file (default: none, built-in defaults)")
 	fl.StringVar(&f.addr, "addr", "", "host:port to listen on, overrides addr (default 127.0.0.1:8080; port 0 picks a free port)")
 	fl.StringVar(&f.root, "root", "", "directory to serve, overrides root (default ./data)")
-	fl.StringVar(&f.stateDir, "state-dir", "", "directory for the lock and property databases, overrides state_dir (default ./state)")
+	fl.StringVar(&f.stateDir, "state-dir", "", "directory for the lock and property databases (locks.store: bolt), overrides state_dir (default ./state)")
 	return cmd
 }
 
