@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	iofs "io/fs"
 	"net/http"
 	"net/url"
 	"strings"
@@ -58,6 +59,13 @@ func (h *Handler) handleWrite(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if sw.held {
+		if r.Method == http.MethodDelete || r.Method == "MOVE" {
+			if _, err := h.fs.Stat(r.Context(), src); errors.Is(err, iofs.ErrNotExist) {
+				// The tree changed before the property store failed: the source's locks end
+				// with it all the same.
+				h.afterWrite(r, now, src, tokens)
+			}
+		}
 		return heldAnswer(sw, derr)
 	}
 	if sw.status >= 200 && sw.status < 300 {
@@ -176,19 +184,21 @@ func (h *Handler) afterWrite(r *http.Request, now time.Time, src string, tokens 
 // statusWriter records the status x/net answered a write with, which decides whether the lock
 // table changes (afterWrite).
 //
-// A 500 of x/net is held back, with its body (x/net writes only the status text), until the
-// delegate returns: x/net answers 500 for every error of the file or property store, and some
-// of those have a truer answer (heldAnswer), which it reports only after writing its own.
+// An error answer of x/net is held back, with its body (x/net writes only the status text),
+// until the delegate returns: x/net answers 500, 405 or 403 for errors of the file or property
+// store alike, and some of those have a truer answer (heldAnswer), which it reports only after
+// writing its own.
 type statusWriter struct {
 	http.ResponseWriter
-	status int  // of the first WriteHeader or Write; 0 until then
-	held   bool // a 500 not written yet
+	status int    // of the first WriteHeader or Write; 0 until then
+	held   bool   // an error answer not written yet
+	body   []byte // its body, while held
 }
 
 func (w *statusWriter) WriteHeader(status int) {
 	if w.status == 0 {
 		w.status = status
-		if status == http.StatusInternalServerError {
+		if status >= http.StatusBadRequest {
 			w.held = true
 			return
 		}
@@ -201,21 +211,33 @@ func (w *statusWriter) Write(p []byte) (int, error) {
 		w.status = http.StatusOK
 	}
 	if w.held {
+		w.body = append(w.body, p[:min(len(p), maxHeldBody-len(w.body))]...)
 		return len(p), nil
 	}
 	return w.ResponseWriter.Write(p)
 }
 
+// maxHeldBody bounds the body of a held answer: x/net's are a status text.
+const maxHeldBody = 4 << 10
+
 // delegateErrKey keys, in a delegated request's context, where logDelegate puts x/net's error.
 type delegateErrKey struct{}
 
-// heldAnswer answers a delegated write that x/net answered 500: as its error maps (a shared
-// store out of reach is 503, too many properties 507), or the 500 itself.
+// heldAnswer answers a delegated write that x/net answered with an error: as the error it
+// reported maps when that is an answer of its own (a shared store out of reach is 503, too
+// many properties 507), else x/net's answer (a 500 through WriteError, which logs it).
 func heldAnswer(sw *statusWriter, derr error) error {
-	if se := statusOf(derr); derr != nil && se.status != http.StatusInternalServerError {
-		return derr
+	if derr != nil {
+		if st := statusOf(derr).status; st == http.StatusServiceUnavailable || st == http.StatusInsufficientStorage {
+			return derr
+		}
 	}
-	return failWith(http.StatusInternalServerError, http.StatusText(http.StatusInternalServerError), derr)
+	if sw.status == http.StatusInternalServerError {
+		return failWith(http.StatusInternalServerError, http.StatusText(http.StatusInternalServerError), derr)
+	}
+	sw.ResponseWriter.WriteHeader(sw.status)
+	_, _ = sw.ResponseWriter.Write(sw.body)
+	return nil
 }
 
 // ReadFrom keeps sendfile(2) for POST, which x/net answers with the file.
