@@ -25,7 +25,8 @@ import (
 // refresh) commits only while the document exists, and otherwise fails with ErrNoSuchLock, as
 // does a single Delete with Reason Unlocked or Forced (a release asked for) of one gone. The
 // wait of every Submit returns only once apply has been handed the commit, so that the index
-// reflects a change before its answer leaves. Load returns the stored documents and remembers
+// reflects a change before its answer leaves (or, once the change is made, until the timeout:
+// a late watch does not turn a made change into a failed one). Load returns the stored documents and remembers
 // the revision they reflect; Follow starts from there.
 type SharedStore interface {
 	Store
@@ -213,6 +214,7 @@ func (s *System) lockShared(now time.Time, p string, r *Request) (Lock, error) {
 			return Lock{}, s.refuse(now, p, r, conflicts)
 		case len(conflicts) == 0:
 			err = s.store.Submit(Change{Put: &l, Grant: true, Since: since})()
+			s.donePending(r.Principal)
 			if err == nil {
 				s.count.acquired.Add(1)
 				event(s.log.Info(), &l).Msg("lock acquired")
@@ -245,9 +247,14 @@ func (s *System) proposeGrant(now time.Time, p string, r *Request) (Lock, []Lock
 	if c := s.conflicting(now.UnixNano(), p, r.Scope, r.Depth); len(c) > 0 {
 		return Lock{}, c, s.rev, nil
 	}
-	if h := s.perPrincipal[r.Principal]; s.maxPer > 0 && h != nil && h.n >= s.maxPer {
-		return Lock{}, nil, 0, fmt.Errorf("%w: %s holds %d", ErrTooMany, r.Principal, h.n)
+	held := s.pending[r.Principal]
+	if h := s.perPrincipal[r.Principal]; h != nil {
+		held += h.n
 	}
+	if s.maxPer > 0 && held >= s.maxPer {
+		return Lock{}, nil, 0, fmt.Errorf("%w: %s holds %d", ErrTooMany, r.Principal, held)
+	}
+	s.pending[r.Principal]++ // until the grant is in the index or failed (donePending)
 	now = now.UTC()
 	l := Lock{Token: tokenString(tok), Path: p, Scope: r.Scope, Depth: r.Depth, Owner: r.Owner,
 		Principal: r.Principal, Timeout: s.policy.Grant(r.Timeout), Created: now, Refreshed: now,
@@ -256,6 +263,16 @@ func (s *System) proposeGrant(now time.Time, p string, r *Request) (Lock, []Lock
 		l.Expires = now.Add(l.Timeout)
 	}
 	return l, nil, s.rev, nil
+}
+
+// donePending ends a grant proposeGrant counted for principal: it is in the index now (the
+// store's wait returns once the watch brought it), or failed.
+func (s *System) donePending(principal string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pending[principal]--; s.pending[principal] <= 0 {
+		delete(s.pending, principal)
+	}
 }
 
 // lookupShared is lookup on a shared store: a token the index does not know, or no longer

@@ -56,6 +56,9 @@ type System struct {
 
 	// rev is the revision of the shared store the index reflects (shared.go).
 	rev int64
+	// pending counts, by principal, the grants to a shared store in flight (shared.go), which
+	// locks.max_per_principal counts with the locks the index holds.
+	pending map[string]int
 	// readFailed is when SyncRead last gave up (Unix nanoseconds), 0 after one that did not.
 	readFailed atomic.Int64
 
@@ -98,6 +101,7 @@ func New(now time.Time, o Options) (*System, error) {
 		persisting:   make(map[*entry]*persisting),
 		queues:       make(map[string]*waitQueue),
 		waiting:      make(map[string]int),
+		pending:      make(map[string]int),
 		maxWaiters:   o.MaxWaitersPerPrincipal,
 	}
 	s.shared, _ = o.Store.(SharedStore)

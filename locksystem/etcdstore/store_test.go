@@ -306,3 +306,59 @@ func TestReleaseOfLockGoneMeanwhile(t *testing.T) {
 		t.Fatalf("release of a lock etcd deleted = %v, want ErrNoSuchLock", err)
 	}
 }
+
+// locks.max_per_principal holds on one replica under concurrent LOCKs: the grants in flight
+// count with the locks the index holds.
+func TestMaxPerPrincipalUnderConcurrency(t *testing.T) {
+	cli := etcdtest.Start(t, 1).Client()
+	s, err := locksystem.New(time.Now(), locksystem.Options{
+		Store:           New(Options{Client: cli, Prefix: "/m/", Timeout: 3 * time.Second}),
+		Logger:          zerolog.Nop(),
+		MaxPerPrincipal: 2,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	var granted atomic.Int64
+	var wg sync.WaitGroup
+	for i := range 40 {
+		wg.Go(func() {
+			if _, err := s.Lock(time.Now(), req(fmt.Sprintf("/f%d", i), locksystem.Exclusive, locksystem.DepthZero, "mallory")); err == nil {
+				granted.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if g := granted.Load(); g != 2 {
+		t.Fatalf("one replica granted mallory %d locks concurrently, max_per_principal 2", g)
+	}
+}
+
+// A grant etcd committed is granted, even when the watch is too slow to bring it back within
+// the timeout: its client gets its token (the index catches up by itself), rather than a 503
+// for a lock that stays in etcd with a token nobody was given.
+func TestGrantCommittedWhileWatchBehind(t *testing.T) {
+	cli := etcdtest.Start(t, 1).Client()
+	st := New(Options{Client: cli, Prefix: "/o/", Timeout: 500 * time.Millisecond})
+	t.Cleanup(func() { _ = st.Close() })
+	if _, err := st.Load(); err != nil {
+		t.Fatal(err)
+	}
+	block := make(chan struct{})
+	t.Cleanup(func() { close(block) })
+	first := true
+	st.Follow(func(locksystem.Applied) {
+		if first { // Follow's own first call
+			first = false
+			return
+		}
+		<-block // the watch is slow
+	})
+	now := time.Now().UTC()
+	l := locksystem.Lock{Token: "urn:uuid:6f1c1a52-0c39-4b8f-9b77-111111111111", Path: "/f",
+		Principal: "alice", Timeout: time.Minute, Created: now, Refreshed: now, Expires: now.Add(time.Minute)}
+	if err := st.Submit(locksystem.Change{Put: &l, Grant: true, Since: 1 << 62})(); err != nil {
+		t.Fatalf("Submit of a grant etcd committed = %v, want nil", err)
+	}
+}
