@@ -20,10 +20,10 @@ var (
 	// PROPFIND skips such entries instead of failing the whole listing.
 	ErrOutsideRoot = fmt.Errorf("fs: path leads outside the root: %w", os.ErrPermission)
 
-	// ErrTooManyProps reports a PROPPATCH setting or removing more properties than the property
-	// store can change at once (all or none, RFC 4918 §9.2): 507, as §9.2.1 says for a server
-	// that cannot record them.
-	ErrTooManyProps = errors.New("fs: too many properties in one PROPPATCH")
+	// ErrTooManyProps reports a PROPPATCH setting or removing more properties, or more bytes of
+	// them, than the property store can change at once (all or none, RFC 4918 §9.2): 507, as
+	// §9.2.1 says for a server that cannot record them.
+	ErrTooManyProps = errors.New("fs: properties too many or too large to store at once")
 
 	// ErrTooLarge reports an upload body longer than the limit given to Upload.
 	ErrTooLarge = errors.New("fs: upload exceeds the size limit")

@@ -3,6 +3,7 @@ package server_test
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"path/filepath"
@@ -260,5 +261,33 @@ func TestLockdiscoveryAlikeOnReplicas(t *testing.T) {
 	r := do(t, "PROPFIND", b+"/f.txt", "", "Depth", "0")
 	if r.StatusCode != http.StatusServiceUnavailable || r.Header.Get("Retry-After") == "" {
 		t.Fatalf("allprop PROPFIND with etcd down = %d, Retry-After %q; want 503 with Retry-After", r.StatusCode, r.Header.Get("Retry-After"))
+	}
+}
+
+// A PROPPATCH within limits.max_xml_body and 128 properties, on a long path, can still make an
+// etcd transaction over its request limit (values in base64, the path in every key): 507, as
+// for a server that cannot record the properties (RFC 4918 §9.2.1), not a 500.
+func TestProppatchOverEtcdRequestLimit(t *testing.T) {
+	c := etcdtest.Start(t, 1)
+	a := "http://" + replicas(t, c, 1)[0]
+	p := ""
+	for i := range 8 {
+		p += "/" + strings.Repeat(string(rune('a'+i)), 240)
+		if r := do(t, "MKCOL", a+p, ""); r.StatusCode != http.StatusCreated {
+			t.Fatalf("MKCOL = %d", r.StatusCode)
+		}
+	}
+	p += "/f"
+	if r := do(t, "PUT", a+p, "x"); r.StatusCode != http.StatusCreated {
+		t.Fatalf("PUT = %d", r.StatusCode)
+	}
+	var b strings.Builder
+	b.WriteString(`<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:z"><D:set><D:prop>`)
+	for i := range 120 {
+		fmt.Fprintf(&b, "<Z:p%d>%s</Z:p%d>", i, strings.Repeat("v", 8500), i)
+	}
+	b.WriteString(`</D:prop></D:set></D:propertyupdate>`)
+	if r := do(t, "PROPPATCH", a+p, b.String()); r.StatusCode != http.StatusInsufficientStorage {
+		t.Fatalf("PROPPATCH of %d bytes = %d, want 507", b.Len(), r.StatusCode)
 	}
 }

@@ -94,11 +94,12 @@ func (s *Store) split(key []byte) (string, xml.Name) {
 }
 
 // fail wraps an error from etcd: ErrUnavailable unless etcd refused the request itself (too
-// many operations, too large), which trying again would not change.
+// many operations, too large), which trying again would not change: then fs.ErrTooManyProps
+// (507 for a PROPPATCH, RFC 4918 §9.2.1).
 func fail(err error) error {
 	var refused rpctypes.EtcdError
 	if errors.As(err, &refused) && refused.Code() == codes.InvalidArgument {
-		return err
+		return fmt.Errorf("%w: %w", fs.ErrTooManyProps, err)
 	}
 	return fmt.Errorf("%w: %w", locksystem.ErrUnavailable, err)
 }
