@@ -3,6 +3,7 @@ package etcdstore
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -360,5 +361,25 @@ func TestGrantCommittedWhileWatchBehind(t *testing.T) {
 		Principal: "alice", Timeout: time.Minute, Created: now, Refreshed: now, Expires: now.Add(time.Minute)}
 	if err := st.Submit(locksystem.Change{Put: &l, Grant: true, Since: 1 << 62})(); err != nil {
 		t.Fatalf("Submit of a grant etcd committed = %v, want nil", err)
+	}
+}
+
+// A lock document is stored as its JSON is written (locksystem.Lock.MarshalJSON): an XML owner
+// keeps its < and >, instead of six-byte escapes that would make each write of a 64 KiB owner
+// several times larger in etcd's history.
+func TestDocumentStoredUnescaped(t *testing.T) {
+	cli := etcdtest.Start(t, 1).Client()
+	a := replica(t, cli, "/t/")
+	r := req("/f", locksystem.Exclusive, locksystem.DepthZero, "alice")
+	r.Owner = `<D:href>mailto:alice@example.org</D:href>`
+	if _, err := a.Lock(time.Now(), r); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := cli.Get(t.Context(), "/t/locks/", clientv3.WithPrefix())
+	if err != nil || len(resp.Kvs) != 1 {
+		t.Fatalf("stored locks: %v, %v", resp, err)
+	}
+	if v := string(resp.Kvs[0].Value); !strings.Contains(v, r.Owner) {
+		t.Fatalf("stored document %s does not hold the owner as written", v)
 	}
 }

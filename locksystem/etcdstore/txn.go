@@ -4,7 +4,6 @@ package etcdstore
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"strings"
 	"time"
@@ -90,7 +89,7 @@ func withLease(id clientv3.LeaseID) []clientv3.OpOption {
 
 // grant stores l if the guards of its grant at since hold.
 func (s *Store) grant(l *locksystem.Lock, since int64) (int64, error) {
-	val, err := json.Marshal(l)
+	val, err := l.MarshalJSON() // not json.Marshal, which would escape the owner's < and > again
 	if err != nil {
 		return 0, err
 	}
@@ -119,7 +118,7 @@ func (s *Store) grant(l *locksystem.Lock, since int64) (int64, error) {
 
 // refresh replaces a stored lock's document and moves it to a new lease, unless it is gone.
 func (s *Store) refresh(l *locksystem.Lock) (int64, error) {
-	val, err := json.Marshal(l)
+	val, err := l.MarshalJSON() // not json.Marshal, which would escape the owner's < and > again
 	if err != nil {
 		return 0, err
 	}
