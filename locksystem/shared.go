@@ -51,8 +51,11 @@ type Applied struct {
 // catches up and decides again.
 var ErrStale = errors.New("locksystem: lock table changed since it was read")
 
-// maxStaleTries bounds how often one Lock catches up and decides again after losing a race.
-const maxStaleTries = 32
+// maxStaleTries bounds how often one Lock catches up and decides again after losing a race;
+// each try is bounded by the store's timeout, so a LOCK ends within a few of them. A race is
+// lost only to a change on the same ancestors or subtree, after which the caught-up index
+// usually refuses or the next try wins.
+const maxStaleTries = 8
 
 // Sync makes the index reflect every change committed to a shared store before the call (nil
 // at once without one). davserver calls it before the lock checks of a write.
