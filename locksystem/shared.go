@@ -26,7 +26,9 @@ import (
 // does a single Delete with Reason Unlocked or Forced (a release asked for) of one gone. The
 // wait of every Submit returns only once apply has been handed the commit, so that the index
 // reflects a change before its answer leaves (or, once the change is made, until the timeout:
-// a late watch does not turn a made change into a failed one). Load returns the stored documents and remembers
+// a late watch does not turn a made change into a failed one). A Put that Follow hands over
+// for a lock the index holds is a refresh, and may carry only Token, Refreshed, Timeout and
+// Expires. Load returns the stored documents and remembers
 // the revision they reflect; Follow starts from there.
 type SharedStore interface {
 	Store

@@ -92,10 +92,15 @@ func (s *Store) deliver(events []*clientv3.Event, apply func(locksystem.Applied)
 	for _, ev := range events {
 		last = max(last, ev.Kv.ModRevision)
 		k := string(ev.Kv.Key)
-		if !strings.HasPrefix(k, s.locks) {
-			continue
+		var c locksystem.Change
+		ok := false
+		switch {
+		case strings.HasPrefix(k, s.locks):
+			c, ok = s.change(ev, reasons)
+		case strings.HasPrefix(k, s.fresh) && ev.Type == mvccpb.PUT:
+			c, ok = s.refreshed(strings.TrimPrefix(k, s.fresh), ev.Kv.Value)
 		}
-		if c, ok := s.change(ev, reasons); ok {
+		if ok {
 			changes = append(changes, c)
 		}
 	}
@@ -123,8 +128,21 @@ func (s *Store) change(ev *clientv3.Event, reasons map[string]*clientv3.Event) (
 		s.log.Warn().Err(err).Str("key", k).Msg("lock document unreadable; ignored")
 		return locksystem.Change{}, false
 	}
-	s.remember(token, k, clientv3.LeaseID(ev.Kv.Lease), ev.Kv.ModRevision)
+	s.remember(token, lockKey{key: k, lease: clientv3.LeaseID(ev.Kv.Lease), ttl: ttl(l.Timeout), rev: ev.Kv.ModRevision})
 	return locksystem.Change{Put: &l}, true
+}
+
+// refreshed is the Change of a locks.refreshed key: a refresh of a lock the store knows, as a
+// document of its token and times only (locksystem.SharedStore).
+func (s *Store) refreshed(token string, v []byte) (locksystem.Change, bool) {
+	s.mu.Lock()
+	_, known := s.leases[token]
+	s.mu.Unlock()
+	l := &locksystem.Lock{Token: token}
+	if !known || !refreshOf(v, l) {
+		return locksystem.Change{}, false
+	}
+	return locksystem.Change{Put: l}, true
 }
 
 // Sync writes the barrier key and waits until the watch has delivered it: then every change

@@ -7,6 +7,7 @@
 //
 //	P locks/<path without its leading slash> NUL <token>   a lock document (JSON), on its lease
 //	P locks.gone/<token>                                   why a lock was deleted, beside the delete
+//	P locks.refreshed/<token>                              its latest refresh, on the lock's lease
 //	P locks.sync                                           the barrier Sync writes
 //
 // NUL sorts before every byte a path may hold after it and paths hold none, so the locks rooted
@@ -64,6 +65,7 @@ type Store struct {
 	locks   string // P locks/
 	gone    string // P locks.gone/
 	sync    string // P locks.sync
+	fresh   string // P locks.refreshed/
 	watch   string // P locks
 
 	barriers barriers // the barrier writes of Sync, shared by concurrent calls
@@ -85,6 +87,7 @@ type Store struct {
 type lockKey struct {
 	key   string
 	lease clientv3.LeaseID
+	ttl   int64 // the lease's, in seconds (ttl of the document's timeout)
 	rev   int64 // the revision of the document this is of
 }
 
@@ -98,6 +101,7 @@ func New(o Options) *Store {
 	return &Store{
 		cli: o.Client, timeout: o.Timeout, log: o.Logger, observe: o.Observe, lag: o.ObserveLag,
 		locks: o.Prefix + "locks/", gone: o.Prefix + "locks.gone/", sync: o.Prefix + "locks.sync",
+		fresh:    o.Prefix + "locks.refreshed/",
 		watch:    o.Prefix + "locks",
 		leases:   make(map[string]lockKey),
 		advanced: make(chan struct{}),
@@ -146,6 +150,14 @@ func (s *Store) load() ([]locksystem.Lock, int64, error) {
 	if err != nil {
 		return nil, 0, unavailable("load", err)
 	}
+	fresh, err := s.cli.Get(ctx, s.fresh, clientv3.WithPrefix(), clientv3.WithRev(resp.Header.Revision))
+	if err != nil {
+		return nil, 0, unavailable("load", err)
+	}
+	refreshes := make(map[string][]byte, len(fresh.Kvs))
+	for _, kv := range fresh.Kvs {
+		refreshes[strings.TrimPrefix(string(kv.Key), s.fresh)] = kv.Value
+	}
 	docs := make([]locksystem.Lock, 0, len(resp.Kvs))
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -156,7 +168,10 @@ func (s *Store) load() ([]locksystem.Lock, int64, error) {
 			s.log.Warn().Err(err).Str("key", string(kv.Key)).Msg("lock document unreadable; ignored")
 			continue
 		}
-		s.leases[l.Token] = lockKey{key: string(kv.Key), lease: clientv3.LeaseID(kv.Lease), rev: kv.ModRevision}
+		s.leases[l.Token] = lockKey{key: string(kv.Key), lease: clientv3.LeaseID(kv.Lease), ttl: ttl(l.Timeout), rev: kv.ModRevision}
+		if v, ok := refreshes[l.Token]; ok {
+			refreshOf(v, &l) // its latest refresh (renew)
+		}
 		docs = append(docs, l)
 	}
 	return docs, resp.Header.Revision, nil

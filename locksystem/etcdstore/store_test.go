@@ -383,3 +383,40 @@ func TestDocumentStoredUnescaped(t *testing.T) {
 		t.Fatalf("stored document %s does not hold the owner as written", v)
 	}
 }
+
+// A refresh with the timeout the lock has renews its lease and records the refresh beside the
+// document, which is written once: the lock outlives its first lease, every replica (and one
+// started later) shows the new refreshed time, and etcd's history gains no copy of the owner.
+func TestRefreshRenewsWithoutRewritingTheDocument(t *testing.T) {
+	cli := etcdtest.Start(t, 1).Client()
+	a, b := replica(t, cli, "/t/"), replica(t, cli, "/t/")
+	r := req("/f", locksystem.Exclusive, locksystem.DepthZero, "alice")
+	r.Timeout, r.Owner = time.Second, strings.Repeat("<o/>", 1000)
+	l, err := a.Lock(time.Now(), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := cli.Get(t.Context(), "/t/locks/", clientv3.WithPrefix())
+	if err != nil || len(doc.Kvs) != 1 {
+		t.Fatalf("stored locks: %v, %v", doc, err)
+	}
+	var last locksystem.Lock
+	for range 6 { // 3 s: well past the first lease (2 s)
+		time.Sleep(500 * time.Millisecond)
+		if last, err = a.Refresh(time.Now(), l.Token, "alice", "/f", time.Second); err != nil {
+			t.Fatalf("refresh: %v", err)
+		}
+	}
+	now, err := cli.Get(t.Context(), "/t/locks/", clientv3.WithPrefix())
+	if err != nil || len(now.Kvs) != 1 || now.Kvs[0].ModRevision != doc.Kvs[0].ModRevision {
+		t.Fatalf("the document was rewritten by refreshes: %v, %v", now, err)
+	}
+	waitFor(t, func() bool {
+		got, ok := b.Get(time.Now(), l.Token)
+		return ok && got.Refreshed.Equal(last.Refreshed)
+	})
+	c := replica(t, cli, "/t/")
+	if got, ok := c.Get(time.Now(), l.Token); !ok || !got.Refreshed.Equal(last.Refreshed) || !got.Expires.Equal(last.Expires) {
+		t.Fatalf("a replica started later shows %+v (%v), want refreshed %v", got, ok, last.Refreshed)
+	}
+}

@@ -5,6 +5,7 @@ package etcdstore
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"time"
 
@@ -112,16 +113,16 @@ func (s *Store) grant(l *locksystem.Lock, since int64) (int64, error) {
 		s.undo("", lease)
 		return 0, locksystem.ErrStale
 	}
-	s.remember(l.Token, key, lease, resp.Header.Revision)
+	s.remember(l.Token, lockKey{key: key, lease: lease, ttl: ttl(l.Timeout), rev: resp.Header.Revision})
 	return resp.Header.Revision, nil
 }
 
-// refresh replaces a stored lock's document and moves it to a new lease, unless it is gone.
+// refresh renews a stored lock's lease, unless it is gone. With the timeout it had, that is
+// a renewal of its lease and a small locks.refreshed key on it for the other replicas: the
+// document, owner and all, is written once, at the grant, so refreshes in a loop do not fill
+// etcd's history with copies of it. A new timeout moves the lock to a new lease, document and
+// all.
 func (s *Store) refresh(l *locksystem.Lock) (int64, error) {
-	val, err := l.MarshalJSON() // not json.Marshal, which would escape the owner's < and > again
-	if err != nil {
-		return 0, err
-	}
 	s.mu.Lock()
 	old, ok := s.leases[l.Token]
 	s.mu.Unlock()
@@ -130,6 +131,13 @@ func (s *Store) refresh(l *locksystem.Lock) (int64, error) {
 	}
 	ctx, cancel := s.ctx()
 	defer cancel()
+	if old.lease != 0 && old.ttl == ttl(l.Timeout) {
+		return s.renew(ctx, l, old)
+	}
+	val, err := l.MarshalJSON() // not json.Marshal, which would escape the owner's < and > again
+	if err != nil {
+		return 0, err
+	}
 	lease, err := s.newLease(ctx, l.Timeout)
 	if err != nil {
 		return 0, err
@@ -146,9 +154,49 @@ func (s *Store) refresh(l *locksystem.Lock) (int64, error) {
 		s.undo("", lease)
 		return 0, locksystem.ErrNoSuchLock
 	}
-	s.remember(l.Token, old.key, lease, resp.Header.Revision)
-	s.undo("", old.lease)
+	s.remember(l.Token, lockKey{key: old.key, lease: lease, ttl: ttl(l.Timeout), rev: resp.Header.Revision})
+	s.undo("", old.lease) // and the locks.refreshed key on it
 	return resp.Header.Revision, nil
+}
+
+// renew refreshes l, whose lease has the right TTL: it renews the lease, then records the
+// refresh beside the document, while the document exists.
+func (s *Store) renew(ctx context.Context, l *locksystem.Lock, old lockKey) (int64, error) {
+	if _, err := s.cli.KeepAliveOnce(ctx, old.lease); errors.Is(err, rpctypes.ErrLeaseNotFound) {
+		return 0, locksystem.ErrNoSuchLock // it ran out: the lock is gone
+	} else if err != nil {
+		return 0, unavailable("lease renewal", err)
+	}
+	resp, err := s.cli.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(old.key), ">", 0)).
+		Then(clientv3.OpPut(s.fresh+l.Token, refreshValue(l), clientv3.WithLease(old.lease))).Commit()
+	switch {
+	case errors.Is(err, rpctypes.ErrLeaseNotFound):
+		return 0, locksystem.ErrNoSuchLock
+	case err != nil:
+		return 0, unavailable("refresh", err) // the lease is renewed all the same: no lock lost
+	case !resp.Succeeded:
+		return 0, locksystem.ErrNoSuchLock
+	}
+	return resp.Header.Revision, nil
+}
+
+// refreshValue is what a locks.refreshed key holds: the refresh's time and the timeout, in
+// Unix nanoseconds and nanoseconds.
+func refreshValue(l *locksystem.Lock) string {
+	return strconv.FormatInt(l.Refreshed.UnixNano(), 10) + " " + strconv.FormatInt(int64(l.Timeout), 10)
+}
+
+// refreshOf reads a locks.refreshed value into l's Refreshed, Timeout and Expires.
+func refreshOf(v []byte, l *locksystem.Lock) bool {
+	a, b, ok := strings.Cut(string(v), " ")
+	at, err1 := strconv.ParseInt(a, 10, 64)
+	timeout, err2 := strconv.ParseInt(b, 10, 64)
+	if !ok || err1 != nil || err2 != nil || timeout <= 0 {
+		return false
+	}
+	l.Refreshed, l.Timeout = time.Unix(0, at).UTC(), time.Duration(timeout)
+	l.Expires = l.Refreshed.Add(l.Timeout)
+	return true
 }
 
 // delete deletes the stored locks of changes in one transaction, each beside the reason of its
@@ -258,12 +306,12 @@ func (s *Store) undo(key string, lease clientv3.LeaseID) {
 	}()
 }
 
-// remember records a lock's key and lease as of revision rev, unless a later one is known.
-func (s *Store) remember(token, key string, lease clientv3.LeaseID, rev int64) {
+// remember records a lock's key and lease as of revision k.rev, unless a later one is known.
+func (s *Store) remember(token string, k lockKey) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if k, ok := s.leases[token]; !ok || k.rev <= rev {
-		s.leases[token] = lockKey{key: key, lease: lease, rev: rev}
+	if known, ok := s.leases[token]; !ok || known.rev <= k.rev {
+		s.leases[token] = k
 	}
 }
 
