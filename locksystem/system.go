@@ -121,14 +121,17 @@ func New(now time.Time, o Options) (*System, error) {
 // Close closes the store. Later calls that change locks return ErrClosed.
 func (s *System) Close() error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.closed {
+		s.mu.Unlock()
 		return ErrClosed
 	}
 	s.closed = true
+	s.mu.Unlock()
 	if s.store == nil {
 		return nil
 	}
+	// Without s.mu: a shared store's Close waits for its watch, which may be applying a change
+	// under s.mu.
 	return s.store.Close()
 }
 

@@ -420,3 +420,43 @@ func TestRefreshRenewsWithoutRewritingTheDocument(t *testing.T) {
 		t.Fatalf("a replica started later shows %+v (%v), want refreshed %v", got, ok, last.Refreshed)
 	}
 }
+
+// Close returns while the watch is handing the index changes: the System's Close must not hold
+// its lock while the store waits for the watch, which takes that lock to apply a change.
+func TestCloseWhileChangesArrive(t *testing.T) {
+	cli := etcdtest.Start(t, 1).Client()
+	busy := replica(t, cli, "/t/")
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if l, err := busy.Lock(time.Now(), req(fmt.Sprintf("/f%d", i%8), locksystem.Exclusive, locksystem.DepthZero, "a")); err == nil {
+				_, _ = busy.Release(time.Now(), l.Token, "a", "", false)
+			}
+		}
+	})
+	defer func() { close(stop); wg.Wait() }()
+	for range 20 {
+		s, err := locksystem.New(time.Now(), locksystem.Options{
+			Store: New(Options{Client: cli, Prefix: "/t/", Timeout: 3 * time.Second}), Logger: zerolog.Nop()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond)
+		closed := make(chan error, 1)
+		go func() { closed <- s.Close() }()
+		select {
+		case err := <-closed:
+			if err != nil {
+				t.Fatalf("Close: %v", err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("Close did not return within 5s while changes arrived")
+		}
+	}
+}
