@@ -27,6 +27,16 @@ func (b *slowBody) Read(p []byte) (int, error) {
 	return b.r.Read(p)
 }
 
+// slowWrite sends alice's method to /f with body and her token, and returns the status.
+func (ts *testServer) slowWrite(method string, body *slowBody, token string) int {
+	r := httptest.NewRequest(method, "/f", body)
+	r = r.WithContext(request.WithPrincipal(r.Context(), "alice"))
+	r.Header.Set("If", ifToken(token))
+	w := httptest.NewRecorder()
+	ts.h.ServeHTTP(w, r)
+	return w.Code
+}
+
 // A PUT whose body takes longer to arrive than its lock has left does not land over the lock
 // another client took meanwhile (RFC 4918 §7: a write needs its lock when it is made, not only
 // when its headers came): it gets 423 and the other client's content stays.
@@ -39,13 +49,8 @@ func TestSlowPutAfterItsLockExpired(t *testing.T) {
 		bob := ts.lock("/f", exclusiveBody, http.StatusOK, as("bob"))
 		ts.put("/f", "bob's", "If", ifToken(bob), as("bob"))
 	}}
-	r := httptest.NewRequest("PUT", "/f", body)
-	r = r.WithContext(request.WithPrincipal(r.Context(), "alice"))
-	r.Header.Set("If", ifToken(alice))
-	w := httptest.NewRecorder()
-	ts.h.ServeHTTP(w, r)
-	if w.Code != http.StatusLocked && w.Code != http.StatusPreconditionFailed {
-		t.Fatalf("alice's late PUT = %d, want 423 or 412", w.Code)
+	if code := ts.slowWrite("PUT", body, alice); code != http.StatusLocked && code != http.StatusPreconditionFailed {
+		t.Fatalf("alice's late PUT = %d, want 423 or 412", code)
 	}
 	if got, _ := ts.read("/f"); got != "bob's" {
 		t.Fatalf("content = %q, want bob's", got)
@@ -64,12 +69,7 @@ func TestSlowProppatchAfterItsLockExpired(t *testing.T) {
 		ts.now = ts.now.Add(2 * time.Minute)
 		ts.lock("/f", exclusiveBody, http.StatusOK, as("bob"))
 	}}
-	r := httptest.NewRequest("PROPPATCH", "/f", body)
-	r = r.WithContext(request.WithPrincipal(r.Context(), "alice"))
-	r.Header.Set("If", ifToken(alice))
-	w := httptest.NewRecorder()
-	ts.h.ServeHTTP(w, r)
-	if w.Code != http.StatusLocked && w.Code != http.StatusPreconditionFailed {
-		t.Fatalf("alice's late PROPPATCH = %d, want 423 or 412", w.Code)
+	if code := ts.slowWrite("PROPPATCH", body, alice); code != http.StatusLocked && code != http.StatusPreconditionFailed {
+		t.Fatalf("alice's late PROPPATCH = %d, want 423 or 412", code)
 	}
 }

@@ -63,15 +63,23 @@ func bodyOf(t *testing.T, r *http.Response) string {
 const lockBody = `<?xml version="1.0"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope>` +
 	`<D:locktype><D:write/></D:locktype><D:owner>alice</D:owner></D:lockinfo>`
 
-// A lock taken through one replica holds on the other, a property set on one is seen on the
-// other, and the release on the second frees the first.
-func TestReplicasServeOneLockTable(t *testing.T) {
-	c := etcdtest.Start(t, 1)
+// twoReplicasWithFile starts two replicas on one etcd member and PUTs /f.txt through the first;
+// it returns the cluster and the replicas' base URLs.
+func twoReplicasWithFile(t *testing.T) (c *etcdtest.Cluster, a, b string) {
+	t.Helper()
+	c = etcdtest.Start(t, 1)
 	addrs := replicas(t, c, 2)
-	a, b := "http://"+addrs[0], "http://"+addrs[1]
+	a, b = "http://"+addrs[0], "http://"+addrs[1]
 	if r := do(t, "PUT", a+"/f.txt", "one"); r.StatusCode != http.StatusCreated {
 		t.Fatalf("PUT on a = %d", r.StatusCode)
 	}
+	return c, a, b
+}
+
+// A lock taken through one replica holds on the other, a property set on one is seen on the
+// other, and the release on the second frees the first.
+func TestReplicasServeOneLockTable(t *testing.T) {
+	_, a, b := twoReplicasWithFile(t)
 	r := do(t, "LOCK", a+"/f.txt", lockBody, "Timeout", "Second-60")
 	tok := strings.Trim(r.Header.Get("Lock-Token"), "<>")
 	if r.StatusCode != http.StatusOK || tok == "" {
@@ -222,12 +230,7 @@ func TestWaitAndEventsAcrossReplicas(t *testing.T) {
 // A lock taken or released through one replica shows at once in the other's lockdiscovery:
 // PROPFIND catches up with etcd as a write does (SyncRead).
 func TestLockdiscoveryAlikeOnReplicas(t *testing.T) {
-	c := etcdtest.Start(t, 1)
-	addrs := replicas(t, c, 2)
-	a, b := "http://"+addrs[0], "http://"+addrs[1]
-	if r := do(t, "PUT", a+"/f.txt", "x"); r.StatusCode != http.StatusCreated {
-		t.Fatalf("PUT = %d", r.StatusCode)
-	}
+	c, a, b := twoReplicasWithFile(t)
 	find := `<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop><D:lockdiscovery/></D:prop></D:propfind>`
 	for i := range 100 {
 		r := do(t, "LOCK", a+"/f.txt", lockBody, "Timeout", "Second-60")

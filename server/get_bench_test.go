@@ -16,9 +16,12 @@ import (
 	"github.com/lockdav/lockdav/locksystem"
 )
 
-// BenchmarkGet is a 4 KiB GET through the whole handler, middleware included, over the OS
-// tree, beside x/net's webdav.Handler on the same file: lockdav-bench's get without the network.
-func BenchmarkGet(b *testing.B) {
+// getHandlers are lockdav's whole handler, middleware included, and x/net's webdav.Handler,
+// over one OS tree holding a 4 KiB f.bin.
+func getHandlers(b *testing.B) []struct {
+	name string
+	h    http.Handler
+} {
 	root := b.TempDir()
 	if err := os.WriteFile(filepath.Join(root, "f.bin"), make([]byte, 4096), 0o600); err != nil {
 		b.Fatal(err)
@@ -33,12 +36,19 @@ func BenchmarkGet(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = ls.Close() })
-	lockdav := newHandler(handlerOptions{FS: fsys, Locks: ls, Logger: log, LoopbackOnly: true, BodyTimeout: time.Minute})
-	xnet := &webdav.Handler{FileSystem: webdav.Dir(root), LockSystem: webdav.NewMemLS()}
-	for _, s := range []struct {
+	return []struct {
 		name string
 		h    http.Handler
-	}{{"lockdav", lockdav}, {"x-net", xnet}} {
+	}{
+		{"lockdav", newHandler(handlerOptions{FS: fsys, Locks: ls, Logger: log, LoopbackOnly: true, BodyTimeout: time.Minute})},
+		{"x-net", &webdav.Handler{FileSystem: webdav.Dir(root), LockSystem: webdav.NewMemLS()}},
+	}
+}
+
+// BenchmarkGet is a 4 KiB GET through the whole handler, middleware included, over the OS
+// tree, beside x/net's webdav.Handler on the same file: lockdav-bench's get without the network.
+func BenchmarkGet(b *testing.B) {
+	for _, s := range getHandlers(b) {
 		b.Run(s.name, func(b *testing.B) {
 			r := httptest.NewRequest("GET", "http://127.0.0.1:8080/f.bin", nil)
 			w := &discardWriter{h: http.Header{}}
@@ -54,26 +64,7 @@ func BenchmarkGet(b *testing.B) {
 // BenchmarkGetHTTP is BenchmarkGet over loopback TCP with 16 clients at once, as lockdav-bench
 // runs it: net/http's own work for each answer's headers counts too.
 func BenchmarkGetHTTP(b *testing.B) {
-	root := b.TempDir()
-	if err := os.WriteFile(filepath.Join(root, "f.bin"), make([]byte, 4096), 0o600); err != nil {
-		b.Fatal(err)
-	}
-	log := zerolog.New(io.Discard).Level(zerolog.InfoLevel)
-	fsys, err := fs.NewOS(root, fs.NewMemProps(), log)
-	if err != nil {
-		b.Fatal(err)
-	}
-	ls, err := locksystem.New(time.Now(), locksystem.Options{Policy: locksystem.DefaultPolicy, Logger: log})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = ls.Close() })
-	lockdav := newHandler(handlerOptions{FS: fsys, Locks: ls, Logger: log, LoopbackOnly: true, BodyTimeout: time.Minute})
-	xnet := &webdav.Handler{FileSystem: webdav.Dir(root), LockSystem: webdav.NewMemLS()}
-	for _, s := range []struct {
-		name string
-		h    http.Handler
-	}{{"lockdav", lockdav}, {"x-net", xnet}} {
+	for _, s := range getHandlers(b) {
 		b.Run(s.name, func(b *testing.B) {
 			srv := httptest.NewServer(s.h)
 			defer srv.Close()

@@ -5,7 +5,6 @@ package robustness
 
 import (
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -14,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/lockdav/lockdav/locksystem/etcdstore/etcdtest"
 )
 
 // buildLockdav builds the lockdav binary into dir.
@@ -60,7 +61,7 @@ locks:
 
 func newReplica(t *testing.T, i int, bin, dir, root string, endpoints []string) *replica {
 	t.Helper()
-	addr := freeAddr(t)
+	addr := etcdtest.FreeAddr(t) // a replica keeps it across restarts
 	cfg := filepath.Join(dir, fmt.Sprintf("replica%d.yaml", i))
 	body := fmt.Sprintf(replicaConfig, addr, root, filepath.Join(dir, fmt.Sprintf("state%d", i)),
 		lockTimeout/time.Second, lockTimeout/time.Second, strings.Join(endpoints, ", "), requestTimeout)
@@ -127,18 +128,6 @@ func (r *replica) signal(sig syscall.Signal) {
 	if r.cmd != nil {
 		_ = r.cmd.Process.Signal(sig)
 	}
-}
-
-// freeAddr returns a loopback address with a port free at the time of the call; a replica
-// keeps it across restarts.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = l.Close() }()
-	return l.Addr().String()
 }
 
 // tail is the end of a log file, for failure messages.

@@ -61,8 +61,8 @@ func Start(t testing.TB, n int) *Cluster {
 		m := &Member{
 			Name:      fmt.Sprintf("m%d", i),
 			Dir:       filepath.Join(base, fmt.Sprintf("m%d", i)),
-			ClientURL: "http://" + freeAddr(t),
-			PeerURL:   "http://" + freeAddr(t),
+			ClientURL: "http://" + FreeAddr(t),
+			PeerURL:   "http://" + FreeAddr(t),
 		}
 		c.Members = append(c.Members, m)
 		peers = append(peers, m.Name+"="+m.PeerURL)
@@ -201,8 +201,8 @@ func (c *Cluster) log(i int) string {
 	return string(b)
 }
 
-// freeAddr returns a loopback address with a port free at the time of the call.
-func freeAddr(t testing.TB) string {
+// FreeAddr returns a loopback address with a port free at the time of the call.
+func FreeAddr(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
