@@ -149,6 +149,9 @@ func (c *Cluster) start(i int, state string) {
 		"--heartbeat-interval", "50", "--election-timeout", "500",
 		"--logger", "zap", "--log-outputs", "stderr", "--log-level", "warn")
 	cmd.Stdout, cmd.Stderr = logf, logf
+	// A test binary that dies (a timeout's panic) takes its members with it, instead of leaving
+	// them running on the machine.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		_ = logf.Close()
 		c.t.Fatalf("start etcd %s: %v", m.Name, err)
