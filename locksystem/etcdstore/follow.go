@@ -158,7 +158,7 @@ func (s *Store) Sync(ctx context.Context) error {
 	select {
 	case <-b.done:
 	case <-ctx.Done():
-		return unavailable("sync", ctx.Err())
+		return ended("sync", ctx.Err())
 	}
 	if b.err != nil {
 		return b.err
@@ -199,7 +199,7 @@ func (s *Store) awaitApplied(ctx context.Context, rev int64) error {
 		select {
 		case <-ch:
 		case <-ctx.Done():
-			return unavailable("watch behind", ctx.Err())
+			return ended("watch behind", ctx.Err())
 		}
 	}
 }

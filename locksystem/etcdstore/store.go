@@ -114,6 +114,15 @@ func unavailable(what string, err error) error {
 	return fmt.Errorf("%w: etcd %s: %w", locksystem.ErrUnavailable, what, err)
 }
 
+// ended is the error of a wait whose context ended: the caller's own cancellation (its client
+// went away) as it is, a deadline as ErrUnavailable.
+func ended(what string, err error) error {
+	if errors.Is(err, context.Canceled) {
+		return fmt.Errorf("etcd %s: %w", what, err)
+	}
+	return unavailable(what, err)
+}
+
 // keyOf is the key of the lock at clean path p with token.
 func (s *Store) keyOf(p, token string) string {
 	return s.locks + strings.TrimPrefix(p, "/") + "\x00" + token

@@ -1,6 +1,7 @@
 package etcdstore
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -458,5 +459,25 @@ func TestCloseWhileChangesArrive(t *testing.T) {
 		case <-time.After(5 * time.Second):
 			t.Fatal("Close did not return within 5s while changes arrived")
 		}
+	}
+}
+
+// A Sync whose caller gives up (its client went away) reports the cancellation, not an
+// unreachable etcd: the request is a client gone (499), not a 503 logged as an outage.
+func TestSyncCancelledByCaller(t *testing.T) {
+	c := etcdtest.Start(t, 1)
+	st := New(Options{Client: c.Client(), Prefix: "/t/", Timeout: 3 * time.Second})
+	defer st.Close()
+	if _, err := st.Load(); err != nil {
+		t.Fatal(err)
+	}
+	st.Follow(func(locksystem.Applied) {})
+	c.Stop(0) // etcd hangs: the barrier never comes back
+	defer c.Continue(0)
+	ctx, cancel := context.WithCancel(t.Context())
+	time.AfterFunc(100*time.Millisecond, cancel)
+	err := st.Sync(ctx)
+	if !errors.Is(err, context.Canceled) || errors.Is(err, locksystem.ErrUnavailable) {
+		t.Fatalf("Sync cancelled by its caller = %v, want context.Canceled and not ErrUnavailable", err)
 	}
 }
