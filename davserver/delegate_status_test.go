@@ -15,15 +15,24 @@ import (
 	"github.com/lockdav/lockdav/locksystem"
 )
 
-// failingProps is a property store whose writes fail with err.
+// failingProps is a property store whose changes fail with err, and its reads too when
+// readsFail: as etcdprops fails when etcd goes away between a request's Sync and its write.
 type failingProps struct {
 	fs.PropStore
-	err error
+	err       error
+	readsFail bool
 }
 
 func (p failingProps) Patch(string, []webdav.Proppatch) ([]webdav.Propstat, error) { return nil, p.err }
+func (p failingProps) RemoveTree(string) error                                     { return p.err }
+func (p failingProps) Move(string, string) error                                   { return p.err }
 
-func (p failingProps) Get(string) (map[xml.Name]webdav.Property, error) { return nil, nil }
+func (p failingProps) Get(string) (map[xml.Name]webdav.Property, error) {
+	if p.readsFail {
+		return nil, p.err
+	}
+	return nil, nil
+}
 
 // x/net answers 500 for every error of the property store; a delegated write whose store
 // failed answers as that error maps instead: 503 with Retry-After for a shared store out of
@@ -55,5 +64,55 @@ func TestDelegatedStoreErrors(t *testing.T) {
 			t.Errorf("503 without Retry-After")
 		}
 		_ = ls.Close()
+	}
+}
+
+// x/net answers 405 (DELETE, MKCOL) and 403 (MOVE) for a failing file system call, not 500: a
+// shared property store out of reach is still a 503 with Retry-After, and when the tree has
+// changed before the property store failed, the locks of the deleted or moved resource end.
+func TestTreeWritesWithPropStoreUnavailable(t *testing.T) {
+	for _, m := range []struct {
+		method, target string
+		hdr            []any
+	}{
+		{"DELETE", "/f", nil},
+		{"MOVE", "/f", []any{"Destination", "http://example.com/g"}},
+		{"MKCOL", "/d/", nil},
+	} {
+		t.Run(m.method, func(t *testing.T) {
+			ts := &testServer{t: t, now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+			log := zerolog.Nop()
+			mem := afero.NewMemMapFs()
+			good := fs.New(mem, fs.NewMemProps(), log)
+			ls, err := locksystem.New(ts.now, locksystem.Options{Logger: log})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = ls.Close() })
+			ts.locks = ls
+			ts.fs = good
+			ts.h = New(Options{FS: good, Locks: ls, Logger: log, MaxXMLBody: 4096, Now: func() time.Time { return ts.now }})
+			ts.put("/f", "x")
+			tok := ts.lock("/f", exclusiveBody, http.StatusOK)
+			bad := fs.New(mem, failingProps{PropStore: fs.NewMemProps(), readsFail: true,
+				err: fmt.Errorf("etcd: %w", locksystem.ErrUnavailable)}, log)
+			ts.fs = bad
+			ts.h = New(Options{FS: bad, Locks: ls, Logger: log, MaxXMLBody: 4096, Now: func() time.Time { return ts.now }})
+			hdr := m.hdr
+			if m.method != "MKCOL" {
+				hdr = append([]any{"If", ifToken(tok)}, hdr...)
+			}
+			w := ts.do(m.method, m.target, "", hdr...)
+			if w.Code != http.StatusServiceUnavailable {
+				_, exists := ts.read("/f")
+				t.Errorf("%s with the property store unreachable = %d, want 503 (source still there: %v)",
+					m.method, w.Code, exists)
+			}
+			if _, exists := ts.read("/f"); !exists {
+				if ls := ts.locks.Covering(ts.now, "/f"); len(ls) > 0 {
+					t.Errorf("%s removed /f but its lock %s stays in the lock table", m.method, ls[0].Token)
+				}
+			}
+		})
 	}
 }
