@@ -160,7 +160,7 @@ func (l *lister) writeLive(res *resource, local string) {
 		v = fs.AppendETag(v, res.fi) // the ETag GET and PUT send
 	case "lockdiscovery":
 		if len(res.locks) > 0 {
-			v = append(v, rfc4918.LockDiscovery(res.locks, l.now)...)
+			v = rfc4918.AppendLockDiscovery(v, res.locks, l.now)
 		}
 	case "supportedlock":
 		v = supportedLock

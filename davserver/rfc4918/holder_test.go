@@ -24,7 +24,7 @@ func holderLock() locksystem.Lock {
 func TestActiveLockHolder(t *testing.T) {
 	never := holderLock()
 	never.Expires, never.Client = time.Time{}, locksystem.Client{}
-	doc := `<x xmlns="urn:test">` + LockDiscovery([]locksystem.Lock{holderLock(), never}, testNow) + `</x>`
+	doc := `<x xmlns="urn:test">` + string(AppendLockDiscovery(nil, []locksystem.Lock{holderLock(), never}, testNow)) + `</x>`
 	hs := holdertest.In(t, doc, holdertest.ActiveLock)
 	if len(hs) != 2 {
 		t.Fatalf("%d activelocks, want 2:\n%s", len(hs), doc)

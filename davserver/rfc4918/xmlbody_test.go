@@ -87,7 +87,7 @@ func testLocks() []locksystem.Lock {
 }
 
 func TestLockDiscoveryXML(t *testing.T) {
-	got := LockDiscovery(testLocks(), testNow)
+	got := string(AppendLockDiscovery(nil, testLocks(), testNow))
 	golden(t, "lockdiscovery.xml", []byte(got))
 	// As x/net embeds it: inside a D:prop element of a multistatus that declares nothing else.
 	doc := `<multistatus xmlns="DAV:"><response><propstat><prop><lockdiscovery>` + got +
@@ -102,8 +102,8 @@ func TestLockDiscoveryXML(t *testing.T) {
 	if activelocks != 3 {
 		t.Errorf("%d activelock elements, want 3", activelocks)
 	}
-	if LockDiscovery(nil, testNow) != "" {
-		t.Errorf("LockDiscovery(nil) is not empty")
+	if len(AppendLockDiscovery(nil, nil, testNow)) != 0 {
+		t.Errorf("AppendLockDiscovery(nil) is not empty")
 	}
 }
 
@@ -123,7 +123,7 @@ func TestLockDiscoveryDecodes(t *testing.T) {
 	var got struct {
 		Locks []activelock `xml:"DAV: activelock"`
 	}
-	if err := xml.Unmarshal([]byte("<x>"+LockDiscovery(testLocks(), testNow)+"</x>"), &got); err != nil {
+	if err := xml.Unmarshal([]byte("<x>"+string(AppendLockDiscovery(nil, testLocks(), testNow))+"</x>"), &got); err != nil {
 		t.Fatal(err)
 	}
 	want := []struct {
@@ -163,8 +163,8 @@ func TestTimeoutXML(t *testing.T) {
 		{"expired: never negative", testNow.Add(-time.Hour), "Second-0"},
 	}
 	for _, tt := range tests {
-		if got := timeoutXML(tt.expires, testNow); got != tt.want {
-			t.Errorf("%s: timeoutXML = %q, want %q", tt.name, got, tt.want)
+		if got := string(appendTimeout(nil, tt.expires, testNow)); got != tt.want {
+			t.Errorf("%s: appendTimeout = %q, want %q", tt.name, got, tt.want)
 		}
 	}
 }
