@@ -38,7 +38,7 @@ func findEtcd() (bin, note string) {
 // startLockdavEtcd starts one etcd member with its data and log in dir, then lockdav over
 // dir/root in etcd mode against it; stopping the target stops both, lockdav first.
 func startLockdavEtcd(bin, dir string, clients int) (*target, error) {
-	endpoint, stopEtcd, err := startEtcd(bin, dir)
+	endpoint, pid, stopEtcd, err := startEtcd(bin, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -49,6 +49,7 @@ func startLockdavEtcd(bin, dir string, clients int) (*target, error) {
 	if err != nil {
 		return nil, errors.Join(err, stopEtcd(context.Background()))
 	}
+	t.pid = pid
 	stopLockdav := t.stop
 	t.stop = func(ctx context.Context) error { return errors.Join(stopLockdav(ctx), stopEtcd(ctx)) }
 	return t, nil
@@ -56,26 +57,26 @@ func startLockdavEtcd(bin, dir string, clients int) (*target, error) {
 
 // startEtcd runs a one-member etcd cluster on two free loopback ports (client and peer), its
 // data in dir/etcd and its log in dir/etcd.log, and waits until it has a leader. It returns
-// the client URL and what stops the member.
-func startEtcd(bin, dir string) (string, func(context.Context) error, error) {
+// the client URL, the member's pid and what stops it.
+func startEtcd(bin, dir string) (string, int, func(context.Context) error, error) {
 	var urls [2]string
 	for i := range urls {
 		ln, err := listen()
 		if err != nil {
-			return "", nil, err
+			return "", 0, nil, err
 		}
 		urls[i] = "http://" + ln.Addr().String()
 		if err := ln.Close(); err != nil { // etcd binds it itself, a moment later
-			return "", nil, err
+			return "", 0, nil, err
 		}
 	}
 	client, peer := urls[0], urls[1]
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", nil, fmt.Errorf("etcd: %w", err)
+		return "", 0, nil, fmt.Errorf("etcd: %w", err)
 	}
 	logf, err := os.Create(filepath.Join(dir, "etcd.log"))
 	if err != nil {
-		return "", nil, fmt.Errorf("etcd: %w", err)
+		return "", 0, nil, fmt.Errorf("etcd: %w", err)
 	}
 	cmd := exec.Command(bin, "--name", "bench", "--data-dir", filepath.Join(dir, "etcd"), //nolint:gosec // the etcd found by findEtcd
 		"--listen-client-urls", client, "--advertise-client-urls", client,
@@ -84,7 +85,7 @@ func startEtcd(bin, dir string) (string, func(context.Context) error, error) {
 		"--logger", "zap", "--log-outputs", "stderr", "--log-level", "warn")
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
-		return "", nil, errors.Join(fmt.Errorf("etcd: %w", err), logf.Close())
+		return "", 0, nil, errors.Join(fmt.Errorf("etcd: %w", err), logf.Close())
 	}
 	done := make(chan error, 1)
 	go func() { done <- stoppedBy(cmd.Wait(), syscall.SIGTERM) }()
@@ -92,9 +93,9 @@ func startEtcd(bin, dir string) (string, func(context.Context) error, error) {
 		return errors.Join(stopProcess(ctx, cmd, done, syscall.SIGTERM), logf.Close())
 	}
 	if err := awaitHealthy(client, done); err != nil {
-		return "", nil, errors.Join(err, stop(context.Background()))
+		return "", 0, nil, errors.Join(err, stop(context.Background()))
 	}
-	return client, stop, nil
+	return client, cmd.Process.Pid, stop, nil
 }
 
 // awaitHealthy waits up to 20 s for etcd's /health to say true (it has a leader), or for etcd

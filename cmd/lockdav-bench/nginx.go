@@ -200,7 +200,8 @@ func startNginx(s *nginxSetup, runDir, dir string, clients int) (*target, error)
 		return nil, errors.Join(err, stopProcess(context.Background(), cmd, done, syscall.SIGQUIT))
 	}
 	return &target{name: nginxName, base: "http://" + addr, root: filepath.Join(dir, "root"),
-		http: newClient(clients), stop: func(ctx context.Context) error { return stopProcess(ctx, cmd, done, syscall.SIGQUIT) }}, nil
+		http: newClient(clients), pid: cmd.Process.Pid,
+		stop: func(ctx context.Context) error { return stopProcess(ctx, cmd, done, syscall.SIGQUIT) }}, nil
 }
 
 // awaitListening waits up to 10 s for addr to accept connections, or for nginx to exit.

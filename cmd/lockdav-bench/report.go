@@ -206,20 +206,20 @@ func (rp *report) print(out io.Writer) error {
 // printTable writes one row per result and, after each workload's rows, its ratios.
 func (rp *report) printTable(out io.Writer) error {
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "workload\tclients\tserver\tops/s\tp50\tp99\terrors\trefused(423)\tlost updates\t")
+	fmt.Fprintln(tw, "workload\tclients\tserver\tops/s\tp50\tp99\tcpu/op\terrors\trefused(423)\tlost updates\t")
 	ci := 0
 	for i, r := range rp.Results {
 		retries, lost := "", ""
 		if r.Check != nil {
 			retries, lost = fmt.Sprint(r.Check.Retries), fmt.Sprint(r.Check.LostUpdates)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%.1f\t%.2fms\t%.2fms\t%d\t%s\t%s\t\n", r.Workload, r.Clients,
-			r.Server, r.OpsPerSec, r.P50Ms, r.P99Ms, r.Errors, retries, lost)
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%.1f\t%.2fms\t%.2fms\t%s\t%d\t%s\t%s\t\n", r.Workload, r.Clients,
+			r.Server, r.OpsPerSec, r.P50Ms, r.P99Ms, cpuText(r.CPUPerOpUs), r.Errors, retries, lost)
 		if i+1 < len(rp.Results) && rp.Results[i+1].Server == lockdavName || i+1 == len(rp.Results) {
 			for ; ci < len(rp.Comparisons) && rp.Comparisons[ci].Workload == r.Workload &&
 				rp.Comparisons[ci].Clients == r.Clients; ci++ {
 				c := rp.Comparisons[ci]
-				fmt.Fprintf(tw, "%s\t%d\t%s/%s\t%s\t\t\t\t\t\t\n", c.Workload, c.Clients, c.Server, c.Versus, c.ratioText())
+				fmt.Fprintf(tw, "%s\t%d\t%s/%s\t%s\t\t\t\t\t\t\t\n", c.Workload, c.Clients, c.Server, c.Versus, c.ratioText())
 			}
 		}
 	}
@@ -233,6 +233,14 @@ func (rp *report) printTable(out io.Writer) error {
 		}
 	}
 	return nil
+}
+
+// cpuText is a CPU time per operation in µs, as µs or ms.
+func cpuText(us float64) string {
+	if us >= 1000 {
+		return fmt.Sprintf("%.2fms", us/1000)
+	}
+	return fmt.Sprintf("%.0fµs", us)
 }
 
 func (c *comparison) ratioText() string {

@@ -11,20 +11,24 @@ import (
 
 // result is one workload's figures on one server.
 type result struct {
-	Workload   string  `json:"workload"`
-	Server     string  `json:"server"`
-	Clients    int     `json:"clients"`
-	Ops        int64   `json:"ops"`
-	Errors     int64   `json:"errors"`
-	Seconds    float64 `json:"seconds"`
-	OpsPerSec  float64 `json:"ops_per_sec"`
-	P50Ms      float64 `json:"p50_ms"`
-	P99Ms      float64 `json:"p99_ms"`
+	Workload  string  `json:"workload"`
+	Server    string  `json:"server"`
+	Clients   int     `json:"clients"`
+	Ops       int64   `json:"ops"`
+	Errors    int64   `json:"errors"`
+	Seconds   float64 `json:"seconds"`
+	OpsPerSec float64 `json:"ops_per_sec"`
+	P50Ms     float64 `json:"p50_ms"`
+	P99Ms     float64 `json:"p99_ms"`
+	// CPUPerOpUs is the CPU the machine spent per operation in this server's rounds: the
+	// benchmark process (clients, and lockdav or x/net) plus the server's own processes (cpu.go).
+	CPUPerOpUs float64 `json:"cpu_per_op_us"`
 	FirstError string  `json:"first_error,omitempty"`
 	Check      *check  `json:"check,omitempty"`
 
 	hist    hist
 	elapsed time.Duration
+	cpu     time.Duration
 }
 
 // tally is what one worker saw in one round.
@@ -54,7 +58,9 @@ func measure(ctx context.Context, w workload, targets []*target, round time.Dura
 	}
 	for left := w.duration; left > 0 && ctx.Err() == nil; left -= round {
 		for i, t := range targets {
+			cpu := selfCPU() + treeCPU(t.pid)
 			elapsed := runRound(ctx, runners[i], t.name, tallies, min(round, left))
+			results[i].cpu += selfCPU() + treeCPU(t.pid) - cpu
 			results[i].add(tallies, elapsed)
 		}
 	}
@@ -132,6 +138,9 @@ func (r *result) summarize() {
 	r.OpsPerSec = perSecond(r.Ops, r.elapsed)
 	r.P50Ms = ms(r.hist.quantile(0.50))
 	r.P99Ms = ms(r.hist.quantile(0.99))
+	if r.Ops > 0 {
+		r.CPUPerOpUs = float64(r.cpu.Microseconds()) / float64(r.Ops)
+	}
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -30,6 +30,9 @@ type target struct {
 	root string // the directory it serves
 	http *http.Client
 	stop func(context.Context) error
+	// pid is the server's own process (nginx's master, lockdav-etcd's etcd member), whose CPU
+	// and its children's counts with the benchmark process's (cpu.go); 0 for none.
+	pid int
 }
 
 // newClient is the client both servers get: keep-alive connections enough for every worker,
