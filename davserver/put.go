@@ -55,15 +55,21 @@ func (h *Handler) handlePut(w http.ResponseWriter, r *http.Request) error {
 // replaced (RFC 4918 §7: a write needs its locks when it is made): a body that took longer to
 // arrive than a lock had left must not land over the lock someone took meanwhile. It catches up
 // with a shared store first. The If header is evaluated again in full, as a write's check does.
+// As in putPreconditions, the target is looked up only when the stricter check, as for a new
+// member of the parent, fails: most PUTs pass it, and save the lookup.
 func (h *Handler) recheckPut(r *http.Request, p string) error {
 	if err := h.locks.Sync(r.Context()); err != nil {
 		return err
+	}
+	now := h.now()
+	if _, err := h.check(r, now, p, locksystem.Need{Path: p}, locksystem.Need{Path: parent(p)}); err == nil {
+		return nil
 	}
 	needs := []locksystem.Need{{Path: p}}
 	if _, err := h.fs.Stat(r.Context(), p); errors.Is(err, fs.ErrNotExist) {
 		needs = append(needs, locksystem.Need{Path: parent(p)}) // a new member of the parent
 	}
-	_, err := h.check(r, h.now(), p, needs...)
+	_, err := h.check(r, now, p, needs...)
 	return err
 }
 

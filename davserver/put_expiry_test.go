@@ -73,3 +73,45 @@ func TestSlowProppatchAfterItsLockExpired(t *testing.T) {
 		t.Fatalf("alice's late PROPPATCH = %d, want 423 or 412", code)
 	}
 }
+
+// slowPut sends alice's unlocked PUT of body to p and returns the status.
+func (ts *testServer) slowPut(p string, body *slowBody) int {
+	r := httptest.NewRequest("PUT", p, body)
+	r = r.WithContext(request.WithPrincipal(r.Context(), "alice"))
+	w := httptest.NewRecorder()
+	ts.h.ServeHTTP(w, r)
+	return w.Code
+}
+
+// §7.5, checked again at the write: a PUT that would add a member to a collection someone
+// locked (depth 0) while its body was on its way gets 423 and adds nothing.
+func TestSlowPutOfNewMemberAfterParentLocked(t *testing.T) {
+	ts := newTestServer(t, locksystem.DefaultPolicy)
+	ts.mkcol("/c")
+	body := &slowBody{r: strings.NewReader("alice's"), meanwhile: func() {
+		ts.lock("/c", exclusiveBody, http.StatusOK, as("bob"), "Depth", "0")
+	}}
+	if code := ts.slowPut("/c/new", body); code != http.StatusLocked {
+		t.Fatalf("PUT of a new member into a collection locked meanwhile = %d, want 423", code)
+	}
+	if _, ok := ts.read("/c/new"); ok {
+		t.Fatal("the refused PUT created /c/new")
+	}
+}
+
+// A depth-0 lock on the collection guards its membership, not its members' content: an
+// overwrite of an existing member still lands when the collection was locked meanwhile.
+func TestSlowPutOverMemberAfterParentLocked(t *testing.T) {
+	ts := newTestServer(t, locksystem.DefaultPolicy)
+	ts.mkcol("/c")
+	ts.put("/c/f", "v1")
+	body := &slowBody{r: strings.NewReader("alice's"), meanwhile: func() {
+		ts.lock("/c", exclusiveBody, http.StatusOK, as("bob"), "Depth", "0")
+	}}
+	if code := ts.slowPut("/c/f", body); code != http.StatusNoContent {
+		t.Fatalf("overwrite of a member of a collection locked meanwhile = %d, want 204", code)
+	}
+	if got, _ := ts.read("/c/f"); got != "alice's" {
+		t.Fatalf("content = %q, want alice's", got)
+	}
+}
