@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/lockdav/lockdav/config"
-	"github.com/lockdav/lockdav/locksystem/etcdstore/etcdtest"
+	"github.com/lockdav/lockdav/server/etcdstore/etcdtest"
 	"github.com/lockdav/lockdav/server/servertest"
 )
 

@@ -15,7 +15,7 @@ import (
 
 	"github.com/lockdav/lockdav/config"
 	"github.com/lockdav/lockdav/fs/etcdprops"
-	"github.com/lockdav/lockdav/locksystem/etcdstore"
+	"github.com/lockdav/lockdav/server/etcdstore"
 )
 
 // openEtcd connects to the cluster of locks.etcd and opens both stores on it.

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lockdav/lockdav/locksystem/etcdstore/etcdtest"
+	"github.com/lockdav/lockdav/server/etcdstore/etcdtest"
 	// The test runs the lockdav binary it builds, which go test's cache cannot see: importing
 	// what the binary is made of makes a change to it rerun the test instead of reusing a pass.
 	_ "github.com/lockdav/lockdav/server"

@@ -36,7 +36,7 @@ import (
 
 	"github.com/anishathalye/porcupine"
 
-	"github.com/lockdav/lockdav/locksystem/etcdstore/etcdtest"
+	"github.com/lockdav/lockdav/server/etcdstore/etcdtest"
 )
 
 const (

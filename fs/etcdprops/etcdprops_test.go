@@ -20,7 +20,7 @@ import (
 	"github.com/lockdav/lockdav/fs"
 	"github.com/lockdav/lockdav/fs/proptest"
 	"github.com/lockdav/lockdav/locksystem"
-	"github.com/lockdav/lockdav/locksystem/etcdstore/etcdtest"
+	"github.com/lockdav/lockdav/server/etcdstore/etcdtest"
 )
 
 const timeout = 5 * time.Second

@@ -14,7 +14,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/lockdav/lockdav/locksystem"
-	"github.com/lockdav/lockdav/locksystem/etcdstore/etcdtest"
+	"github.com/lockdav/lockdav/server/etcdstore/etcdtest"
 	"github.com/lockdav/lockdav/locksystem/storetest"
 )
 
