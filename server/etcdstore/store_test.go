@@ -14,8 +14,8 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/lockdav/lockdav/locksystem"
-	"github.com/lockdav/lockdav/server/etcdstore/etcdtest"
 	"github.com/lockdav/lockdav/locksystem/storetest"
+	"github.com/lockdav/lockdav/server/etcdstore/etcdtest"
 )
 
 // The conformance suite every lock store passes, on one etcd member, each test under its own
