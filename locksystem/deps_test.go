@@ -2,8 +2,6 @@ package locksystem
 
 import (
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -13,11 +11,9 @@ import (
 // under it links net/http or x/net's webdav. The x/net adapters live in davserver, the etcd
 // lock store, whose client's gRPC links net/http, in server/etcdstore.
 func TestNoHTTPDependency(t *testing.T) {
-	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := exec.LookPath(gobin); err != nil {
-		if gobin, err = exec.LookPath("go"); err != nil {
-			t.Fatalf("no go command to list dependencies with: %v", err)
-		}
+	gobin, err := exec.LookPath("go") // go test puts its own GOROOT/bin first on PATH
+	if err != nil {
+		t.Fatalf("no go command to list dependencies with: %v", err)
 	}
 	out, err := exec.Command(gobin, "list", "-deps", "./...").Output() //nolint:gosec // the go command of this toolchain
 	if err != nil {
