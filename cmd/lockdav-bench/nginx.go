@@ -106,7 +106,10 @@ func unprivileged() (*nginxOwner, error) {
 }
 
 // nginxConf is the configuration: every path inside the run's directory; as many workers as
-// CPUs ("auto"), as the Go servers get GOMAXPROCS = CPUs; an access log batched like lockdav's
+// CPUs ("auto"), as the Go servers get GOMAXPROCS = CPUs, each with its own listening socket
+// (reuseport) so that the kernel spreads connections across them: with one shared socket, one
+// worker accepted every connection of a run and the others stayed idle, leaving nginx one core
+// (nginx wakes one worker per new connection, EPOLLEXCLUSIVE); an access log batched like lockdav's
 // (64 KiB buffer, flushed every 100 ms); keep-alive connections without a request limit, as
 // net/http's; dav_ext's PROPFIND and OPTIONS beside the dav module's PUT.
 const nginxConf = `%s
@@ -126,7 +129,7 @@ http {
 	keepalive_requests 1000000;
 	keepalive_timeout 60s;
 	server {
-		listen %s;
+		listen %s reuseport;
 		root %s;
 		dav_methods PUT DELETE MKCOL COPY MOVE;
 		dav_ext_methods PROPFIND OPTIONS;

@@ -58,6 +58,9 @@ func measure(ctx context.Context, w workload, targets []*target, round time.Dura
 	}
 	for left := w.duration; left > 0 && ctx.Err() == nil; left -= round {
 		for i, t := range targets {
+			// Each round on new connections: nginx's kernel spreads them over its workers anew
+			// (reuseport), so no round's figure is that of one worker holding every connection.
+			t.http.CloseIdleConnections()
 			cpu := selfCPU() + treeCPU(t.pid)
 			elapsed := runRound(ctx, runners[i], t.name, tallies, min(round, left))
 			results[i].cpu += selfCPU() + treeCPU(t.pid) - cpu
