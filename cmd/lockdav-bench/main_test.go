@@ -113,8 +113,14 @@ func TestContendedDetectsLostUpdates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	steps := got.Steps
+	got.Steps = nil
 	if want := (check{Locks: 3, Counter: 0, LostUpdates: 3}); got != want {
 		t.Errorf("check = %+v, want %+v", got, want)
+	}
+	// Every request of the three hand-overs was timed.
+	if steps == nil || steps.Lock <= 0 || steps.Get <= 0 || steps.Put <= 0 || steps.Unlock <= 0 {
+		t.Errorf("steps = %+v, want a positive mean for each request", steps)
 	}
 }
 

@@ -226,6 +226,9 @@ func (rp *report) printTable(out io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	if err := printSteps(out, rp.Results); err != nil {
+		return err
+	}
 	for _, r := range rp.Results {
 		if r.Workload == "contended-wait" {
 			_, err := fmt.Fprintln(out, "\n"+waitNote)
@@ -233,6 +236,27 @@ func (rp *report) printTable(out io.Writer) error {
 		}
 	}
 	return nil
+}
+
+// printSteps writes the mean times of the contended rows' hand-over requests, if any ran.
+func printSteps(out io.Writer, results []*result) error {
+	var rows []*result
+	for _, r := range results {
+		if r.Workload == "contended" && r.Check != nil && r.Check.Steps != nil {
+			rows = append(rows, r)
+		}
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	fmt.Fprintln(out, "\ncontended, one hand-over's requests (mean; lock: the LOCK that was granted):")
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "clients\tserver\tlock\tget\tput\tunlock\t")
+	for _, r := range rows {
+		st := r.Check.Steps
+		fmt.Fprintf(tw, "%d\t%s\t%.2fms\t%.2fms\t%.2fms\t%.2fms\t\n", r.Clients, r.Server, st.Lock, st.Get, st.Put, st.Unlock)
+	}
+	return tw.Flush()
 }
 
 // cpuText is a CPU time per operation in µs, as µs or ms.

@@ -66,6 +66,34 @@ type check struct {
 	Retries     int64 `json:"retries_on_423"`
 	Counter     int64 `json:"counter"`
 	LostUpdates int64 `json:"lost_updates"`
+	// Steps are the mean times of a hand-over's requests, in ms: the LOCK that was granted
+	// (not the refused ones before it), the GET, the PUT and the UNLOCK. One lock goes from
+	// worker to worker, so these add up to most of the time between two grants.
+	Steps *handover `json:"steps_ms,omitempty"`
+}
+
+// handover is check.Steps.
+type handover struct {
+	Lock   float64 `json:"lock"`
+	Get    float64 `json:"get"`
+	Put    float64 `json:"put"`
+	Unlock float64 `json:"unlock"`
+}
+
+// stepTimes sums the durations of one kind of request across workers.
+type stepTimes struct{ total, n atomic.Int64 }
+
+func (s *stepTimes) add(since time.Time) {
+	s.total.Add(int64(time.Since(since)))
+	s.n.Add(1)
+}
+
+// meanMs is the mean duration in ms, 0 without any.
+func (s *stepTimes) meanMs() float64 {
+	if n := s.n.Load(); n > 0 {
+		return float64(s.total.Load()) / float64(n) / float64(time.Millisecond)
+	}
+	return 0
 }
 
 // errGaveUp: the round ended while the op waited for a lock held by another worker.
@@ -223,6 +251,8 @@ type contendedRun struct {
 	retries atomic.Int64 // 423 answers: polling's retries, waiting's waits that ran out
 	bufs    []bytes.Buffer
 	wait    bool // acquire by waiting on the server rather than by polling
+	// lock, get, put and unlock time a hand-over's requests (check.Steps).
+	lock, get, put, unlock stepTimes
 }
 
 // Backoff after a 423, doubled on each retry up to the maximum, with jitter.
@@ -278,22 +308,31 @@ func (r *contendedRun) op(w int, deadline time.Time) error {
 		return err
 	}
 	r.locks.Add(1)
+	t0 := time.Now()
 	n, err := r.read(w)
 	if err != nil {
 		return errors.Join(err, r.t.unlock(r.path, tok))
 	}
+	r.get.add(t0)
+	t0 = time.Now()
 	if err := r.t.put(r.path, strconv.AppendInt(nil, n+1, 10), tok); err != nil {
 		return errors.Join(err, r.t.unlock(r.path, tok))
 	}
-	return r.t.unlock(r.path, tok)
+	r.put.add(t0)
+	t0 = time.Now()
+	err = r.t.unlock(r.path, tok)
+	r.unlock.add(t0)
+	return err
 }
 
 // acquire locks the counter, retrying after 423 Locked until deadline.
 func (r *contendedRun) acquire(deadline time.Time) (string, error) {
 	backoff := minBackoff
 	for {
+		t0 := time.Now()
 		tok, resp, err := r.t.lock(r.path)
 		if err == nil {
+			r.lock.add(t0)
 			return tok, nil
 		}
 		if resp == nil || resp.StatusCode != http.StatusLocked {
@@ -319,8 +358,10 @@ func (r *contendedRun) acquireWaiting(w int, deadline time.Time) (string, error)
 		}
 		body := fmt.Appendf(nil, `{"path": %q, "depth": "0", "timeout_seconds": 600, "wait": %q}`, r.path, left.String())
 		r.bufs[w].Reset()
+		t0 := time.Now()
 		resp, err := r.t.call("POST", locksAPI, body, &r.bufs[w], okAPILock, "Content-Type", "application/json")
 		if err == nil {
+			r.lock.add(t0) // the wait included: a waiting LOCK's time is mostly its turn
 			return tokenOf(&r.bufs[w])
 		}
 		if resp == nil || resp.StatusCode != http.StatusLocked {
@@ -359,7 +400,8 @@ func (r *contendedRun) finish() (check, error) {
 		return check{}, err
 	}
 	locks := r.locks.Load()
-	return check{Locks: locks, Retries: r.retries.Load(), Counter: n, LostUpdates: locks - n}, nil
+	steps := &handover{Lock: r.lock.meanMs(), Get: r.get.meanMs(), Put: r.put.meanMs(), Unlock: r.unlock.meanMs()}
+	return check{Locks: locks, Retries: r.retries.Load(), Counter: n, LostUpdates: locks - n, Steps: steps}, nil
 }
 
 // --- get and put: 4 KiB, each worker its own file ------------------------------------------
