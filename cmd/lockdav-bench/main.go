@@ -9,7 +9,8 @@
 // Every workload runs against them in alternating rounds with the same client settings.
 //
 // With -cpuprofile the whole process is profiled; server and client goroutines carry pprof
-// labels, so `go tool pprof -tagfocus server=lockdav` shows lockdav alone.
+// labels, so `go tool pprof -tagfocus 'server=^lockdav$'` shows lockdav alone (the value is a
+// regular expression: unanchored, lockdav would match lockdav-etcd too).
 package main
 
 import (
