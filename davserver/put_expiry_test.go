@@ -27,11 +27,14 @@ func (b *slowBody) Read(p []byte) (int, error) {
 	return b.r.Read(p)
 }
 
-// slowWrite sends alice's method to /f with body and her token, and returns the status.
-func (ts *testServer) slowWrite(method string, body *slowBody, token string) int {
-	r := httptest.NewRequest(method, "/f", body)
+// slowWrite sends alice's method to p with body and, unless it is "", her token, and returns
+// the status.
+func (ts *testServer) slowWrite(method, p string, body *slowBody, token string) int {
+	r := httptest.NewRequest(method, p, body)
 	r = r.WithContext(request.WithPrincipal(r.Context(), "alice"))
-	r.Header.Set("If", ifToken(token))
+	if token != "" {
+		r.Header.Set("If", ifToken(token))
+	}
 	w := httptest.NewRecorder()
 	ts.h.ServeHTTP(w, r)
 	return w.Code
@@ -49,7 +52,7 @@ func TestSlowPutAfterItsLockExpired(t *testing.T) {
 		bob := ts.lock("/f", exclusiveBody, http.StatusOK, as("bob"))
 		ts.put("/f", "bob's", "If", ifToken(bob), as("bob"))
 	}}
-	if code := ts.slowWrite("PUT", body, alice); code != http.StatusLocked && code != http.StatusPreconditionFailed {
+	if code := ts.slowWrite("PUT", "/f", body, alice); code != http.StatusLocked && code != http.StatusPreconditionFailed {
 		t.Fatalf("alice's late PUT = %d, want 423 or 412", code)
 	}
 	if got, _ := ts.read("/f"); got != "bob's" {
@@ -69,18 +72,9 @@ func TestSlowProppatchAfterItsLockExpired(t *testing.T) {
 		ts.now = ts.now.Add(2 * time.Minute)
 		ts.lock("/f", exclusiveBody, http.StatusOK, as("bob"))
 	}}
-	if code := ts.slowWrite("PROPPATCH", body, alice); code != http.StatusLocked && code != http.StatusPreconditionFailed {
+	if code := ts.slowWrite("PROPPATCH", "/f", body, alice); code != http.StatusLocked && code != http.StatusPreconditionFailed {
 		t.Fatalf("alice's late PROPPATCH = %d, want 423 or 412", code)
 	}
-}
-
-// slowPut sends alice's unlocked PUT of body to p and returns the status.
-func (ts *testServer) slowPut(p string, body *slowBody) int {
-	r := httptest.NewRequest("PUT", p, body)
-	r = r.WithContext(request.WithPrincipal(r.Context(), "alice"))
-	w := httptest.NewRecorder()
-	ts.h.ServeHTTP(w, r)
-	return w.Code
 }
 
 // §7.5, checked again at the write: a PUT that would add a member to a collection someone
@@ -91,7 +85,7 @@ func TestSlowPutOfNewMemberAfterParentLocked(t *testing.T) {
 	body := &slowBody{r: strings.NewReader("alice's"), meanwhile: func() {
 		ts.lock("/c", exclusiveBody, http.StatusOK, as("bob"), "Depth", "0")
 	}}
-	if code := ts.slowPut("/c/new", body); code != http.StatusLocked {
+	if code := ts.slowWrite("PUT", "/c/new", body, ""); code != http.StatusLocked {
 		t.Fatalf("PUT of a new member into a collection locked meanwhile = %d, want 423", code)
 	}
 	if _, ok := ts.read("/c/new"); ok {
@@ -108,7 +102,7 @@ func TestSlowPutOverMemberAfterParentLocked(t *testing.T) {
 	body := &slowBody{r: strings.NewReader("alice's"), meanwhile: func() {
 		ts.lock("/c", exclusiveBody, http.StatusOK, as("bob"), "Depth", "0")
 	}}
-	if code := ts.slowPut("/c/f", body); code != http.StatusNoContent {
+	if code := ts.slowWrite("PUT", "/c/f", body, ""); code != http.StatusNoContent {
 		t.Fatalf("overwrite of a member of a collection locked meanwhile = %d, want 204", code)
 	}
 	if got, _ := ts.read("/c/f"); got != "alice's" {
