@@ -85,6 +85,9 @@ func (r *replica) start(t *testing.T) {
 	}
 	cmd := exec.Command(r.bin, "serve", "--config", r.config) //nolint:gosec // G204: the binary this test built
 	cmd.Stdout, cmd.Stderr = logf, logf
+	// A replica dies with the test binary, as etcdtest's members do: a test killed or timed out
+	// midway, with a replica stopped by the nemesis (SIGSTOP ignores SIGTERM), left it running.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		_ = logf.Close()
 		t.Fatalf("start replica %d: %v", r.i, err)
