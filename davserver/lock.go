@@ -204,12 +204,24 @@ func (h *Handler) refreshLock(w http.ResponseWriter, r *http.Request, now time.T
 		if err == nil {
 			return writeLock(w, http.StatusOK, request.LockInView(request.Root(r.Context()), l), now)
 		}
+		if !noLockToRefresh(err) {
+			// The store did not commit the refresh (etcd out of reach, a failed write): the
+			// lock is still there, and a 412 would tell its client it is gone.
+			return err
+		}
 		lastErr = err
 	}
 	if errors.Is(lastErr, locksystem.ErrForbidden) {
 		return failWith(http.StatusLocked, "lock token belongs to another principal", lastErr)
 	}
 	return failWith(http.StatusPreconditionFailed, "no lock to refresh matches the If header", lastErr)
+}
+
+// noLockToRefresh says whether Refresh's err means the token names no lock the request may
+// refresh here (§9.10.2: 412, or 423 for another principal's), rather than a store failure.
+func noLockToRefresh(err error) bool {
+	return errors.Is(err, locksystem.ErrNoSuchLock) || errors.Is(err, locksystem.ErrNotCovered) ||
+		errors.Is(err, locksystem.ErrForbidden)
 }
 
 // writeLock writes a LOCK answer: the lock's lockdiscovery in a DAV:prop (§9.10.1).
