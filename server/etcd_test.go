@@ -120,7 +120,17 @@ func TestReplicaWithEtcdDown(t *testing.T) {
 	if r := do(t, "PUT", a+"/f.txt", "one"); r.StatusCode != http.StatusCreated {
 		t.Fatalf("PUT = %d", r.StatusCode)
 	}
+	held := do(t, "LOCK", a+"/held.txt", lockBody)
+	tok := held.Header.Get("Lock-Token")
+	if held.StatusCode != http.StatusCreated || tok == "" {
+		t.Fatalf("LOCK = %d, token %q", held.StatusCode, tok)
+	}
 	c.Kill(0)
+	// A refresh that cannot reach etcd is not told its lock is gone (412): the lock may well
+	// be there, and only the store can say.
+	if r := do(t, "LOCK", a+"/held.txt", "", "If", "("+tok+")", "Timeout", "Second-60"); r.StatusCode != http.StatusServiceUnavailable || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("refresh with etcd down = %d, Retry-After %q; want 503 with Retry-After", r.StatusCode, r.Header.Get("Retry-After"))
+	}
 	for _, m := range []string{"PUT", "LOCK", "DELETE"} {
 		body := ""
 		if m == "LOCK" {
