@@ -6,12 +6,7 @@ import (
 	"net/http"
 	"sync/atomic"
 	"testing"
-	"time"
 
-	"github.com/rs/zerolog"
-	"github.com/spf13/afero"
-
-	"github.com/lockdav/lockdav/fs"
 	"github.com/lockdav/lockdav/locksystem"
 )
 
@@ -43,17 +38,7 @@ func TestRefreshStoreFailureIsNot412(t *testing.T) {
 		{errors.New("disk on fire"), http.StatusInternalServerError},
 	} {
 		store := &flakyStore{err: tt.err}
-		ts := &testServer{t: t, now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
-		log := zerolog.New(zerolog.NewTestWriter(t))
-		ts.fs = fs.New(afero.NewMemMapFs(), fs.NewMemProps(), log)
-		ls, err := locksystem.New(ts.now, locksystem.Options{Policy: locksystem.DefaultPolicy, Store: store, Logger: log})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = ls.Close() })
-		ts.locks = ls
-		ts.h = New(Options{FS: ts.fs, Locks: ls, Logger: log, MaxXMLBody: 4096, Now: func() time.Time { return ts.now }})
-
+		ts := newTestServerWithStore(t, locksystem.DefaultPolicy, store)
 		ts.put("/f", "x")
 		tok := ts.lock("/f", exclusiveBody, http.StatusOK, "Timeout", "Second-60")
 		store.failing.Store(true)

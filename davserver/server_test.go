@@ -29,10 +29,16 @@ type testServer struct {
 
 func newTestServer(t *testing.T, policy locksystem.Policy) *testServer {
 	t.Helper()
+	return newTestServerWithStore(t, policy, nil)
+}
+
+// newTestServerWithStore is newTestServer with its locks kept in store (nil: memory only).
+func newTestServerWithStore(t *testing.T, policy locksystem.Policy, store locksystem.Store) *testServer {
+	t.Helper()
 	ts := &testServer{t: t, now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
 	log := zerolog.New(zerolog.NewTestWriter(t))
 	ts.fs = fs.New(afero.NewMemMapFs(), fs.NewMemProps(), log)
-	ls, err := locksystem.New(ts.now, locksystem.Options{Policy: policy, Logger: log})
+	ls, err := locksystem.New(ts.now, locksystem.Options{Policy: policy, Store: store, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
